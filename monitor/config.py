@@ -1,0 +1,300 @@
+"""Validated settings from ``config.yaml`` plus ``MONITOR_*`` environment variables.
+
+``load_config(path)`` reads the file, validates every key (unknown keys are
+errors), resolves relative paths against the file's folder, applies
+``MONITOR_DATABASE_URL`` and compiles the topic queries, so that a bad config
+fails at start with a message naming the file, the key and what is wrong.
+The resulting ``Settings`` object is passed around explicitly, never global.
+Side effects: reads the file and the environment, nothing else.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from apscheduler.triggers.cron import CronTrigger
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from .errors import ConfigError
+
+DEFAULT_CONFIG = "config.yaml"
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)?\s*$", re.I)
+_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(b|kb|kib|mb|mib|gb|gib)?\s*$", re.I)
+_SIZE_UNITS = {"b": 1, "kb": 1000, "kib": 1024, "mb": 1000**2, "mib": 1024**2,
+               "gb": 1000**3, "gib": 1024**3}
+
+
+def parse_duration(value: Any) -> timedelta:
+    """'90s', '15m', '36h', '7d', '1w' or a number of seconds -> timedelta."""
+    if isinstance(value, timedelta):
+        return value
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return timedelta(seconds=float(value))
+    m = _DURATION.match(str(value))
+    if not m:
+        raise ValueError(f"not a duration: {value!r} (use e.g. 30s, 15m, 6h, 7d)")
+    return timedelta(seconds=float(m.group(1)) * _UNITS[(m.group(2) or "s").lower()])
+
+
+def parse_size(value: Any) -> int:
+    """'5MB', '512KiB' or a number of bytes -> int bytes."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    m = _SIZE.match(str(value))
+    if not m:
+        raise ValueError(f"not a size: {value!r} (use e.g. 5MB, 512KiB)")
+    return int(float(m.group(1)) * _SIZE_UNITS[(m.group(2) or "b").lower()])
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DatabaseSettings(_Strict):
+    url: str = "sqlite:///monitor.db"
+
+
+class SeedSettings(_Strict):
+    path: Path = Path("seeds")
+
+
+class FetchSettings(_Strict):
+    user_agent: str = "news-monitor/0.1 (+https://example.org/contact)"
+    timeout: timedelta = timedelta(seconds=20)
+    allow_private_networks: bool = False
+    max_feed_bytes: int = 10 * 1024**2
+    max_page_bytes: int = 5 * 1024**2
+    max_redirects: int = 5
+    concurrency: int = Field(default=16, ge=1, le=512)
+    per_host_concurrency: int = Field(default=4, ge=1, le=64)
+    extract_workers: int = Field(default=0, ge=0, le=64)  # 0: one per core
+
+    _dur = field_validator("timeout", mode="before")(lambda v: parse_duration(v))
+    _size = field_validator("max_feed_bytes", "max_page_bytes", mode="before")(
+        lambda v: parse_size(v))
+
+
+class FeedSettings(_Strict):
+    name: str = Field(min_length=1)
+    url: str = Field(min_length=1)
+    interval: timedelta | None = None
+    enabled: bool = True
+
+    _dur = field_validator("interval", mode="before")(
+        lambda v: None if v is None else parse_duration(v))
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, v: str) -> str:
+        if not re.match(r"^https?://[^/\s]+", v):
+            raise ValueError(f"not an http(s) URL: {v!r}")
+        return v
+
+
+class ScheduleSettings(_Strict):
+    poll_interval: timedelta = timedelta(minutes=15)
+    tick: timedelta = timedelta(seconds=30)        # how often the daemon looks for due feeds
+    delivery_interval: timedelta = timedelta(seconds=60)
+
+    _dur = field_validator("poll_interval", "tick", "delivery_interval", mode="before")(
+        lambda v: parse_duration(v))
+
+
+class TopicSettings(_Strict):
+    query: str = Field(min_length=1)
+    case_sensitive: bool = False
+    description: str | None = None
+
+
+class EmailSettings(_Strict):
+    smtp_host: str = "localhost"
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    starttls: bool = False
+    ssl: bool = False                               # implicit TLS (port 465)
+    username: str | None = None
+    password_env: str = "MONITOR_SMTP_PASSWORD"
+    from_: str = Field(default="monitor@example.org", alias="from")
+    to: list[str] = Field(default_factory=list)
+    timeout: timedelta = timedelta(seconds=30)
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    _dur = field_validator("timeout", mode="before")(lambda v: parse_duration(v))
+
+    @property
+    def password(self) -> str | None:
+        return os.environ.get(self.password_env) if self.password_env else None
+
+
+class AlertSettings(_Strict):
+    email: EmailSettings | None = None
+    immediate: bool = True
+    webhook_url: str | None = None
+    max_attempts: int = Field(default=10, ge=1)
+
+
+class DigestSettings(_Strict):
+    schedule: str = "0 8 * * *"
+    timezone: str = "UTC"
+    send_empty: bool = False
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, v: str) -> str:
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {v!r}") from None
+        return v
+
+    @model_validator(mode="after")
+    def _cron(self) -> DigestSettings:
+        try:
+            CronTrigger.from_crontab(self.schedule, timezone=self.timezone)
+        except ValueError as e:
+            raise ValueError(f"schedule {self.schedule!r} is not a cron expression: {e}") from None
+        return self
+
+
+class DedupSettings(_Strict):
+    window: timedelta = timedelta(days=7)           # recent stories considered besides seeds
+    same_story_threshold: float = Field(default=0.30, gt=0, le=1)
+    near_duplicate_threshold: float = Field(default=0.80, gt=0, le=1)
+
+    _dur = field_validator("window", mode="before")(lambda v: parse_duration(v))
+
+
+class Settings(_Strict):
+    database: DatabaseSettings = DatabaseSettings()
+    seeds: SeedSettings = SeedSettings()
+    fetch: FetchSettings = FetchSettings()
+    feeds: list[FeedSettings] = Field(default_factory=list)
+    schedule: ScheduleSettings = ScheduleSettings()
+    topics: dict[str, TopicSettings] = Field(default_factory=dict)
+    alerts: AlertSettings = AlertSettings()
+    digest: DigestSettings = DigestSettings()
+    dedup: DedupSettings = DedupSettings()
+    source: Path | None = None                      # the file this came from (set by the loader)
+
+    @field_validator("feeds")
+    @classmethod
+    def _unique_names(cls, feeds: list[FeedSettings]) -> list[FeedSettings]:
+        seen: set[str] = set()
+        for f in feeds:
+            if f.name in seen:
+                raise ValueError(f"feed name {f.name!r} is used twice")
+            seen.add(f.name)
+        return feeds
+
+    @field_validator("topics")
+    @classmethod
+    def _topic_keys(cls, topics: dict[str, TopicSettings]) -> dict[str, TopicSettings]:
+        for key in topics:
+            if not re.match(r"^[a-z0-9_][a-z0-9_-]*$", key):
+                raise ValueError(f"topic key {key!r}: use lowercase letters, digits, _ and -")
+        return topics
+
+    def feed(self, name: str) -> FeedSettings:
+        for f in self.feeds:
+            if f.name == name:
+                return f
+        raise ConfigError(f"no feed named {name!r} in {self.source or 'the configuration'}")
+
+    def interval_for(self, feed: FeedSettings) -> timedelta:
+        return feed.interval or self.schedule.poll_interval
+
+
+def _loc(loc: tuple[Any, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out or "(top level)"
+
+
+def _describe(err: ValidationError, data: Any) -> str:
+    lines = []
+    for e in err.errors():
+        loc = [p for p in e["loc"] if not (isinstance(p, str) and p.startswith("function-"))]
+        key = _loc(tuple(loc))
+        # name feeds by their name, not only their index
+        if len(loc) >= 2 and loc[0] == "feeds" and isinstance(loc[1], int):
+            try:
+                key += f" (feed {data['feeds'][loc[1]].get('name')!r})"
+            except Exception:
+                pass
+        msg = e["msg"]
+        if e["type"] == "extra_forbidden":
+            msg = "unknown key"
+        msg = msg.removeprefix("Value error, ")
+        lines.append(f"{key}: {msg}")
+    return "; ".join(lines)
+
+
+def _resolve_sqlite(url: str, base: Path) -> str:
+    """Make a relative sqlite path absolute against the config file's folder."""
+    m = re.match(r"^(sqlite(?:\+\w+)?):///(?!/)(.+)$", url)
+    if not m or m.group(2).startswith(":memory:"):
+        return url
+    return f"{m.group(1)}:///{(base / m.group(2)).resolve()}"
+
+
+def config_path(path: str | os.PathLike[str] | None) -> Path:
+    return Path(path or os.environ.get("MONITOR_CONFIG") or DEFAULT_CONFIG)
+
+
+def load_config(path: str | os.PathLike[str] | None = None) -> Settings:
+    p = config_path(path)
+    try:
+        raw = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{p}: configuration file not found") from None
+    except OSError as e:
+        raise ConfigError(f"{p}: cannot read configuration: {e.strerror}") from None
+    try:
+        data = yaml.safe_load(raw) or {}
+    except yaml.YAMLError as e:
+        raise ConfigError(f"{p}: not valid YAML: {e}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{p}: the top level must be a mapping of sections")
+    return settings_from_dict(data, base=p.resolve().parent, source=p)
+
+
+def settings_from_dict(data: dict[str, Any], *, base: Path, source: Path | None = None) -> Settings:
+    """Validate a config mapping; relative paths resolve against ``base``."""
+    data = dict(data)
+    data.pop("source", None)
+    try:
+        settings = Settings.model_validate(data)
+    except ValidationError as e:
+        raise ConfigError(f"{source or 'configuration'}: {_describe(e, data)}") from None
+    url = os.environ.get("MONITOR_DATABASE_URL") or settings.database.url
+    seeds = settings.seeds.path if settings.seeds.path.is_absolute() else base / settings.seeds.path
+    settings = settings.model_copy(update={
+        "database": DatabaseSettings(url=_resolve_sqlite(url, base)),
+        "seeds": SeedSettings(path=seeds.resolve()),
+        "source": source,
+    })
+    _check_topics(settings)
+    return settings
+
+
+def _check_topics(settings: Settings) -> None:
+    from .topics import QuerySyntaxError, parse_query
+
+    for key, topic in settings.topics.items():
+        try:
+            parse_query(topic.query)
+        except QuerySyntaxError as e:
+            caret = " " * e.position + "^"
+            raise ConfigError(
+                f"{settings.source or 'configuration'}: topics.{key}.query: {e.reason} "
+                f"at position {e.position}:\n  {topic.query}\n  {caret}") from None
