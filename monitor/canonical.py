@@ -1,0 +1,107 @@
+"""Canonical forms: URLs (one article per page), text normalization and hashes,
+and the removal of scraped clutter (language selectors, bylines, image credits,
+"Related News"/"Comments" tails) that must never make unrelated articles look alike.
+
+Pure functions; no I/O.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from urllib.parse import urljoin, urlsplit, urlunsplit
+
+import courlan
+
+_AMP_PARAMS = re.compile(r"(^|&)(amp|outputType=amp|amp=1)(?=&|$)", re.I)
+
+
+def canonical_url(url: str, base: str | None = None) -> str:
+    """Tracking parameters, fragments, default ports, AMP suffixes removed; the
+    host lowercased and the query sorted, so one page has one URL."""
+    if base:
+        url = urljoin(base, url)
+    url = url.strip()
+    try:
+        normalized = courlan.normalize_url(url)
+    except Exception:  # courlan raises on odd input; fall back to the raw URL
+        normalized = url
+    parts = urlsplit(normalized)
+    path = parts.path or "/"
+    # AMP variants of a page: /story/amp, /story/amp/, /story.amp
+    path = re.sub(r"/amp/?$", "/", path)
+    path = re.sub(r"\.amp$", "", path)
+    query = _AMP_PARAMS.sub("", parts.query).strip("&")
+    return urlunsplit((parts.scheme.lower(), parts.netloc.lower(), path, query, ""))
+
+
+def fold(text: str) -> str:
+    """Lowercase and strip accents: 'Café' -> 'cafe'."""
+    text = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in text if not unicodedata.combining(c)).lower()
+
+
+def normalize_text(text: str) -> str:
+    """NFC, unified quotes and dashes, spaces collapsed within lines, blank lines collapsed."""
+    text = unicodedata.normalize("NFC", text)
+    text = text.replace("\u00a0", " ").replace("\u200b", "")
+    lines = [re.sub(r"[ \t\f\v]+", " ", line).strip() for line in text.splitlines()]
+    out: list[str] = []
+    for line in lines:
+        if line or (out and out[-1]):
+            out.append(line)
+    return "\n".join(out).strip()
+
+
+def text_hash(text: str) -> str:
+    """Hash of the words only, so whitespace and punctuation changes do not matter."""
+    words = re.findall(r"\w+", fold(text))
+    return hashlib.sha256(" ".join(words).encode()).hexdigest()
+
+
+# --- clutter ------------------------------------------------------------------
+
+# Headings after which a scraped page holds other stories, comments or navigation.
+_TAIL_HEADINGS = re.compile(
+    r"^(related( news| stories| articles| posts| content)?|more (news|stories)( from .*)?|"
+    r"read (more|next)|comments?( \(\d+\))?|leave a (comment|reply)|you (may|might) also like|"
+    r"recommended( for you)?|trending( now)?|most (read|popular)|latest news|share this( article)?)"
+    r"\s*:?$",
+    re.I,
+)
+_DROP_LINE = re.compile(
+    r"^(select language\b.*|choose language\b.*|language:.*|"
+    r"(by|written by|posted by|author)\s*:?\s*@?[\w .'-]{1,60}|"
+    r"@\w+ \| \d{1,2} \w{3} \d{4}|"
+    r"(image|photo|picture)( source| credit| note| source note)?s?\s*:.*|"
+    r"(credit|source)s?\s*:\s*(getty|ap|reuters|afp|shutterstock|midjourney).*|"
+    r"(advertisement|sponsored|skip to (main )?content|share on \w+|subscribe.*newsletter.*))$",
+    re.I,
+)
+_INLINE_CREDIT = re.compile(r"\s*\|\s*(image|photo)\s+(source|credit)\s*:.*$", re.I)
+
+
+def strip_clutter(text: str) -> str:
+    """Remove scraped clutter from a page's or a seed's text.
+
+    The tail cut applies only in the second half of a text so that an article
+    which merely discusses "comments" near its top keeps its body.
+    """
+    lines = normalize_text(text).split("\n")
+    total = sum(len(line) for line in lines) or 1
+    kept: list[str] = []
+    seen = 0
+    for line in lines:
+        stripped = line.strip()
+        if _TAIL_HEADINGS.match(stripped) and seen > total * 0.5:
+            break
+        seen += len(line)
+        if _DROP_LINE.match(stripped):
+            continue
+        line = _INLINE_CREDIT.sub("", line)
+        last = next((k for k in reversed(kept) if k.strip()), None)
+        if stripped and last is not None and last.strip() == stripped:  # repeated headline
+            continue
+        kept.append(line)
+    return normalize_text("\n".join(kept))
