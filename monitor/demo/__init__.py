@@ -1,0 +1,134 @@
+"""`monitor demo`: an offline end-to-end run. A bundled sample news site (three
+outlets' feeds and about twenty article pages written for the project) is
+served on 127.0.0.1; the real pipeline polls it into a temporary SQLite
+database; the mentions and stories are printed and the digest is written to an
+HTML file. Side effects: a loopback HTTP server for the run, files in the
+output folder.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import tempfile
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+SITE = Path(__file__).parent / "site"
+TYPES = {".xml": "application/rss+xml; charset=utf-8", ".html": "text/html; charset=utf-8"}
+
+
+@contextmanager
+def serve_site(site: Path = SITE) -> Iterator[str]:
+    """Serve the sample site on a free loopback port; yields the base URL.
+    ``{base}`` in the files becomes that URL; broken.xml is served as a 502."""
+    holder: dict[str, str] = {}
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args: Any) -> None:
+            pass
+
+        def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+            rel = self.path.split("?", 1)[0].lstrip("/")
+            path = (site / rel).resolve()
+            if site.resolve() not in path.parents or not path.is_file():
+                self.send_error(404)
+                return
+            body = path.read_bytes().replace(b"{base}", holder["base"].encode())
+            status = 502 if path.name == "broken.xml" else 200
+            self.send_response(status)
+            self.send_header("Content-Type", "text/html; charset=utf-8" if status != 200
+                             else TYPES.get(path.suffix, "application/octet-stream"))
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    httpd.daemon_threads = True
+    holder["base"] = f"http://127.0.0.1:{httpd.server_address[1]}"
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield holder["base"]
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+def demo_topics() -> dict[str, Any]:
+    """The shipped topics, as in the project's config.yaml."""
+    import yaml
+
+    text = (Path(__file__).parent / "topics.yaml").read_text(encoding="utf-8")
+    return dict(yaml.safe_load(text))
+
+
+def write_config(folder: Path, base: str) -> Path:
+    import monitor.bundled_seeds
+
+    template = (Path(__file__).parent / "config.yaml.in").read_text(encoding="utf-8")
+    text = (template.replace("{base}", base)
+            .replace("{seeds}", str(Path(monitor.bundled_seeds.__file__).parent))
+            .replace("{topics}", json.dumps(demo_topics())))
+    path = folder / "config.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def run_demo(output: Path | None, echo: Callable[[str], Any] = print) -> dict[str, Any]:
+    from sqlalchemy.orm import Session
+
+    from ..config import load_config
+    from ..db import queries, repo
+    from ..db.engine import make_engine
+    from ..db.migrate import upgrade
+    from ..digest import make_digest
+    from ..output import render_rows
+    from ..pipeline import Context, load_seeds, poll_feeds
+
+    folder = output or Path(tempfile.mkdtemp(prefix="monitor-demo-"))
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "demo.db").unlink(missing_ok=True)
+    with serve_site() as base:
+        echo(f"sample news site served at {base}")
+        settings = load_config(write_config(folder, base))
+        engine = make_engine(settings.database.url)
+        upgrade(engine)
+        ctx = Context.create(settings, engine)
+        added, _ = load_seeds(ctx)
+        echo(f"database {folder / 'demo.db'}: {added} seed documents loaded")
+        now = datetime.now(timezone.utc)
+        with Session(engine) as s:
+            repo.sync_feeds(s, settings, now)
+            s.commit()
+            feeds = repo.claim_due_feeds(s, "demo", now, settings.schedule.poll_interval)
+        summary = asyncio.run(poll_feeds(ctx, feeds))
+    echo(f"polled {summary.feeds} feeds: {summary.articles_new} articles stored, "
+         f"{summary.stories_new} new stories, {summary.new_mentions} new mentions, "
+         f"{summary.followups} follow-up/known mentions")
+    for name, code, msg in summary.feeds_failed:
+        echo(f"feed failed (as intended): {name}: {code}: {msg}")
+    with Session(engine) as s:
+        mentions = queries.mentions(s)
+        stories = [st for st in queries.stories(s) if st["topics"]]
+    echo("\nNEW MENTIONS (each would alert once):")
+    echo(render_rows([m for m in mentions if m["is_new"]], "table",
+                     ["topic", "story_id", "source", "title"]).rstrip())
+    echo("\nMENTIONS THAT DID NOT ALERT (seed stories and follow-ups):")
+    echo(render_rows([m for m in mentions if not m["is_new"] and m["source"]
+                      and not m["source"].startswith("seed:")], "table",
+                     ["topic", "story_id", "story_is_seed", "source", "title"]).rstrip())
+    echo("\nSTORIES WITH TOPICS:")
+    echo(render_rows(stories, "table", ["story_id", "is_seed", "article_count", "topics",
+                                        "sources", "title"]).rstrip())
+    digest = make_digest(settings, engine, dry_run=True)
+    out = folder / "digest.html"
+    out.write_text(digest.html, encoding="utf-8")
+    echo(f"\ndigest ({digest.story_count} stories) written to {out}")
+    engine.dispose()
+    return {"folder": folder, "summary": summary, "mentions": mentions, "digest": out}

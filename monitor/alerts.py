@@ -1,0 +1,173 @@
+"""Alert delivery: the outbox rows written with each new mention are sent here
+over their channel (SMTP email, webhook), retried with exponential backoff while
+a channel is down, and marked sent. Each alert has a stable Message-ID, so a
+crash between the send and the mark yields at most a recognisable resend.
+
+Side effects: SMTP and HTTP connections, database writes of alert status.
+"""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+import socket
+import ssl
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from email.message import EmailMessage
+from email.utils import formatdate
+from typing import Any
+
+import httpx
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from .config import EmailSettings, Settings
+from .db.models import Alert, Article, Feed, Mention
+from .errors import DeliveryError
+from .render import render
+
+log = logging.getLogger("monitor.alerts")
+RETRY_BASE = timedelta(minutes=1)
+RETRY_MAX = timedelta(hours=1)
+
+
+def send_email(cfg: EmailSettings, msg: EmailMessage) -> None:
+    """Send one message; DeliveryError names the server and what went wrong."""
+    where = f"SMTP server {cfg.smtp_host}:{cfg.smtp_port}"
+    timeout = cfg.timeout.total_seconds()
+    try:
+        smtp: smtplib.SMTP
+        if cfg.ssl:
+            smtp = smtplib.SMTP_SSL(cfg.smtp_host, cfg.smtp_port, timeout=timeout,
+                                    context=ssl.create_default_context())
+        else:
+            smtp = smtplib.SMTP(cfg.smtp_host, cfg.smtp_port, timeout=timeout)
+        with smtp:
+            if cfg.starttls and not cfg.ssl:
+                smtp.starttls(context=ssl.create_default_context())
+            if cfg.username:
+                if cfg.password is None:
+                    raise DeliveryError(f"{where}: alerts.email.username is set but the "
+                                        f"environment variable {cfg.password_env} is empty",
+                                        code="smtp_auth")
+                smtp.login(cfg.username, cfg.password)
+            smtp.send_message(msg)
+    except DeliveryError:
+        raise
+    except smtplib.SMTPAuthenticationError as e:
+        raise DeliveryError(f"{where}: login refused: {e.smtp_code} {e.smtp_error!r}",
+                            code="smtp_auth") from None
+    except smtplib.SMTPNotSupportedError as e:
+        raise DeliveryError(f"{where}: {e}", code="smtp_unsupported") from None
+    except (ConnectionRefusedError, socket.gaierror, socket.timeout, TimeoutError,
+            smtplib.SMTPConnectError, smtplib.SMTPServerDisconnected, OSError) as e:
+        raise DeliveryError(f"{where} unreachable: {e}", code="smtp_unreachable") from None
+    except smtplib.SMTPException as e:
+        raise DeliveryError(f"{where}: {e}", code="smtp_error") from None
+
+
+def post_webhook(url: str, payload: dict[str, Any], timeout: float = 20.0) -> None:
+    try:
+        resp = httpx.post(url, json=payload, timeout=timeout)
+    except httpx.HTTPError as e:
+        raise DeliveryError(f"webhook {url} unreachable: {e}", code="webhook_unreachable") from None
+    if resp.status_code >= 300:
+        raise DeliveryError(f"webhook {url} answered {resp.status_code}",
+                            code=f"webhook_http_{resp.status_code}")
+
+
+def build_email(cfg: EmailSettings, subject: str, text: str, html: str, msgid: str) -> EmailMessage:
+    msg = EmailMessage()
+    msg["Subject"] = subject
+    msg["From"] = cfg.from_
+    msg["To"] = ", ".join(cfg.to)
+    msg["Date"] = formatdate(localtime=False)
+    msg["Message-ID"] = msgid
+    msg.set_content(text)
+    msg.add_alternative(html, subtype="html")
+    return msg
+
+
+@dataclass
+class DeliveryReport:
+    sent: int = 0
+    failed: int = 0
+    pending: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+def _alert_view(s: Session, alert: Alert) -> dict[str, Any]:
+    art = s.get(Article, alert.article_id)
+    assert art is not None
+    feed = s.get(Feed, art.feed_id) if art.feed_id else None
+    mentions = list(s.scalars(select(Mention).where(Mention.article_id == art.id,
+                                                    Mention.topic.in_(alert.topics))))
+    return {
+        "topics": alert.topics, "title": art.title, "url": art.url,
+        "source": feed.name if feed else None, "published_at": art.published_at,
+        "seen_at": art.seen_at, "story_id": art.story_id,
+        "mentions": [{"topic": m.topic, "matched": m.matched, "snippet": m.snippet} for m in mentions],
+    }
+
+
+def _send(settings: Settings, alert: Alert, view: dict[str, Any]) -> None:
+    if alert.channel == "email":
+        cfg = settings.alerts.email
+        if cfg is None or not cfg.to:
+            raise DeliveryError("alerts.email is not configured", code="not_configured")
+        subject, text, html = render("alert", view)
+        send_email(cfg, build_email(cfg, subject, text, html, alert.message_id))
+    elif alert.channel == "webhook":
+        if not settings.alerts.webhook_url:
+            raise DeliveryError("alerts.webhook_url is not configured", code="not_configured")
+        subject, text, _html = render("alert", view)
+        payload = {"text": f"{subject}\n{view['url']}", "alert": {
+            **view, "published_at": _iso(view["published_at"]), "seen_at": _iso(view["seen_at"]),
+            "message_id": alert.message_id}}
+        post_webhook(settings.alerts.webhook_url, payload)
+    else:
+        raise DeliveryError(f"unknown alert channel {alert.channel!r}", code="bad_channel")
+
+
+def _iso(dt: datetime | None) -> str | None:
+    return dt.astimezone(timezone.utc).isoformat().replace("+00:00", "Z") if dt else None
+
+
+def deliver_pending(settings: Settings, engine: Engine, now: datetime | None = None) -> DeliveryReport:
+    """Send the pending alerts that are due. A channel that is down is tried
+    once per round; its other alerts wait for the next round untouched."""
+    now = now or datetime.now(timezone.utc)
+    report = DeliveryReport()
+    down: set[str] = set()
+    with Session(engine) as s:
+        ids = list(s.scalars(select(Alert.id).where(Alert.status == "pending",
+                                                    Alert.next_attempt_at <= now).order_by(Alert.id)))
+    for aid in ids:
+        with Session(engine) as s, s.begin():
+            alert = s.get(Alert, aid, with_for_update=True)
+            if alert is None or alert.status != "pending":
+                continue
+            if alert.channel in down:
+                report.pending += 1
+                continue
+            try:
+                _send(settings, alert, _alert_view(s, alert))
+            except DeliveryError as e:
+                alert.attempts += 1
+                alert.last_error = f"{e.code}: {e}"
+                if alert.attempts >= settings.alerts.max_attempts or e.code == "not_configured":
+                    alert.status = "failed"
+                    report.failed += 1
+                else:
+                    alert.next_attempt_at = now + min(RETRY_BASE * 2 ** (alert.attempts - 1), RETRY_MAX)
+                    report.pending += 1
+                if e.code in ("smtp_unreachable", "webhook_unreachable", "smtp_auth"):
+                    down.add(alert.channel)
+                report.errors.append(str(e))
+                log.warning("alert %s (%s): %s", alert.id, alert.channel, e)
+                continue
+            alert.status, alert.sent_at = "sent", now
+            alert.attempts += 1
+            report.sent += 1
+    return report

@@ -1,0 +1,424 @@
+"""The `monitor` command line: a thin layer over the library.
+
+Exit status: 0 on success (also when some feeds failed or SMTP was down: the
+errors are printed and stored), 2 for a bad command line or configuration, 1
+for anything else with a one-line cause (a traceback only with --debug).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+from sqlalchemy import Engine
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
+
+from .config import Settings, load_config
+from .errors import ConfigError, DatabaseError, MonitorError, UsageError
+from .output import FORMATS, render_rows
+
+log = logging.getLogger("monitor")
+
+MENTION_FIELDS = ["topic", "url", "title", "source", "published_at", "seen_at", "story_id",
+                  "story_is_seed", "is_new", "matched", "snippet"]
+ARTICLE_FIELDS = ["url", "title", "author", "source", "published_at", "seen_at", "lang", "story_id"]
+STORY_FIELDS = ["story_id", "title", "is_seed", "seeds", "first_seen_at", "last_seen_at",
+                "article_count", "sources", "topics", "urls"]
+FEED_FIELDS = ["name", "url", "status", "last_error_code", "last_error", "consecutive_failures",
+               "last_polled_at", "last_success_at", "next_poll_at", "article_count"]
+
+
+class App:
+    """Settings and engine for one command, opened lazily."""
+
+    def __init__(self, config: str | None, debug: bool) -> None:
+        self.config_path = config
+        self.debug = debug
+        self._settings: Settings | None = None
+        self._engine: Engine | None = None
+
+    @property
+    def settings(self) -> Settings:
+        if self._settings is None:
+            self._settings = load_config(self.config_path)
+        return self._settings
+
+    @property
+    def engine(self) -> Engine:
+        if self._engine is None:
+            from .db.engine import make_engine
+
+            self._engine = make_engine(self.settings.database.url)
+        return self._engine
+
+    def ensure_ready(self) -> None:
+        """Migrate to head and load new seeds (what `monitor init` does), quietly."""
+        from .db.migrate import is_current, upgrade
+        from .pipeline import Context, load_seeds
+
+        try:
+            if not is_current(self.engine):
+                upgrade(self.engine)
+        except OperationalError as e:
+            raise DatabaseError(f"database {self.engine.url.render_as_string(hide_password=True)}: "
+                                f"{str(e.orig).strip().splitlines()[0]}") from None
+        load_seeds(Context.create(self.settings, self.engine))
+
+    def require_db(self) -> None:
+        from .db.migrate import current_revision, head_revision
+
+        try:
+            cur = current_revision(self.engine)
+        except OperationalError as e:
+            raise DatabaseError(f"database {self.engine.url.render_as_string(hide_password=True)}: "
+                                f"{str(e.orig).strip().splitlines()[0]}") from None
+        if cur is None:
+            raise DatabaseError(f"database {self.engine.url.render_as_string(hide_password=True)} "
+                                "is not initialized: run `monitor init` first")
+        if cur != head_revision(self.engine):
+            raise DatabaseError("the database schema is older than this version: run "
+                                "`monitor db upgrade`")
+
+
+def _setup_logging(debug: bool, verbose: bool = False) -> None:
+    level = logging.DEBUG if debug else (logging.INFO if verbose else logging.WARNING)
+    logging.basicConfig(level=level, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for noisy in ("httpx", "httpcore", "trafilatura", "htmldate", "apscheduler", "hpack"):
+        logging.getLogger(noisy).setLevel(logging.WARNING if not debug else logging.INFO)
+
+
+def command(group: click.Group, name: str, *, verbose: bool = False, **kw: Any) -> Callable[..., Any]:
+    """Register a subcommand taking --config and --debug, with one error policy."""
+    def deco(fn: Callable[..., Any]) -> Callable[..., Any]:
+        @group.command(name, **kw)
+        @click.option("--config", "config", type=click.Path(dir_okay=False), default=None,
+                      help="config file (default ./config.yaml or $MONITOR_CONFIG)")
+        @click.option("--debug", is_flag=True, help="debug logs and tracebacks")
+        @functools.wraps(fn)
+        def wrapper(config: str | None, debug: bool, **kwargs: Any) -> Any:
+            _setup_logging(debug, verbose)
+            return fn(App(config, debug), **kwargs)
+        return wrapper
+    return deco
+
+
+def fmt_option(fn: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option("--format", "fmt", type=click.Choice(FORMATS), default="table",
+                        show_default=True, help="output format")(fn)
+
+
+def limit_option(fn: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option("--limit", type=click.IntRange(min=1), default=None,
+                        help="at most N rows")(fn)
+
+
+def since_option(fn: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option("--since", default=None, metavar="WHEN",
+                        help="ISO 8601 date/datetime, or a duration back from now (90m, 36h, 7d)")(fn)
+
+
+def _since(value: str | None) -> Any:
+    from .timeutil import parse_when
+
+    return parse_when(value) if value else None
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="news-monitor")
+def cli() -> None:
+    """News monitor: polls feeds, reads full articles, clusters stories and
+    alerts only on what is new about the topics you follow."""
+
+
+@command(cli, "init", verbose=True)
+def init_cmd(app: App) -> None:
+    """Create or upgrade the database and load the seeds (safe to run again)."""
+    from .db.migrate import current_revision, upgrade
+    from .pipeline import Context, load_seeds
+
+    upgrade(app.engine)
+    added, unchanged = load_seeds(Context.create(app.settings, app.engine))
+    click.echo(f"database at revision {current_revision(app.engine)}; seeds: {added} added, "
+               f"{unchanged} already loaded")
+
+
+@cli.group("db")
+def db_group() -> None:
+    """Database migrations (Alembic underneath)."""
+
+
+@command(db_group, "upgrade")
+def db_upgrade(app: App) -> None:
+    """Upgrade the database to the newest migration."""
+    from .db.migrate import current_revision, upgrade
+
+    upgrade(app.engine)
+    click.echo(f"database at revision {current_revision(app.engine)}")
+
+
+@command(db_group, "current")
+def db_current(app: App) -> None:
+    """Show the database's migration revision and the newest one."""
+    from .db.migrate import current_revision, head_revision
+
+    cur, head = current_revision(app.engine), head_revision(app.engine)
+    state = "up to date" if cur == head else ("not initialized" if cur is None else "upgrade needed")
+    click.echo(f"current: {cur or '(none)'}  head: {head}  ({state})")
+
+
+@cli.group("seeds")
+def seeds_group() -> None:
+    """The seed stories (documents in seeds/ the user already knows)."""
+
+
+@command(seeds_group, "load")
+def seeds_load(app: App) -> None:
+    """(Re)load the seeds idempotently."""
+    from .pipeline import Context, load_seeds
+
+    app.require_db()
+    added, unchanged = load_seeds(Context.create(app.settings, app.engine))
+    click.echo(f"seeds: {added} added, {unchanged} already loaded")
+
+
+@command(seeds_group, "list")
+@fmt_option
+def seeds_list(app: App, fmt: str) -> None:
+    """List the seed stories."""
+    from .db import queries
+
+    app.require_db()
+    with Session(app.engine) as s:
+        rows = [r for r in queries.stories(s) if r["is_seed"]]
+    click.echo(render_rows(rows, fmt, ["story_id", "title", "seeds", "article_count", "topics"],
+                           STORY_FIELDS), nl=False)
+
+
+@command(cli, "poll", verbose=True)
+@click.option("--feed", "names", multiple=True, help="poll only this feed (repeatable)")
+def poll_cmd(app: App, names: tuple[str, ...]) -> None:
+    """Poll every enabled feed (or the named ones) once, now, and deliver alerts."""
+    from datetime import datetime, timedelta, timezone
+
+    from .alerts import deliver_pending
+    from .db import repo
+    from .pipeline import Context, poll_feeds
+
+    settings = app.settings
+    for n in names:
+        settings.feed(n)  # a ConfigError naming the unknown feed
+    app.ensure_ready()
+    now = datetime.now(timezone.utc)
+    with Session(app.engine) as s:
+        repo.sync_feeds(s, settings, now)
+        s.commit()
+        enabled = [f.name for f in settings.feeds if f.enabled]
+        wanted = list(names) or enabled
+        feeds = repo.claim_due_feeds(s, f"poll:{id(app)}", now, timedelta(minutes=30), wanted)
+    busy = sorted(set(wanted) - {f.name for f in feeds} - (set(wanted) - set(enabled)))
+    if busy:
+        click.echo(f"skipped (being polled by a running daemon): {', '.join(busy)}", err=True)
+    summary = asyncio.run(poll_feeds(Context.create(settings, app.engine), feeds))
+    report = deliver_pending(settings, app.engine)
+    click.echo(f"polled {summary.feeds} feed(s): {summary.feeds_ok} ok "
+               f"({summary.feeds_not_modified} not modified), {len(summary.feeds_failed)} failed")
+    click.echo(f"entries: {summary.entries}; new articles: {summary.articles_new} "
+               f"({summary.skipped_known} already stored, {summary.page_errors} page error(s) "
+               f"stored from the feed summary); new stories: {summary.stories_new}")
+    click.echo(f"new mentions: {summary.new_mentions}; follow-ups: {summary.followups}; "
+               f"alerts: {summary.alerts_created} created, {report.sent} sent, "
+               f"{report.pending} pending, {report.failed} failed")
+    for name, code, msg in summary.feeds_failed:
+        click.echo(f"feed failed: {name}: {code}: {msg}", err=True)
+    for err in dict.fromkeys(report.errors):
+        click.echo(f"delivery failed: {err} (alerts stay pending)", err=True)
+
+
+@command(cli, "run", verbose=True)
+def run_cmd(app: App) -> None:
+    """The daemon: poll feeds on their intervals, deliver alerts, send digests."""
+    from datetime import datetime, timezone
+
+    from .daemon import Daemon
+    from .db import repo
+
+    app.ensure_ready()
+    with Session(app.engine) as s:
+        repo.sync_feeds(s, app.settings, datetime.now(timezone.utc))
+        s.commit()
+    Daemon(app.settings, app.engine).run_forever()
+
+
+@command(cli, "digest", verbose=True)
+@click.option("--dry-run", is_flag=True, help="only show the digest; send and record nothing")
+@click.option("--output", type=click.Path(dir_okay=False, writable=True), default=None,
+              help="with --dry-run: write the HTML digest to FILE")
+def digest_cmd(app: App, dry_run: bool, output: str | None) -> None:
+    """Build the digest of everything not yet digested, and send it."""
+    from .digest import make_digest
+
+    if output and not dry_run:
+        raise UsageError("--output is for previews: use it with --dry-run")
+    app.require_db()
+    result = make_digest(app.settings, app.engine, dry_run=dry_run)
+    if dry_run:
+        if output:
+            Path(output).write_text(result.html, encoding="utf-8")
+            click.echo(f"digest preview: {result.story_count} stories, written to {output}")
+        else:
+            click.echo(result.text)
+        return
+    if result.status == "sent":
+        click.echo(f"digest sent: {result.story_count} stories, {result.mention_count} mentions")
+    elif result.status == "empty":
+        click.echo("nothing new since the last digest; no email sent")
+    else:
+        click.echo(f"digest NOT sent: {result.error}; its mentions will go out with the next "
+                   "digest", err=True)
+
+
+@command(cli, "mentions")
+@click.option("--topic", default=None, help="only this topic key")
+@since_option
+@click.option("--new-only", is_flag=True, help="only new mentions (the ones that alerted)")
+@fmt_option
+@limit_option
+def mentions_cmd(app: App, topic: str | None, since: str | None, new_only: bool, fmt: str,
+                 limit: int | None) -> None:
+    """List mentions, newest first."""
+    from .db import queries
+
+    if topic and topic not in app.settings.topics:
+        raise UsageError(f"--topic: no topic {topic!r} in the config "
+                         f"(topics: {', '.join(app.settings.topics)})")
+    app.require_db()
+    with Session(app.engine) as s:
+        rows = queries.mentions(s, topic=topic, since=_since(since), new_only=new_only, limit=limit)
+    click.echo(render_rows(rows, fmt, ["seen_at", "topic", "is_new", "story_id", "source", "title"],
+                           MENTION_FIELDS), nl=False)
+
+
+@command(cli, "stories")
+@click.option("--topic", default=None, help="only stories that mention this topic")
+@since_option
+@click.option("--explain", "explain", type=int, default=None, metavar="ID",
+              help="show why each article of story ID is in it")
+@fmt_option
+@limit_option
+def stories_cmd(app: App, topic: str | None, since: str | None, explain: int | None, fmt: str,
+                limit: int | None) -> None:
+    """List stories, newest first."""
+    from .db import queries
+
+    app.require_db()
+    with Session(app.engine) as s:
+        if explain is not None:
+            rows = queries.explain_story(s, explain)
+            if not rows:
+                raise UsageError(f"--explain: no story {explain}")
+            click.echo(render_rows(rows, fmt), nl=False)
+            return
+        rows = queries.stories(s, topic=topic, since=_since(since), limit=limit)
+    click.echo(render_rows(rows, fmt, ["story_id", "last_seen_at", "is_seed", "article_count",
+                                       "topics", "sources", "title"], STORY_FIELDS), nl=False)
+
+
+@command(cli, "articles")
+@since_option
+@click.option("--text", "with_text", is_flag=True, help="include the clean text")
+@fmt_option
+@limit_option
+def articles_cmd(app: App, since: str | None, with_text: bool, fmt: str, limit: int | None) -> None:
+    """List stored articles, newest first."""
+    from .db import queries
+
+    app.require_db()
+    with Session(app.engine) as s:
+        rows = queries.articles(s, since=_since(since), text=with_text, limit=limit)
+    cols = ["seen_at", "source", "story_id", "lang", "title"] + (["text"] if with_text else [])
+    click.echo(render_rows(rows, fmt, cols, ARTICLE_FIELDS + (["text"] if with_text else [])), nl=False)
+
+
+@command(cli, "search")
+@click.argument("query")
+@fmt_option
+@limit_option
+def search_cmd(app: App, query: str, fmt: str, limit: int | None) -> None:
+    """Full-text search over stored articles (every word must occur)."""
+    from .db import queries
+
+    if not query.strip():
+        raise UsageError("search: the query is empty")
+    app.require_db()
+    with Session(app.engine) as s:
+        rows = queries.search(s, query, limit=limit)
+    click.echo(render_rows(rows, fmt, ["seen_at", "source", "title", "snippet"],
+                           ARTICLE_FIELDS + ["snippet"]), nl=False)
+
+
+@command(cli, "feeds")
+@fmt_option
+def feeds_cmd(app: App, fmt: str) -> None:
+    """Each feed's health: last poll, status, errors, next poll, articles."""
+    from .db import queries
+
+    app.require_db()
+    with Session(app.engine) as s:
+        rows = queries.feeds(s, [f.name for f in app.settings.feeds])
+    click.echo(render_rows(rows, fmt, ["name", "status", "last_error_code", "consecutive_failures",
+                                       "last_success_at", "next_poll_at", "article_count",
+                                       "last_error"], FEED_FIELDS), nl=False)
+
+
+@cli.command("demo")
+@click.option("--output", type=click.Path(file_okay=False), default=None,
+              help="folder for the demo database and digest (default: a new temporary folder)")
+@click.option("--debug", is_flag=True, help="debug logs and tracebacks")
+def demo_cmd(output: str | None, debug: bool) -> None:
+    """Offline end-to-end run against a bundled sample news site on loopback."""
+    from .demo import run_demo
+
+    _setup_logging(debug)
+    run_demo(Path(output) if output else None, echo=click.echo)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    debug = "--debug" in args
+    try:
+        cli.main(args=args, prog_name="monitor", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        return 1
+    except click.ClickException as e:
+        e.show()
+        return 2
+    except click.exceptions.Exit as e:
+        return int(e.exit_code or 0)
+    except MonitorError as e:
+        if debug:
+            raise
+        prefix = "configuration error" if isinstance(e, ConfigError) else "error"
+        click.echo(f"{prefix}: {e}", err=True)
+        return e.exit_code
+    except KeyboardInterrupt:
+        return 130
+    except Exception as e:  # noqa: BLE001 - the one place that turns crashes into a line
+        if debug:
+            raise
+        first = (str(e).strip().splitlines() or [""])[0]
+        click.echo(f"error: {type(e).__name__}: {first} (run with --debug for details)", err=True)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,125 @@
+"""`monitor run`: APScheduler 3 jobs over the shared database.
+
+- tick: claims the feeds that are due (next_poll_at, kept in the database, so a
+  restart or a second daemon picks up where the first left off) with a lease,
+  polls them, then delivers the alerts they made;
+- deliver: retries pending alerts on its own interval (a channel that was down);
+- digest: on digest.schedule (cron) in digest.timezone.
+
+SIGTERM/SIGINT: no new work is taken, a poll in flight stops at its next
+article, and the process exits within 30 s. Side effects: everything a poll,
+a delivery and a digest do.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import socket
+import threading
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from .alerts import deliver_pending
+from .config import Settings
+from .db import repo
+from .digest import make_digest
+from .pipeline import Context, poll_feeds
+
+log = logging.getLogger("monitor.daemon")
+LEASE = timedelta(minutes=10)       # a daemon that dies mid-poll frees its feeds after this
+STOP_GRACE = 25.0                   # seconds given to work in flight after SIGTERM
+
+
+class Daemon:
+    def __init__(self, settings: Settings, engine: Engine, owner: str | None = None) -> None:
+        self.settings = settings
+        self.engine = engine
+        self.owner = owner or f"{socket.gethostname()}:{os.getpid()}"
+        self.stop = threading.Event()
+        self.idle = threading.Event()
+        self.idle.set()
+        self.ctx = Context.create(settings, engine)
+        self.ctx.stop = self.stop
+        self.scheduler = BackgroundScheduler(timezone=timezone.utc, job_defaults={
+            "coalesce": True, "max_instances": 1, "misfire_grace_time": 600})
+
+    # --- jobs -------------------------------------------------------------
+    def tick(self) -> None:
+        if self.stop.is_set():
+            return
+        self.idle.clear()
+        try:
+            with Session(self.engine) as s:
+                feeds = repo.claim_due_feeds(s, self.owner, datetime.now(timezone.utc), LEASE)
+            if feeds:
+                summary = asyncio.run(poll_feeds(self.ctx, feeds))
+                log.info("polled %d feed(s): %d new article(s), %d new mention(s), %d failed",
+                         summary.feeds, summary.articles_new, summary.new_mentions,
+                         len(summary.feeds_failed))
+                for name, code, msg in summary.feeds_failed:
+                    log.warning("feed %s failed: %s: %s", name, code, msg)
+                self.deliver()
+        except Exception:
+            log.exception("poll tick failed; the next tick will retry")
+        finally:
+            self.idle.set()
+
+    def deliver(self) -> None:
+        try:
+            report = deliver_pending(self.settings, self.engine)
+            if report.sent or report.errors:
+                log.info("alerts: %d sent, %d pending, %d failed", report.sent, report.pending,
+                         report.failed)
+        except Exception:
+            log.exception("alert delivery failed; pending alerts stay pending")
+
+    def digest(self) -> None:
+        try:
+            result = make_digest(self.settings, self.engine)
+            log.info("digest: %s (%d stories)", result.status, result.story_count)
+        except Exception:
+            log.exception("digest failed; its mentions stay for the next digest")
+
+    # --- lifecycle --------------------------------------------------------
+    def start(self) -> None:
+        sch = self.settings.schedule
+        now = datetime.now(timezone.utc)
+        self.scheduler.add_job(self.tick, IntervalTrigger(seconds=sch.tick.total_seconds()),
+                               id="tick", next_run_time=now)
+        self.scheduler.add_job(self.deliver, IntervalTrigger(
+            seconds=sch.delivery_interval.total_seconds()), id="deliver")
+        self.scheduler.add_job(self.digest, CronTrigger.from_crontab(
+            self.settings.digest.schedule, timezone=self.settings.digest.timezone), id="digest")
+        self.scheduler.start()
+        log.info("daemon %s started: %d feed(s), tick every %s, digest '%s' %s", self.owner,
+                 len(self.settings.feeds), sch.tick, self.settings.digest.schedule,
+                 self.settings.digest.timezone)
+
+    def shutdown(self) -> None:
+        self.stop.set()
+        self.scheduler.shutdown(wait=False)
+        if not self.idle.wait(STOP_GRACE):
+            log.warning("a poll was still running after %.0f s; exiting anyway "
+                        "(its feeds' leases expire and another run takes them)", STOP_GRACE)
+        log.info("daemon %s stopped", self.owner)
+
+    def run_forever(self) -> None:
+        def _on_signal(signum: int, _frame: Any) -> None:
+            log.info("received %s: stopping", signal.Signals(signum).name)
+            self.stop.set()
+
+        signal.signal(signal.SIGTERM, _on_signal)
+        signal.signal(signal.SIGINT, _on_signal)
+        self.start()
+        while not self.stop.wait(0.5):
+            pass
+        self.shutdown()

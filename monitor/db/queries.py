@@ -1,0 +1,154 @@
+"""Read queries behind `monitor mentions|stories|articles|search|feeds`: each
+returns plain dicts with exactly the contract's output fields, newest first.
+Side effects: none (reads only).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import Select, func, or_, select
+from sqlalchemy.orm import Session
+
+from .models import Article, Feed, Mention, Story
+
+
+def iso(dt: datetime | None) -> str | None:
+    if dt is None:
+        return None
+    return dt.astimezone(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def mentions(s: Session, *, topic: str | None = None, since: datetime | None = None,
+             new_only: bool = False, limit: int | None = None) -> list[dict[str, Any]]:
+    q = (select(Mention, Article, Story.is_seed, Feed.name)
+         .join(Article, Article.id == Mention.article_id)
+         .join(Story, Story.id == Mention.story_id)
+         .outerjoin(Feed, Feed.id == Article.feed_id))
+    if topic:
+        q = q.where(Mention.topic == topic)
+    if since:
+        q = q.where(Article.seen_at >= since)
+    if new_only:
+        q = q.where(Mention.is_new.is_(True))
+    q = q.order_by(Article.seen_at.desc(), Mention.id.desc()).limit(limit)
+    return [{
+        "topic": m.topic, "url": a.url, "title": a.title, "source": source or _seed_source(a),
+        "published_at": iso(a.published_at), "seen_at": iso(a.seen_at), "story_id": m.story_id,
+        "story_is_seed": bool(is_seed), "is_new": bool(m.is_new), "matched": list(m.matched or []),
+        "snippet": m.snippet,
+    } for m, a, is_seed, source in s.execute(q)]
+
+
+def _seed_source(a: Article) -> str | None:
+    return f"seed:{a.seed_file}" if a.seed_file else None
+
+
+def _article_row(a: Article, source: str | None, text: bool) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        "url": a.url, "title": a.title, "author": a.author, "source": source or _seed_source(a),
+        "published_at": iso(a.published_at), "seen_at": iso(a.seen_at), "lang": a.lang,
+        "story_id": a.story_id,
+    }
+    if text:
+        row["text"] = a.text
+    return row
+
+
+def _articles_query() -> Select[Any]:
+    return select(Article, Feed.name).outerjoin(Feed, Feed.id == Article.feed_id)
+
+
+def articles(s: Session, *, since: datetime | None = None, text: bool = False,
+             limit: int | None = None) -> list[dict[str, Any]]:
+    q = _articles_query()
+    if since:
+        q = q.where(Article.seen_at >= since)
+    q = q.order_by(Article.seen_at.desc(), Article.id.desc()).limit(limit)
+    return [_article_row(a, src, text) for a, src in s.execute(q)]
+
+
+def search(s: Session, query: str, *, limit: int | None = None) -> list[dict[str, Any]]:
+    """Every word of the query must occur in the title or the text (case-insensitive)."""
+    from .. import topics as _topics
+
+    words = [w for w in query.split() if w]
+    q = _articles_query()
+    for w in words:
+        like = f"%{w.lower()}%"
+        q = q.where(or_(func.lower(Article.title).like(like), func.lower(Article.text).like(like)))
+    q = q.order_by(Article.seen_at.desc(), Article.id.desc()).limit(limit)
+    out = []
+    for a, src in s.execute(q):
+        row = _article_row(a, src, False)
+        low = a.text.lower()
+        pos = min((p for p in (low.find(w.lower()) for w in words) if p >= 0), default=0)
+        row["snippet"] = _topics.make_snippet(a.text, pos, pos + (len(words[0]) if words else 0))
+        out.append(row)
+    return out
+
+
+def stories(s: Session, *, topic: str | None = None, since: datetime | None = None,
+            limit: int | None = None) -> list[dict[str, Any]]:
+    q = select(Story)
+    if topic:
+        q = q.where(Story.id.in_(select(Mention.story_id).where(Mention.topic == topic)))
+    if since:
+        q = q.where(Story.last_seen_at >= since)
+    story_rows = list(s.scalars(q.order_by(Story.last_seen_at.desc(), Story.id.desc()).limit(limit)))
+    ids = [st.id for st in story_rows]
+    arts: dict[int, list[tuple[Article, str | None]]] = defaultdict(list)
+    tops: dict[int, list[str]] = defaultdict(list)
+    if ids:
+        for a, src in s.execute(_articles_query().where(Article.story_id.in_(ids)).order_by(Article.id)):
+            arts[a.story_id].append((a, src))
+        for sid, t in s.execute(select(Mention.story_id, Mention.topic).where(
+                Mention.story_id.in_(ids)).distinct().order_by(Mention.topic)):
+            tops[sid].append(t)
+    out = []
+    for st in story_rows:
+        members = arts[st.id]
+        out.append({
+            "story_id": st.id, "title": st.title, "is_seed": bool(st.is_seed),
+            "seeds": [a.seed_file for a, _ in members if a.seed_file],
+            "first_seen_at": iso(st.first_seen_at), "last_seen_at": iso(st.last_seen_at),
+            "article_count": len(members),
+            "sources": sorted({src for _, src in members if src}),
+            "topics": tops[st.id], "urls": [a.url for a, _ in members],
+        })
+    return out
+
+
+def explain_story(s: Session, story_id: int) -> list[dict[str, Any]]:
+    """Why each article of a story is in it: the layer, the score and the runner-up."""
+    q = _articles_query().where(Article.story_id == story_id).order_by(Article.id)
+    return [{
+        "url": a.url, "title": a.title, "source": src or _seed_source(a), "layer": a.story_layer,
+        "score": None if a.story_score is None else round(a.story_score, 3),
+        "nearest_story_id": a.nearest_story_id, "runner_up_story_id": a.runner_up_story_id,
+        "runner_up_score": None if a.runner_up_score is None else round(a.runner_up_score, 3),
+    } for a, src in s.execute(q)]
+
+
+def feeds(s: Session, names: list[str]) -> list[dict[str, Any]]:
+    """One row per configured feed, in config order."""
+    rows = {f.name: f for f in s.scalars(select(Feed).where(Feed.name.in_(names)))}
+    counts = dict(s.execute(select(Article.feed_id, func.count(Article.id)).group_by(Article.feed_id)).all())
+    out = []
+    for name in names:
+        f = rows.get(name)
+        if f is None:
+            out.append({"name": name, "url": None, "status": "never_polled", "last_error_code": None,
+                        "last_error": None, "consecutive_failures": 0, "last_polled_at": None,
+                        "last_success_at": None, "next_poll_at": None, "article_count": 0})
+            continue
+        out.append({
+            "name": f.name, "url": f.url, "status": f.status if f.enabled else "disabled",
+            "last_error_code": f.last_error_code, "last_error": f.last_error,
+            "consecutive_failures": f.consecutive_failures, "last_polled_at": iso(f.last_polled_at),
+            "last_success_at": iso(f.last_success_at), "next_poll_at": iso(f.next_poll_at),
+            "article_count": int(counts.get(f.id, 0)),
+        })
+    return out

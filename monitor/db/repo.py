@@ -1,0 +1,238 @@
+"""Repository writes: the few transactions that change the store.
+
+``store_article`` is the heart: the article, its story, its mentions, the
+story-topic claims and the alert outbox rows are written in ONE transaction, so
+a crash never leaves a mention without its alert or an alert without its
+mention. Side effects: database writes only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from ..config import Settings
+from ..dedup import Candidate, Decision, StoryIndex
+from ..topics import TopicMatch
+from .models import Alert, Article, Feed, FetchLog, Mention, Story, StoryTopic
+
+
+@dataclass
+class ArticleDraft:
+    """Everything the pipeline learned about one page, ready to store."""
+
+    url: str
+    original_url: str | None
+    title: str
+    text: str
+    text_hash: str
+    features: dict[str, float]
+    seen_at: datetime
+    author: str | None = None
+    published_at: datetime | None = None
+    lang: str | None = None
+    feed_id: int | None = None
+    feed_name: str | None = None
+    guid: str | None = None
+    seed_file: str | None = None
+    text_source: str = "page"
+    fetch_error_code: str | None = None
+    fetch_error: str | None = None
+
+
+@dataclass
+class StoredArticle:
+    article_id: int
+    story_id: int
+    story_is_seed: bool
+    decision: Decision
+    new_topics: list[str] = field(default_factory=list)
+    followup_topics: list[str] = field(default_factory=list)
+    alerts: int = 0
+
+
+def sync_feeds(session: Session, settings: Settings, now: datetime) -> dict[str, Feed]:
+    """Make the feeds table mirror the config: new feeds are added (due now),
+    changed URLs updated, feeds dropped from the config disabled."""
+    rows = {f.name: f for f in session.scalars(select(Feed))}
+    for fs in settings.feeds:
+        row = rows.get(fs.name)
+        if row is None:
+            row = Feed(name=fs.name, url=fs.url, enabled=fs.enabled, created_at=now,
+                       next_poll_at=now, status="never_polled" if fs.enabled else "disabled",
+                       consecutive_failures=0)
+            session.add(row)
+            rows[fs.name] = row
+            continue
+        if row.url != fs.url:
+            row.url, row.etag, row.last_modified = fs.url, None, None
+        if row.enabled != fs.enabled:
+            row.enabled = fs.enabled
+            row.status = "disabled" if not fs.enabled else (
+                "never_polled" if row.last_polled_at is None else "ok")
+            if fs.enabled:
+                row.next_poll_at = now
+    configured = {f.name for f in settings.feeds}
+    for name, row in rows.items():
+        if name not in configured and row.enabled:
+            row.enabled, row.status = False, "disabled"
+    session.flush()
+    return rows
+
+
+def claim_due_feeds(session: Session, owner: str, now: datetime, lease: timedelta,
+                    names: list[str] | None = None) -> list[Feed]:
+    """Take a lease on the feeds due now (or the named ones). On PostgreSQL the
+    rows are locked with SKIP LOCKED, so two daemons never take the same feed."""
+    q = select(Feed).where(Feed.enabled.is_(True),
+                           or_(Feed.lease_until.is_(None), Feed.lease_until < now))
+    if names is None:
+        q = q.where(or_(Feed.next_poll_at.is_(None), Feed.next_poll_at <= now))
+    else:
+        q = q.where(Feed.name.in_(names))
+    if session.get_bind().dialect.name == "postgresql":
+        q = q.with_for_update(skip_locked=True)
+    feeds = list(session.scalars(q.order_by(Feed.next_poll_at, Feed.id)))
+    for f in feeds:
+        f.lease_owner, f.lease_until = owner, now + lease
+    session.commit()
+    return feeds
+
+
+def known_urls(session: Session, urls: list[str]) -> set[str]:
+    found: set[str] = set()
+    for i in range(0, len(urls), 500):
+        found.update(session.scalars(select(Article.url).where(Article.url.in_(urls[i:i + 500]))))
+    return found
+
+
+def load_index(session: Session, settings: Settings, now: datetime) -> StoryIndex:
+    """Candidates: every seed article, and the articles of stories seen within the window."""
+    index = StoryIndex(settings.dedup.same_story_threshold, settings.dedup.near_duplicate_threshold)
+    since = now - settings.dedup.window
+    q = (select(Article.id, Article.story_id, Article.features, Article.text_hash, Story.is_seed)
+         .join(Story, Story.id == Article.story_id)
+         .where(or_(Story.is_seed.is_(True), Story.last_seen_at >= since))
+         .order_by(Article.id))
+    for aid, sid, feats, th, is_seed in session.execute(q):
+        index.add(Candidate(aid, sid, feats or {}, th, bool(is_seed)))
+    return index
+
+
+def message_id(kind: str, key: str, domain: str = "news-monitor") -> str:
+    """A stable Message-ID: the same item always gets the same one, so a resend
+    after a crash is recognisably the same email."""
+    digest = hashlib.sha256(f"{kind}:{key}".encode()).hexdigest()[:24]
+    return f"<{kind}.{digest}@{domain}>"
+
+
+def store_article(session: Session, draft: ArticleDraft, decision: Decision,
+                  matches: list[TopicMatch], channels: list[str], *, is_seed: bool = False) -> StoredArticle:
+    """Write one article with its story, mentions and alerts in one transaction.
+
+    A topic is new when no earlier article of a non-seed story claimed it: the
+    claim is a row of story_topics whose primary key (story, topic) makes the
+    first writer win, also across daemons."""
+    now = draft.seen_at
+    with session.begin():
+        if decision.story_id is None:
+            story = Story(title=draft.title or draft.url, is_seed=is_seed, first_seen_at=now,
+                          last_seen_at=now, article_count=0)
+            session.add(story)
+            session.flush()
+        else:
+            story = session.get(Story, decision.story_id, with_for_update=True)
+            if story is None:  # merged away meanwhile: start a new story rather than fail
+                story = Story(title=draft.title or draft.url, is_seed=is_seed, first_seen_at=now,
+                              last_seen_at=now, article_count=0)
+                session.add(story)
+                session.flush()
+        if is_seed and not story.is_seed:
+            story.is_seed = True
+        story.article_count = (story.article_count or 0) + 1
+        story.last_seen_at = max(story.last_seen_at, now)
+        art = Article(
+            url=draft.url, original_url=draft.original_url, title=draft.title, author=draft.author,
+            published_at=draft.published_at, seen_at=now, lang=draft.lang, text=draft.text,
+            text_hash=draft.text_hash, feed_id=draft.feed_id, guid=draft.guid,
+            seed_file=draft.seed_file, text_source=draft.text_source,
+            fetch_error_code=draft.fetch_error_code, fetch_error=draft.fetch_error,
+            features=draft.features, story_id=story.id,
+            story_layer="seed" if is_seed and decision.story_id is None else decision.layer,
+            story_score=decision.score, nearest_story_id=decision.nearest_story_id,
+            runner_up_story_id=decision.runner_up_story_id, runner_up_score=decision.runner_up_score,
+        )
+        session.add(art)
+        session.flush()
+        result = StoredArticle(art.id, story.id, story.is_seed, decision)
+        for m in matches:
+            is_new = False
+            if not story.is_seed:
+                try:
+                    with session.begin_nested():
+                        session.add(StoryTopic(story_id=story.id, topic=m.topic,
+                                               first_article_id=art.id, created_at=now))
+                    is_new = True
+                except IntegrityError:
+                    is_new = False
+            session.add(Mention(article_id=art.id, story_id=story.id, topic=m.topic,
+                                matched=m.matched, snippet=m.snippet, is_new=is_new, created_at=now))
+            (result.new_topics if is_new else result.followup_topics).append(m.topic)
+        if result.new_topics:
+            for ch in channels:
+                session.add(Alert(article_id=art.id, channel=ch, topics=result.new_topics,
+                                  status="pending", attempts=0, next_attempt_at=now,
+                                  message_id=message_id("alert", f"{art.id}:{ch}"), created_at=now))
+                result.alerts += 1
+    return result
+
+
+def record_feed_success(session: Session, feed_id: int, now: datetime, next_poll: datetime, *,
+                        etag: str | None, last_modified: str | None, duration_ms: int | None) -> None:
+    with session.begin():
+        session.execute(update(Feed).where(Feed.id == feed_id).values(
+            status="ok", last_polled_at=now, last_success_at=now, next_poll_at=next_poll,
+            etag=etag, last_modified=last_modified, last_error_code=None, last_error=None,
+            consecutive_failures=0, last_duration_ms=duration_ms, lease_owner=None, lease_until=None))
+
+
+def record_feed_failure(session: Session, feed_id: int, url: str, now: datetime, *, code: str,
+                        message: str, backoff_base: timedelta, max_backoff: timedelta,
+                        duration_ms: int | None) -> None:
+    """The failure is kept on the feed (for `monitor feeds`) and in fetch_errors;
+    the next poll backs off exponentially with the number of failures."""
+    with session.begin():
+        feed = session.get(Feed, feed_id)
+        if feed is None:
+            return
+        feed.consecutive_failures = (feed.consecutive_failures or 0) + 1
+        delay = min(backoff_base * (2 ** min(feed.consecutive_failures - 1, 10)), max_backoff)
+        feed.status, feed.last_error_code, feed.last_error = "error", code, message
+        feed.last_polled_at, feed.next_poll_at = now, now + delay
+        feed.last_duration_ms, feed.lease_owner, feed.lease_until = duration_ms, None, None
+        session.add(FetchLog(feed_id=feed_id, url=url, code=code, message=message, at=now))
+
+
+def log_page_error(session: Session, feed_id: int | None, url: str, code: str, message: str,
+                   now: datetime) -> None:
+    with session.begin():
+        session.add(FetchLog(feed_id=feed_id, url=url, code=code, message=message, at=now))
+
+
+def release_lease(session: Session, feed_id: int) -> None:
+    with session.begin():
+        session.execute(update(Feed).where(Feed.id == feed_id).values(lease_owner=None, lease_until=None))
+
+
+def seed_articles(session: Session) -> dict[str, Article]:
+    return {a.seed_file: a for a in session.scalars(select(Article).where(Article.seed_file.is_not(None)))
+            if a.seed_file}
+
+
+def count_articles(session: Session) -> int:
+    return int(session.scalar(select(func.count(Article.id))) or 0)

@@ -1,0 +1,144 @@
+"""The digest: every mention recorded since the previous digest, per topic and
+then per story (each story once), with the new articles of seed stories in a
+compact "known stories" section.
+
+The watermark is the highest mention id a SENT digest covered; a digest that
+could not be sent is recorded as failed and leaves the watermark where it was,
+so its mentions go out with the next one. Side effects: SMTP (through
+monitor.alerts) and a row in `digests` per attempt.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import OrderedDict
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session
+
+from .alerts import build_email, send_email
+from .config import Settings
+from .db.models import Article, Digest, Feed, Mention, Story, StoryTopic
+from .db.repo import message_id
+from .errors import DeliveryError
+from .render import render
+
+log = logging.getLogger("monitor.digest")
+
+
+@dataclass
+class DigestResult:
+    status: str                 # sent | failed | empty | dry_run
+    subject: str
+    text: str
+    html: str
+    mention_count: int
+    story_count: int
+    first_mention_id: int
+    last_mention_id: int
+    error: str | None = None
+
+
+def watermark(s: Session) -> int:
+    return int(s.scalar(select(func.max(Digest.last_mention_id)).where(Digest.status == "sent")) or 0)
+
+
+def _last_digest_time(s: Session) -> datetime | None:
+    return s.scalar(select(func.max(Digest.sent_at)).where(Digest.status == "sent"))
+
+
+def build_view(s: Session, after_id: int, now: datetime) -> tuple[dict[str, Any], int]:
+    """The digest's data: (view, last mention id covered)."""
+    rows = s.execute(
+        select(Mention, Article, Story, Feed.name)
+        .join(Article, Article.id == Mention.article_id)
+        .join(Story, Story.id == Mention.story_id)
+        .outerjoin(Feed, Feed.id == Article.feed_id)
+        .where(Mention.id > after_id, Article.seed_file.is_(None))
+        .order_by(Mention.topic, Mention.id)
+    ).all()
+    last_id = max((m.id for m, *_ in rows), default=after_id)
+    topics: OrderedDict[str, OrderedDict[int, dict[str, Any]]] = OrderedDict()
+    known: OrderedDict[int, dict[str, Any]] = OrderedDict()
+    alerted = {(st.story_id, st.topic): st.first_article_id
+               for st in s.scalars(select(StoryTopic).where(
+                   StoryTopic.story_id.in_({story.id for _, _, story, _ in rows})))} if rows else {}
+    for m, art, story, source in rows:
+        link = {"title": art.title or art.url, "url": art.url, "source": source or "seed"}
+        if story.is_seed:
+            entry = known.setdefault(story.id, {"headline": story.title, "topics": [], "articles": []})
+            if m.topic not in entry["topics"]:
+                entry["topics"].append(m.topic)
+            if link not in entry["articles"]:
+                entry["articles"].append(link)
+            continue
+        stories = topics.setdefault(m.topic, OrderedDict())
+        entry = stories.get(story.id)
+        if entry is None:
+            first_alert = alerted.get((story.id, m.topic))
+            entry = stories[story.id] = {
+                "story_id": story.id, "headline": story.title, "first_seen_at": story.first_seen_at,
+                "snippet": m.snippet, "matched": m.matched, "sources": [], "articles": [],
+                # new: the alerting article is in this digest; else a follow-up of an earlier alert
+                "is_new": False, "_alert_article": first_alert, "_last": art.seen_at,
+            }
+        if m.is_new or m.article_id == entry["_alert_article"]:
+            entry["is_new"] = True
+            entry["snippet"], entry["matched"] = m.snippet, m.matched
+        if link["source"] not in entry["sources"]:
+            entry["sources"].append(link["source"])
+        if link not in entry["articles"]:
+            entry["articles"].append(link)
+        entry["_last"] = max(entry["_last"], art.seen_at)
+    topic_views = []
+    for topic, stories in topics.items():
+        ordered = sorted(stories.values(), key=lambda e: (-len(e["sources"]), -e["_last"].timestamp()))
+        topic_views.append({
+            "topic": topic, "stories": ordered,
+            "new_count": sum(1 for e in ordered if e["is_new"]),
+            "followup_count": sum(1 for e in ordered if not e["is_new"]),
+        })
+    story_ids = {e["story_id"] for t in topic_views for e in t["stories"]} | set(known)
+    view = {
+        "since": _last_digest_time(s) or min((art.seen_at for _, art, _, _ in rows), default=now),
+        "until": now, "topics": topic_views, "known": list(known.values()),
+        "story_count": len(story_ids), "mention_count": len(rows),
+    }
+    return view, last_id
+
+
+def make_digest(settings: Settings, engine: Engine, *, dry_run: bool = False,
+                now: datetime | None = None) -> DigestResult:
+    """Build the digest of everything not yet digested; send and record it
+    unless ``dry_run``. Nothing new and digest.send_empty false: nothing is sent."""
+    now = now or datetime.now(timezone.utc)
+    with Session(engine) as s:
+        after = watermark(s)
+        view, last_id = build_view(s, after, now)
+    subject, text, html = render("digest", view)
+    result = DigestResult("dry_run" if dry_run else "sent", subject, text, html,
+                          view["mention_count"], view["story_count"], after, last_id)
+    if dry_run:
+        return result
+    if view["mention_count"] == 0 and not settings.digest.send_empty:
+        result.status = "empty"
+        return result
+    cfg = settings.alerts.email
+    msgid = message_id("digest", f"{after}-{last_id}")
+    try:
+        if cfg is None or not cfg.to:
+            raise DeliveryError("alerts.email is not configured: no digest can be sent "
+                                "(use --dry-run to preview it)", code="not_configured")
+        send_email(cfg, build_email(cfg, subject, text, html, msgid))
+    except DeliveryError as e:
+        result.status, result.error = "failed", str(e)
+        log.warning("digest not sent (it will be sent with the next one): %s", e)
+    with Session(engine) as s, s.begin():
+        s.add(Digest(created_at=now, status=result.status, first_mention_id=after,
+                     last_mention_id=last_id, mention_count=result.mention_count,
+                     story_count=result.story_count, message_id=msgid, error=result.error,
+                     sent_at=now if result.status == "sent" else None))
+    return result

@@ -1,0 +1,310 @@
+"""The one orchestrator: a poll of some feeds, from the conditional GET to the
+alert outbox. Read ``poll_feeds`` first; every stage it calls is a module of its own.
+
+    collect (per feed, concurrently):
+        conditional GET -> 304? done : parse entries -> canonical URLs ->
+        skip URLs already stored -> fetch pages -> extract (process pool;
+        the feed's summary when a page fails)
+    store (one writer, in publication order across the whole poll):
+        dedup decision -> topic matches -> article + story + mentions + alerts
+        in one transaction
+    record each feed's state (success, or the failure with its code)
+
+Side effects: HTTP requests and database writes; nothing is sent here (the
+alert outbox is delivered by monitor.alerts).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import threading
+import time
+from collections.abc import Sequence
+from concurrent.futures import Executor, ProcessPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from urllib.parse import urlsplit
+
+import httpx
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from . import dedup
+from .canonical import canonical_url, text_hash
+from .config import Settings
+from .db import repo
+from .db.models import Feed
+from .errors import ExtractError, FeedParseError, FetchError
+from .extract import Extracted, detect_lang, extract_page
+from .feeds import FeedEntry, parse_feed
+from .fetch import Fetcher
+from .topics import Topic, compile_topics, match_topics
+
+log = logging.getLogger("monitor.pipeline")
+BACKOFF_MAX = timedelta(hours=6)
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+@dataclass
+class FeedOutcome:
+    feed: Feed
+    drafts: list[repo.ArticleDraft] = field(default_factory=list)
+    error: tuple[str, str] | None = None        # (code, message)
+    not_modified: bool = False
+    etag: str | None = None
+    last_modified: str | None = None
+    entries: int = 0
+    skipped_known: int = 0
+    page_errors: list[tuple[str, str, str]] = field(default_factory=list)  # (url, code, message)
+    duration_ms: int = 0
+
+
+@dataclass
+class PollSummary:
+    feeds: int = 0
+    feeds_ok: int = 0
+    feeds_not_modified: int = 0
+    feeds_failed: list[tuple[str, str, str]] = field(default_factory=list)   # (feed, code, message)
+    entries: int = 0
+    articles_new: int = 0
+    skipped_known: int = 0
+    page_errors: int = 0
+    new_mentions: int = 0
+    followups: int = 0
+    alerts_created: int = 0
+    stories_new: int = 0
+
+
+class Extractor:
+    """trafilatura in a process pool sized to the cores (or inline for one worker)."""
+
+    def __init__(self, workers: int) -> None:
+        self.workers = workers or os.cpu_count() or 1
+        self._pool: Executor | None = None
+
+    async def extract(self, html: bytes, url: str) -> Extracted:
+        if self.workers <= 1:
+            return extract_page(html, url)
+        if self._pool is None:
+            import multiprocessing as mp
+
+            ctx = mp.get_context("forkserver")
+            ctx.set_forkserver_preload(["monitor.extract"])
+            self._pool = ProcessPoolExecutor(self.workers, mp_context=ctx)
+        return await asyncio.get_running_loop().run_in_executor(self._pool, extract_page, html, url)
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+
+@dataclass
+class Context:
+    """What a poll needs, passed in explicitly."""
+
+    settings: Settings
+    engine: Engine
+    topics: list[Topic]
+    transport: httpx.AsyncBaseTransport | None = None   # tests inject httpx.MockTransport
+    stop: threading.Event | None = None                 # set by the daemon on SIGTERM
+
+    @classmethod
+    def create(cls, settings: Settings, engine: Engine, **kw: object) -> Context:
+        return cls(settings, engine, compile_topics(settings.topics), **kw)  # type: ignore[arg-type]
+
+    def channels(self) -> list[str]:
+        a = self.settings.alerts
+        out = []
+        if a.immediate and a.email is not None and a.email.to:
+            out.append("email")
+        if a.immediate and a.webhook_url:
+            out.append("webhook")
+        return out
+
+
+async def poll_feeds(ctx: Context, feeds: Sequence[Feed]) -> PollSummary:
+    """Poll the given (already claimed) feeds once and store what is new."""
+    summary = PollSummary(feeds=len(feeds))
+    extractor = Extractor(ctx.settings.fetch.extract_workers)
+    try:
+        async with Fetcher(ctx.settings.fetch, transport=ctx.transport) as fetcher:
+            outcomes = await asyncio.gather(*(collect_feed(ctx, fetcher, extractor, f) for f in feeds))
+    finally:
+        extractor.close()
+    store_outcomes(ctx, list(outcomes), summary)
+    return summary
+
+
+async def collect_feed(ctx: Context, fetcher: Fetcher, extractor: Extractor, feed: Feed) -> FeedOutcome:
+    """Fetch and parse one feed, then fetch and extract its new pages."""
+    out = FeedOutcome(feed, etag=feed.etag, last_modified=feed.last_modified)
+    started = time.monotonic()
+    try:
+        resp = await fetcher.fetch_feed(feed.url, etag=feed.etag, last_modified=feed.last_modified)
+        if resp.not_modified:
+            out.not_modified = True
+            return out
+        out.etag, out.last_modified = resp.etag, resp.last_modified
+        parsed = parse_feed(resp.body, resp.url, content_type=resp.content_type)
+    except (FetchError, FeedParseError) as e:
+        out.error = (e.code, f"{feed.name}: {e}")
+        log.warning("feed %s (%s): %s: %s", feed.name, feed.url, e.code, e)
+        return out
+    finally:
+        out.duration_ms = int((time.monotonic() - started) * 1000)
+    out.entries = len(parsed.entries)
+    entries: dict[str, FeedEntry] = {}
+    for entry in parsed.entries:
+        if not entry.link:
+            log.info("feed %s: entry %r has no link; skipped", feed.name, entry.title[:80])
+            continue
+        entries.setdefault(canonical_url(entry.link), entry)
+    with Session(ctx.engine) as s:
+        known = repo.known_urls(s, list(entries))
+    out.skipped_known = len(known)
+    todo = [(u, e) for u, e in entries.items() if u not in known]
+    drafts = await asyncio.gather(*(_article(ctx, fetcher, extractor, feed, u, e, out) for u, e in todo))
+    out.drafts = [d for d in drafts if d is not None]
+    return out
+
+
+async def _article(ctx: Context, fetcher: Fetcher, extractor: Extractor, feed: Feed, url: str,
+                   entry: FeedEntry, out: FeedOutcome) -> repo.ArticleDraft | None:
+    if ctx.stop is not None and ctx.stop.is_set():
+        return None
+    page: Extracted | None = None
+    error: tuple[str, str] | None = None
+    try:
+        resp = await fetcher.fetch_page(entry.link or url)
+        page = await extractor.extract(resp.body, resp.url)
+        if page.canonical_url and urlsplit(page.canonical_url).netloc == urlsplit(resp.url).netloc:
+            url = canonical_url(page.canonical_url)
+    except (FetchError, ExtractError) as e:
+        error = (e.code, str(e))
+        out.page_errors.append((entry.link or url, e.code, str(e)))
+        log.warning("feed %s: page %s: %s: %s", feed.name, entry.link, e.code, e)
+    title = (page.title if page and page.title else entry.title) or url
+    text = page.text if page else entry.summary
+    if not text and not entry.title:
+        return None
+    text = text or entry.title
+    return repo.ArticleDraft(
+        url=url, original_url=entry.link, title=entry.title or title, text=text,
+        text_hash=text_hash(text), features={}, seen_at=utcnow(),
+        author=(page.author if page else None) or entry.author,
+        published_at=entry.published or (page.published if page else None),
+        lang=page.lang if page else detect_lang(text), feed_id=feed.id, feed_name=feed.name,
+        guid=entry.guid, text_source="page" if page else "feed_summary",
+        fetch_error_code=error[0] if error else None, fetch_error=error[1] if error else None,
+    )
+
+
+def _order_key(d: repo.ArticleDraft) -> tuple[int, datetime]:
+    # "first" within one poll is by publication time; undated entries go last
+    return (0, d.published_at) if d.published_at else (1, d.seen_at)
+
+
+def store_outcomes(ctx: Context, outcomes: list[FeedOutcome], summary: PollSummary) -> None:
+    """The single writer: decide, match and store every new article in order,
+    then record each feed's state."""
+    now = utcnow()
+    with Session(ctx.engine) as s:
+        index = repo.load_index(s, ctx.settings, now)
+    channels = ctx.channels()
+    drafts = sorted((d for o in outcomes for d in o.drafts), key=_order_key)
+    stored_urls: set[str] = set()
+    for draft in drafts:
+        if draft.url in stored_urls:  # two feeds linked the same page in one poll
+            summary.skipped_known += 1
+            continue
+        stored_urls.add(draft.url)
+        draft.features = dedup.features(draft.title, draft.text)
+        decision = index.decide(draft.features, draft.text_hash)
+        matches = match_topics(ctx.topics, draft.title, draft.text)
+        try:
+            with Session(ctx.engine) as s:
+                res = repo.store_article(s, draft, decision, matches, channels)
+        except Exception as e:  # one bad article must not lose the rest of the poll
+            if _is_unique_violation(e):
+                summary.skipped_known += 1
+                continue
+            raise
+        index.add(dedup.Candidate(res.article_id, res.story_id, draft.features, draft.text_hash,
+                                  res.story_is_seed))
+        summary.articles_new += 1
+        summary.stories_new += decision.story_id is None
+        summary.new_mentions += len(res.new_topics)
+        summary.followups += len(res.followup_topics)
+        summary.alerts_created += res.alerts
+        log.info("feed %s: stored %s (%s, story %s, score %s, new topics %s)", draft.feed_name,
+                 draft.url, decision.layer, res.story_id,
+                 None if decision.score is None else round(decision.score, 3), res.new_topics)
+    for o in outcomes:
+        _record(ctx, o, summary, now)
+
+
+def _record(ctx: Context, o: FeedOutcome, summary: PollSummary, now: datetime) -> None:
+    fs = next((f for f in ctx.settings.feeds if f.name == o.feed.name), None)
+    interval = ctx.settings.interval_for(fs) if fs else ctx.settings.schedule.poll_interval
+    summary.entries += o.entries
+    summary.skipped_known += o.skipped_known
+    summary.page_errors += len(o.page_errors)
+    with Session(ctx.engine) as s:
+        for url, code, message in o.page_errors:
+            repo.log_page_error(s, o.feed.id, url, code, message, now)
+        if o.error:
+            code, message = o.error
+            summary.feeds_failed.append((o.feed.name, code, message))
+            repo.record_feed_failure(s, o.feed.id, o.feed.url, now, code=code, message=message,
+                                     backoff_base=min(interval, timedelta(minutes=5)),
+                                     max_backoff=BACKOFF_MAX, duration_ms=o.duration_ms)
+        else:
+            summary.feeds_ok += 1
+            summary.feeds_not_modified += o.not_modified
+            repo.record_feed_success(s, o.feed.id, now, now + interval, etag=o.etag,
+                                     last_modified=o.last_modified, duration_ms=o.duration_ms)
+
+
+def _is_unique_violation(e: Exception) -> bool:
+    from sqlalchemy.exc import IntegrityError
+
+    return isinstance(e, IntegrityError) and "unique" in str(e.orig).lower()
+
+
+def load_seeds(ctx: Context) -> tuple[int, int]:
+    """(Re)load the seeds idempotently: new seed files are stored and clustered
+    among the seeds (and any stored story, which then becomes a seed story);
+    unchanged ones are left alone. Returns (added, unchanged)."""
+    from .seeds import read_seeds
+
+    docs = read_seeds(ctx.settings.seeds.path)
+    now = utcnow()
+    with Session(ctx.engine) as s:
+        existing = repo.seed_articles(s)
+        index = repo.load_index(s, ctx.settings, now)
+    added = unchanged = 0
+    for doc in docs:
+        th = text_hash(doc.text)
+        if doc.file in existing:
+            unchanged += 1
+            if existing[doc.file].text_hash != th:
+                log.warning("seed %s changed since it was loaded; the stored copy is kept", doc.file)
+            continue
+        feats = dedup.features(doc.title, doc.text)
+        decision = index.decide(feats, th)
+        draft = repo.ArticleDraft(
+            url=doc.url, original_url=doc.url, title=doc.title, text=doc.text, text_hash=th,
+            features=feats, seen_at=now, published_at=doc.published, lang=detect_lang(doc.text),
+            seed_file=doc.file, text_source="seed")
+        with Session(ctx.engine) as s:
+            res = repo.store_article(s, draft, decision, match_topics(ctx.topics, doc.title, doc.text),
+                                     [], is_seed=True)
+        index.add(dedup.Candidate(res.article_id, res.story_id, feats, th, True))
+        added += 1
+    return added, unchanged

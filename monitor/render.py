@@ -1,0 +1,65 @@
+"""Email rendering with Jinja2: alert and digest, each as a subject, a text part
+and an HTML part (autoescaped: every value from a feed is escaped). Pure.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup, escape
+
+_env: Environment | None = None
+
+
+def _fmt_time(dt: datetime | None) -> str:
+    if dt is None:
+        return "unknown time"
+    return dt.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _highlight(snippet: str, terms: list[str]) -> Markup:
+    """Bold the matched terms in a snippet (case-insensitive), escaping the rest."""
+    import re
+
+    words = sorted({t for t in terms if t}, key=len, reverse=True)
+    if not words:
+        return escape(snippet)
+    rx = re.compile("|".join(re.escape(w).replace(r"\ ", r"\s+").replace(r"\*", r"\w*")
+                             for w in words), re.I)
+    out, pos = [], 0
+    for m in rx.finditer(snippet):
+        out.append(escape(snippet[pos:m.start()]))
+        out.append(Markup("<b>%s</b>") % snippet[m.start():m.end()])
+        pos = m.end()
+    out.append(escape(snippet[pos:]))
+    return Markup("").join(out)
+
+
+def env() -> Environment:
+    global _env
+    if _env is None:
+        _env = Environment(
+            loader=PackageLoader("monitor", "templates"),
+            autoescape=select_autoescape(enabled_extensions=("html.j2",), default=False),
+            undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+        )
+        _env.filters["when"] = _fmt_time
+        _env.filters["highlight"] = _highlight
+    return _env
+
+
+def subject_for(kind: str, view: dict[str, Any]) -> str:
+    if kind == "alert":
+        return f"[news monitor] {', '.join(view['topics'])}: {view['title']}"[:200]
+    n = view["story_count"]
+    return f"[news monitor] digest: {n} {'story' if n == 1 else 'stories'} since {_fmt_time(view['since'])}"
+
+
+def render(kind: str, view: dict[str, Any]) -> tuple[str, str, str]:
+    """(subject, text, html) for kind 'alert' or 'digest'."""
+    e = env()
+    text = e.get_template(f"{kind}.txt.j2").render(**view)
+    html = e.get_template(f"{kind}.html.j2").render(**view)
+    return subject_for(kind, view), text, html

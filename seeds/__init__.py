@@ -1,0 +1,2 @@
+"""The seed stories, one text file each. Installed as the package
+``monitor.bundled_seeds`` too, so that `monitor demo` finds them from any install."""
