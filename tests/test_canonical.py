@@ -1,0 +1,40 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+from monitor.canonical import canonical_url, strip_clutter, text_hash
+
+SEEDS = Path(__file__).resolve().parent.parent / "seeds"
+
+
+def test_tracking_parameters_fragments_and_amp_removed() -> None:
+    base = "https://example.com/news/story.html?id=5"
+    for variant in [
+        "https://Example.com/news/story.html?utm_source=tw&id=5&utm_medium=social#comments",
+        "https://example.com:443/news/story.html?id=5&fbclid=abc",
+        "https://example.com/news/story.html?gclid=1&id=5",
+    ]:
+        assert canonical_url(variant) == base
+    assert canonical_url("https://example.com/story/amp/") == canonical_url("https://example.com/story/")
+    assert canonical_url("/a/b?b=1&a=2", base="https://x.org/feed") == "https://x.org/a/b?a=2&b=1"
+    # distinct pages stay distinct
+    assert canonical_url("https://example.com/?p=1") != canonical_url("https://example.com/?p=2")
+
+
+def test_seed_clutter_is_removed() -> None:
+    s001 = strip_clutter((SEEDS / "001_f5772e231b314a95.txt").read_text())
+    assert "ChatGPT Atlas" not in s001 and "LangChain" not in s001 and "Related News" not in s001
+    assert "@devadigax" not in s001
+    assert s001.count("Netflix Doubles Down on Generative AI") == 1
+    assert "Sarandos" in s001
+    s003 = strip_clutter((SEEDS / "003_228fda0b277e6208.txt").read_text())
+    assert not s003.startswith("Select Language")
+    s000 = strip_clutter((SEEDS / "000_a268e6950c22ae49.txt").read_text())
+    assert "Image Source" not in s000.split("\n")[0]
+    s002 = strip_clutter((SEEDS / "002_285e21ff39e8c9db.txt").read_text())
+    assert "Midjourney" not in s002 and "Happy Gilmore 2" in s002
+
+
+def test_text_hash_ignores_spacing_and_case() -> None:
+    assert text_hash("Netflix  said,\nhello.") == text_hash("netflix said hello")
+    assert text_hash("Netflix said hello") != text_hash("Netflix said goodbye")

@@ -1,0 +1,105 @@
+"""Config validation: a bad key or value stops the monitor with a message
+naming the file, the key and what is wrong; relative paths follow the file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from monitor.cli import main
+from monitor.config import load_config, parse_duration
+from monitor.errors import ConfigError
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def write(tmp_path: Path, data: dict) -> Path:
+    p = tmp_path / "config.yaml"
+    p.write_text(yaml.safe_dump(data), encoding="utf-8")
+    return p
+
+
+def test_shipped_config_is_valid_and_ready_to_run() -> None:
+    s = load_config(ROOT / "config.yaml")
+    assert len(s.feeds) >= 15
+    assert all(f.url.startswith("https://") for f in s.feeds)
+    assert set(s.topics) == {"netflix", "sora", "guild_ai_policy"}
+    assert s.seeds.path == (ROOT / "seeds").resolve()
+    assert s.database.url == f"sqlite:///{(ROOT / 'monitor.db').resolve()}"
+
+
+def test_demo_topics_are_the_shipped_topics() -> None:
+    from monitor.demo import demo_topics
+
+    shipped = yaml.safe_load((ROOT / "config.yaml").read_text())["topics"]
+    assert demo_topics() == shipped
+
+
+def test_unknown_key_is_named(tmp_path: Path) -> None:
+    p = write(tmp_path, {"fetch": {"timeout": "10s", "user_agnet": "x"}})
+    with pytest.raises(ConfigError) as e:
+        load_config(p)
+    assert "fetch.user_agnet: unknown key" in str(e.value)
+    assert str(p) in str(e.value)
+
+
+def test_bad_values_are_named(tmp_path: Path) -> None:
+    p = write(tmp_path, {"feeds": [{"name": "Variety", "url": "ftp://x"}],
+                         "schedule": {"poll_interval": "soon"}})
+    with pytest.raises(ConfigError) as e:
+        load_config(p)
+    msg = str(e.value)
+    assert "feeds[0].url (feed 'Variety')" in msg and "not an http(s) URL" in msg
+    assert "schedule.poll_interval" in msg and "not a duration" in msg
+
+
+def test_bad_cron_and_timezone(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="digest.timezone: unknown time zone 'Mars/Base'"):
+        load_config(write(tmp_path, {"digest": {"timezone": "Mars/Base"}}))
+    with pytest.raises(ConfigError, match="not a cron expression"):
+        load_config(write(tmp_path, {"digest": {"schedule": "every morning"}}))
+
+
+def test_bad_query_shows_position(tmp_path: Path) -> None:
+    p = write(tmp_path, {"topics": {"sora": {"query": 'Sora AND (OpenAI OR'}}})
+    with pytest.raises(ConfigError) as e:
+        load_config(p)
+    msg = str(e.value)
+    assert "topics.sora.query" in msg and "Sora AND (OpenAI OR" in msg and "^" in msg
+
+
+def test_relative_paths_follow_the_config_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    sub = tmp_path / "etc"
+    sub.mkdir()
+    p = write(sub, {"database": {"url": "sqlite:///data/m.db"}, "seeds": {"path": "myseeds"}})
+    monkeypatch.chdir(tmp_path)
+    s = load_config(p)
+    assert s.database.url == f"sqlite:///{sub.resolve() / 'data/m.db'}"
+    assert s.seeds.path == sub.resolve() / "myseeds"
+    monkeypatch.setenv("MONITOR_DATABASE_URL", "postgresql+psycopg://u@h/db")
+    assert load_config(p).database.url == "postgresql+psycopg://u@h/db"
+
+
+def test_duplicate_feed_names(tmp_path: Path) -> None:
+    p = write(tmp_path, {"feeds": [{"name": "A", "url": "https://a/x"}, {"name": "A", "url": "https://b/y"}]})
+    with pytest.raises(ConfigError, match="feed name 'A' is used twice"):
+        load_config(p)
+
+
+def test_cli_exit_2_with_message_for_bad_config(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    p = write(tmp_path, {"alerts": {"email": {"smtp_port": 99999}}})
+    assert main(["feeds", "--config", str(p)]) == 2
+    err = capsys.readouterr().err
+    assert "alerts.email.smtp_port" in err and str(p) in err and "Traceback" not in err
+    assert main(["feeds", "--config", str(tmp_path / "missing.yaml")]) == 2
+    assert "configuration file not found" in capsys.readouterr().err
+
+
+def test_durations() -> None:
+    assert parse_duration("90m").total_seconds() == 5400
+    assert parse_duration("36h").total_seconds() == 129600
+    assert parse_duration(15).total_seconds() == 15
+    with pytest.raises(ValueError):
+        parse_duration("7 days")
