@@ -91,7 +91,7 @@ def _setup_logging(debug: bool, verbose: bool = False) -> None:
     level = logging.DEBUG if debug else (logging.INFO if verbose else logging.WARNING)
     logging.basicConfig(level=level, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    for noisy in ("httpx", "httpcore", "trafilatura", "htmldate", "apscheduler", "hpack"):
+    for noisy in ("httpx", "httpcore", "trafilatura", "htmldate", "apscheduler", "hpack", "alembic"):
         logging.getLogger(noisy).setLevel(logging.WARNING if not debug else logging.INFO)
 
 

@@ -100,6 +100,9 @@ def claim_due_feeds(session: Session, owner: str, now: datetime, lease: timedelt
     feeds = list(session.scalars(q.order_by(Feed.next_poll_at, Feed.id)))
     for f in feeds:
         f.lease_owner, f.lease_until = owner, now + lease
+    session.flush()
+    for f in feeds:  # handed to the pipeline as plain snapshots, usable after the commit
+        session.expunge(f)
     session.commit()
     return feeds
 
