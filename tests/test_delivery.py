@@ -1,0 +1,120 @@
+"""Alert and digest delivery against a real SMTP server (aiosmtpd) on loopback:
+an unreachable server leaves alerts pending and digests unsent, and both go
+out later, once; login over STARTTLS-less plain SMTP uses the env password."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from monitor.alerts import deliver_pending, send_email, build_email
+from monitor.config import Settings, settings_from_dict
+from monitor.db.engine import make_engine
+from monitor.db.migrate import upgrade
+from monitor.db.models import Alert, Digest
+from monitor.db import repo
+from monitor.demo import demo_topics, serve_site
+from monitor.digest import make_digest
+from monitor.errors import DeliveryError
+from monitor.pipeline import Context, load_seeds, poll_feeds
+
+from .conftest import free_port
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def settings_for(tmp: Path, base: str, smtp_port: int, **alerts: Any) -> Settings:
+    return settings_from_dict({
+        "database": {"url": f"sqlite:///{tmp / 'm.db'}"},
+        "seeds": {"path": str(ROOT / "seeds")},
+        "fetch": {"allow_private_networks": True, "extract_workers": 1},
+        "feeds": [{"name": "Screen Ledger", "url": f"{base}/feeds/screenledger.xml"}],
+        "topics": demo_topics(),
+        "alerts": {"email": {"smtp_host": "127.0.0.1", "smtp_port": smtp_port,
+                             "to": ["desk@test.example"], "timeout": "3s"}, **alerts},
+    }, base=tmp)
+
+
+def poll_once(settings: Settings) -> Any:
+    engine = make_engine(settings.database.url)
+    upgrade(engine)
+    ctx = Context.create(settings, engine)
+    load_seeds(ctx)
+    now = datetime.now(timezone.utc)
+    with Session(engine) as s:
+        repo.sync_feeds(s, settings, now)
+        s.commit()
+        feeds = repo.claim_due_feeds(s, "test", now, timedelta(minutes=5))
+    summary = asyncio.run(poll_feeds(ctx, feeds))
+    return engine, summary
+
+
+def test_smtp_down_then_up_every_alert_arrives_once(tmp_path: Path, smtp_server: Any) -> None:
+    dead_port = free_port()  # nothing listens here
+    with serve_site() as base:
+        down = settings_for(tmp_path, base, dead_port)
+        engine, summary = poll_once(down)
+    assert summary.alerts_created == 3  # Q3 2026 earnings, WGA guidance, football league
+    report = deliver_pending(down, engine)
+    assert report.sent == 0 and report.pending == 3
+    assert any("unreachable" in e and str(dead_port) in e for e in report.errors)
+    with Session(engine) as s:
+        alerts = list(s.scalars(select(Alert)))
+    # the channel is tried once per round; the others wait untouched
+    assert sorted(a.attempts for a in alerts) == [0, 0, 1]
+    assert all(a.status == "pending" for a in alerts)
+
+    up = down.model_copy(update={"alerts": settings_for(tmp_path, "http://x", smtp_server.port).alerts})
+    later = datetime.now(timezone.utc) + timedelta(hours=2)  # past the retry backoff
+    report = deliver_pending(up, engine, now=later)
+    assert report.sent == 3 and not report.errors
+    assert deliver_pending(up, engine, now=later + timedelta(hours=1)).sent == 0
+    assert len(smtp_server.messages) == 3
+    ids = [m["Message-ID"] for m in smtp_server.messages]
+    with Session(engine) as s:
+        assert sorted(ids) == sorted(a.message_id for a in s.scalars(select(Alert)))
+        assert all(a.status == "sent" for a in s.scalars(select(Alert)))
+
+
+def test_unsent_digest_is_sent_with_the_next_one(tmp_path: Path, smtp_server: Any) -> None:
+    dead_port = free_port()
+    with serve_site() as base:
+        down = settings_for(tmp_path, base, dead_port, immediate=False)
+        engine, summary = poll_once(down)
+    assert summary.alerts_created == 0  # immediate alerts off: nothing in the outbox
+    failed = make_digest(down, engine)
+    assert failed.status == "failed" and str(dead_port) in (failed.error or "")
+    up = down.model_copy(update={"alerts": settings_for(tmp_path, "http://x", smtp_server.port,
+                                                        immediate=False).alerts})
+    sent = make_digest(up, engine)
+    assert sent.status == "sent" and sent.mention_count == failed.mention_count > 0
+    assert len(smtp_server.messages) == 1
+    assert "Netflix Lands Global Rights" in smtp_server.messages[0].get_body(("plain",)).get_content()
+    assert make_digest(up, engine).status == "empty"
+    with Session(engine) as s:
+        assert [d.status for d in s.scalars(select(Digest).order_by(Digest.id))] == ["failed", "sent"]
+
+
+def test_login_uses_password_from_environment(smtp_server: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from monitor.config import EmailSettings
+
+    cfg = EmailSettings.model_validate({"smtp_host": "127.0.0.1", "smtp_port": smtp_server.port,
+                                        "username": "bot", "password_env": "TEST_SMTP_PW",
+                                        "to": ["a@test.example"]})
+    monkeypatch.delenv("TEST_SMTP_PW", raising=False)
+    msg = build_email(cfg, "s", "t", "<p>t</p>", "<x@y>")
+    with pytest.raises(DeliveryError) as e:
+        send_email(cfg, msg)
+    assert e.value.code == "smtp_auth" and "TEST_SMTP_PW" in str(e.value)
+    # with a password, a server that offers no AUTH is reported as such (not a crash)
+    monkeypatch.setenv("TEST_SMTP_PW", "secret")
+    with pytest.raises(DeliveryError) as e:
+        send_email(cfg, msg)
+    assert e.value.code in ("smtp_unsupported", "smtp_error", "smtp_auth")
+    assert f"127.0.0.1:{smtp_server.port}" in str(e.value)
