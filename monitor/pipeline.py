@@ -151,7 +151,7 @@ async def collect_feed(ctx: Context, fetcher: Fetcher, extractor: Extractor, fee
             out.not_modified = True
             return out
         out.etag, out.last_modified = resp.etag, resp.last_modified
-        parsed = parse_feed(resp.body, resp.url, content_type=resp.content_type)
+        parsed = parse_feed(resp.body, resp.url, content_type=resp.content_type, charset=resp.charset)
     except (FetchError, FeedParseError) as e:
         out.error = (e.code, str(e))
         log.warning("feed %s (%s): %s: %s", feed.name, feed.url, e.code, e)

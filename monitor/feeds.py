@@ -1,0 +1,432 @@
+"""Feed bytes -> entries: RSS 0.9x/1.0/2.0 and Atom (feedparser) and JSON Feed (json).
+
+``parse_feed`` turns a fetched body into a ``ParsedFeed`` of clean ``FeedEntry`` rows:
+plain-text titles and summaries, absolute links, stable GUIDs, sane UTC dates, duplicate
+GUIDs dropped. It judges a body by what came out of it, not by feedparser's ``bozo``
+flag (real feeds are bozo for harmless reasons): an HTML page or anything without a feed
+in it is ``not_a_feed``, broken XML that yields nothing is ``parse_error``, and a valid
+feed with no items is simply empty. ``discover_feed_links`` finds the feeds an HTML page
+advertises.
+
+Pure: no network, no files, no clock other than ``now`` (default: the current time).
+"""
+
+from __future__ import annotations
+
+import codecs
+import email.utils
+import hashlib
+import io
+import json
+import re
+import time
+import xml.sax
+import zlib
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from html import unescape
+from html.parser import HTMLParser
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+import feedparser
+
+from .errors import FeedParseError
+
+MAX_GUNZIP_BYTES = 50 * 1024**2           # a gzip body may not inflate past this
+EARLIEST_DATE = datetime(1995, 1, 1, tzinfo=UTC)   # no news feed predates the web's spread
+FUTURE_SLACK = timedelta(days=2)          # clock skew and time zone slips, not more
+FEED_LINK_TYPES = frozenset({"application/rss+xml", "application/atom+xml",
+                             "application/feed+json"})
+_XML_DECL = re.compile(rb"^<\?xml[^>]*?encoding\s*=\s*[\"']([A-Za-z0-9._:-]+)[\"']")
+# UTF-32 first: its little-endian BOM begins with UTF-16's.
+_BOMS = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
+         (codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"),
+         (codecs.BOM_UTF16_BE, "utf-16"))
+_HTML_START = re.compile(rb"<(!doctype\s+html|html|head|body)[\s>]", re.I)
+
+
+@dataclass
+class FeedEntry:
+    guid: str
+    link: str | None
+    title: str
+    summary: str
+    author: str | None
+    published: datetime | None
+
+
+@dataclass
+class ParsedFeed:
+    title: str | None
+    link: str | None
+    entries: list[FeedEntry]
+    ttl_minutes: int | None = None
+    warnings: list[str] = field(default_factory=list)
+
+
+# --- text ------------------------------------------------------------------------
+
+class _TextExtractor(HTMLParser):
+    """HTML -> text with entities decoded; block tags become spaces, scripts vanish."""
+
+    # Not head/title: an unclosed one in a sloppy summary would swallow all the text.
+    _SKIP = frozenset({"script", "style", "noscript", "template"})
+    _BLOCK = frozenset({"p", "div", "br", "hr", "li", "ul", "ol", "dl", "dt", "dd", "h1",
+                        "h2", "h3", "h4", "h5", "h6", "tr", "td", "th", "table", "pre",
+                        "blockquote", "section", "article", "header", "footer", "figure",
+                        "figcaption", "aside", "nav", "img"})
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self._skipping = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in self._SKIP:
+            self._skipping += 1
+        elif tag in self._BLOCK:
+            self.parts.append(" ")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in self._SKIP:
+            self._skipping = max(0, self._skipping - 1)
+        elif tag in self._BLOCK:
+            self.parts.append(" ")
+
+    def handle_data(self, data: str) -> None:
+        if not self._skipping:
+            self.parts.append(data)
+
+
+def html_to_text(html: str) -> str:
+    """Plain text of an HTML fragment, whitespace collapsed."""
+    if "<" not in html and "&" not in html:
+        return " ".join(html.split())
+    parser = _TextExtractor()
+    parser.feed(html)
+    parser.close()
+    return " ".join("".join(parser.parts).split())
+
+
+def _plain(value: Any) -> str:
+    """A plain-text field (JSON Feed): entities that publishers leave in are decoded."""
+    return " ".join(unescape(str(value or "")).split())
+
+
+def _detail_text(detail: Any, fallback: str | None = None) -> str:
+    """Text of a feedparser *_detail dict: markup stripped only if it is markup."""
+    if detail:
+        value, kind = detail.get("value") or "", (detail.get("type") or "").lower()
+    else:
+        value, kind = fallback or "", "text/html"
+    if "html" in kind or "xml" in kind:
+        return html_to_text(value)
+    return " ".join(value.split())
+
+
+# --- small helpers ---------------------------------------------------------------
+
+def _absolute(link: Any, base: str) -> str | None:
+    """An http(s) URL from a possibly relative link, or None."""
+    if not isinstance(link, str) or not link.strip():
+        return None
+    try:
+        url = urljoin(base, link.strip())
+        return url if urlsplit(url).scheme in ("http", "https") and urlsplit(url).netloc \
+            else None
+    except ValueError:                        # e.g. a malformed IPv6 host
+        return None
+
+
+def _sane(when: datetime | None, now: datetime) -> datetime | None:
+    if when is None or when < EARLIEST_DATE or when > now + FUTURE_SLACK:
+        return None
+    return when
+
+
+def _from_struct(t: time.struct_time | None) -> datetime | None:
+    if not t:
+        return None
+    try:
+        return datetime(*t[:6], tzinfo=UTC)    # feedparser normalises to UTC
+    except (ValueError, OverflowError):
+        return None
+
+
+def _from_iso(value: Any) -> datetime | None:
+    """An RFC 3339 date as JSON Feed requires, or the RFC 822 date some feeds put there."""
+    if not isinstance(value, str):
+        return None
+    try:
+        when = datetime.fromisoformat(value.strip())
+    except ValueError:
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError):
+            return None
+    return (when if when.tzinfo else when.replace(tzinfo=UTC)).astimezone(UTC)
+
+
+def _guid(guid: Any, link: str | None, title: str, summary: str) -> str:
+    guid = str(guid).strip() if guid is not None else ""
+    if guid:
+        return guid
+    if link:
+        return link
+    return "sha256:" + hashlib.sha256(f"{title}\n{summary}".encode()).hexdigest()[:32]
+
+
+def _gunzip(body: bytes, url: str) -> bytes:
+    out: list[bytes] = []
+    size = 0
+    data = body
+    try:
+        while data[:2] == b"\x1f\x8b":          # one or more gzip members
+            d = zlib.decompressobj(16 + zlib.MAX_WBITS)
+            chunk = d.decompress(data, MAX_GUNZIP_BYTES + 1 - size)
+            size += len(chunk)
+            if size > MAX_GUNZIP_BYTES or d.unconsumed_tail:
+                raise FeedParseError(f"{url}: gzip body inflates past {MAX_GUNZIP_BYTES} "
+                                     "bytes", code="too_large")
+            out.append(chunk)
+            data = d.unused_data
+    except zlib.error as e:
+        raise FeedParseError(f"{url}: corrupt gzip body: {e}", code="parse_error") from None
+    return b"".join(out)
+
+
+def _looks_like_html(body: bytes, media_type: str | None) -> bool:
+    if media_type in ("text/html", "application/xhtml+xml"):
+        return True
+    return bool(_HTML_START.search(body[:2048]))
+
+
+# --- parsing ---------------------------------------------------------------------
+
+def parse_feed(body: bytes, url: str, *, content_type: str | None = None,
+               charset: str | None = None, now: datetime | None = None) -> ParsedFeed:
+    """Parse a feed body fetched from ``url``.
+
+    content_type: the response's media type (parameters allowed, e.g. a charset);
+    charset: the HTTP charset, used only when the body declares none and is not UTF-8.
+    Raises FeedParseError: empty_body, not_a_feed, parse_error (too_large for a gzip
+    body that inflates past 50 MB).
+    """
+    now = now or datetime.now(UTC)
+    media, _, params = (content_type or "").partition(";")
+    media = media.strip().lower() or None
+    m = re.search(r"charset\s*=\s*[\"']?([^\"';\s]+)", params, re.I)
+    charset = charset or (m.group(1) if m else None)
+
+    if body[:2] == b"\x1f\x8b":               # feedparser does not undo raw gzip itself
+        body = _gunzip(body, url)
+    unmarked = _without_bom(body)
+    transcoded, body = unmarked is not body, unmarked
+    if not body or body.isspace():
+        raise FeedParseError(f"{url}: the feed body is empty", code="empty_body")
+    stripped = body.lstrip()
+    if stripped.startswith(b"{"):             # JSON Feed, whatever the server called it
+        return _parse_json_feed(stripped, url, now)
+    if stripped.startswith(b"<?xml"):
+        # A newline before <?xml makes the XML invalid (and feedparser bozo, then
+        # lenient and worse at namespaces); ASCII-compatible bodies lose nothing here.
+        body = stripped
+
+    warnings: list[str] = []
+    # After a BOM transcoding the declaration ("utf-16") no longer describes the bytes.
+    declared = None if transcoded else _declared_encoding(body)
+    result = feedparser.parse(io.BytesIO(body), response_headers={
+        "content-type": _feedparser_content_type(body, declared, charset, warnings)})
+    version: str = result.get("version") or ""
+    exc = result.get("bozo_exception") if result.get("bozo") else None
+    if not result.entries:
+        if not version:
+            if _looks_like_html(body, media):
+                raise FeedParseError(
+                    f"{url}: this is an HTML page, not a feed; discover_feed_links() can "
+                    "find the feed URL it advertises", code="not_a_feed")
+            raise FeedParseError(f"{url}: no RSS, Atom or JSON feed found in the body",
+                                 code="not_a_feed")
+        if isinstance(exc, xml.sax.SAXException):
+            raise FeedParseError(f"{url}: the feed's XML is broken and no entries could be "
+                                 f"read ({_describe(exc)})", code="parse_error")
+    if exc is not None:
+        lenient = "; read leniently" if isinstance(exc, xml.sax.SAXException) else ""
+        warnings.append(_describe(exc, declared or charset) + lenient)
+
+    feed = result.feed
+    link = _absolute(feed.get("link"), url)
+    # Atom defines relative references against the document (feedparser has applied
+    # any xml:base); RSS has no such rule, and in practice means the site's home page.
+    base = url if version.startswith("atom") else (link or url)
+    entries = [_entry(e, base, now) for e in result.entries]
+    return _finish(_detail_text(feed.get("title_detail"), feed.get("title")) or None,
+                   link, entries, _ttl(feed.get("ttl")), warnings)
+
+
+def _without_bom(body: bytes) -> bytes:
+    """A body with a byte-order mark as UTF-8 without one (feedparser 6 misreads a
+    UTF-16 body that has a BOM but no XML declaration)."""
+    for bom, codec in _BOMS:
+        if body.startswith(bom):
+            try:
+                return body.decode(codec).encode("utf-8")
+            except UnicodeDecodeError:
+                return body
+    return body
+
+
+def _declared_encoding(body: bytes) -> str | None:
+    m = _XML_DECL.match(body)
+    return m.group(1).decode("ascii").lower() if m else None
+
+
+def _feedparser_content_type(body: bytes, declared: str | None, charset: str | None,
+                             warnings: list[str]) -> str:
+    """The Content-Type to show feedparser, choosing the encoding it tries first.
+
+    A body that is valid UTF-8 is UTF-8 whatever it declares (mis-declared feeds are
+    common; a real windows-1252 text with accents is almost never valid UTF-8). Else the
+    XML declaration wins over the HTTP charset, which is often a server default.
+    "application/xml" keeps feedparser off RFC 3023's us-ascii default for text/xml.
+    """
+    if b"\x00" in body[:64]:                 # UTF-16/32 without a BOM: feedparser sniffs
+        return "application/xml"
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError:
+        if declared or not charset:
+            return "application/xml"
+        return f"application/xml; charset={charset}"
+    if declared and not body.isascii() and _codec(declared) not in ("utf-8", None):
+        warnings.append(f"feed declared {declared} but was utf-8")
+    return "application/xml; charset=utf-8"
+
+
+def _codec(name: str) -> str | None:
+    try:
+        return codecs.lookup(name).name
+    except LookupError:
+        return None
+
+
+def _describe(exc: BaseException, declared: str | None = None) -> str:
+    """A log line for feedparser's bozo exception on a feed that still parsed."""
+    if isinstance(exc, xml.sax.SAXParseException):
+        return f"XML not well-formed at line {exc.getLineNumber()}: {exc.getMessage()}"
+    if isinstance(exc, feedparser.CharacterEncodingOverride):
+        m = re.search(r"but parsed as (\S+)", str(exc))
+        used = m.group(1) if m else "another encoding"
+        if declared:
+            return f"feed declared {declared} but was {used}"
+        return f"feed declared no encoding and was not utf-8; read as {used}"
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _ttl(value: Any) -> int | None:
+    text = str(value or "").strip()
+    return int(text) if text.isdigit() and int(text) > 0 else None
+
+
+def _entry(e: Any, base: str, now: datetime) -> FeedEntry:
+    link = _absolute(e.get("link"), base)
+    title = _detail_text(e.get("title_detail"), e.get("title"))
+    # Prefer the fullest text: content:encoded / atom:content often beats a teaser.
+    candidates = [_detail_text(e.get("summary_detail"), e.get("summary"))]
+    candidates += [_detail_text(c) for c in e.get("content") or []]
+    summary = max(candidates, key=len)
+    detail = e.get("author_detail") or {}
+    author = " ".join(str(detail.get("name") or e.get("author") or "").split()) or None
+    published = None
+    for key in ("published_parsed", "updated_parsed"):
+        # dict.get: FeedParserDict.get("updated_parsed") falls back to published, warning
+        published = _sane(_from_struct(dict.get(e, key)), now)
+        if published:
+            break
+    return FeedEntry(_guid(e.get("id"), link, title, summary), link, title, summary,
+                     author, published)
+
+
+def _finish(title: str | None, link: str | None, entries: list[FeedEntry],
+            ttl: int | None, warnings: list[str]) -> ParsedFeed:
+    """Drop entries whose GUID was seen before (first kept) and say how many."""
+    kept: list[FeedEntry] = []
+    seen: set[str] = set()
+    for entry in entries:
+        if entry.guid not in seen:
+            seen.add(entry.guid)
+            kept.append(entry)
+    if len(kept) < len(entries):
+        warnings.append(f"{len(entries) - len(kept)} entries with a repeated GUID dropped")
+    return ParsedFeed(title=title, link=link, entries=kept, ttl_minutes=ttl,
+                      warnings=warnings)
+
+
+def _parse_json_feed(body: bytes, url: str, now: datetime) -> ParsedFeed:
+    """JSON Feed 1.0/1.1 (https://jsonfeed.org/version/1.1), which feedparser 6 lacks."""
+    try:
+        data = json.loads(body.decode("utf-8-sig"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise FeedParseError(f"{url}: broken JSON ({e})", code="parse_error") from None
+    version = data.get("version") if isinstance(data, dict) else None
+    if not (isinstance(version, str) and version.startswith("https://jsonfeed.org/version/")):
+        raise FeedParseError(f"{url}: JSON, but not a JSON Feed (no jsonfeed.org version)",
+                             code="not_a_feed")
+    items = data.get("items")
+    warnings = [] if isinstance(items, list) else ["JSON Feed without an items list"]
+    link = _absolute(data.get("home_page_url"), url)
+    entries = []
+    for item in items if isinstance(items, list) else []:
+        if not isinstance(item, dict):
+            continue
+        item_link = _absolute(item.get("url") or item.get("external_url"), link or url)
+        title = _plain(item.get("title"))
+        candidates = [html_to_text(str(item.get("content_html") or "")),
+                      _plain(item.get("content_text")), _plain(item.get("summary"))]
+        summary = max(candidates, key=len)
+        authors = item.get("authors") or data.get("authors") or \
+            [item.get("author") or data.get("author") or {}]
+        first = authors[0] if isinstance(authors, list) and authors else {}
+        name = first.get("name") if isinstance(first, dict) else None
+        author = _plain(name) or None
+        published = (_sane(_from_iso(item.get("date_published")), now)
+                     or _sane(_from_iso(item.get("date_modified")), now))
+        entries.append(FeedEntry(_guid(item.get("id"), item_link, title, summary), item_link,
+                                 title, summary, author, published))
+    return _finish(_plain(data.get("title")) or None, link, entries, None, warnings)
+
+
+# --- discovery -------------------------------------------------------------------
+
+class _LinkFinder(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.base: str | None = None
+        self.hrefs: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = {k: (v or "") for k, v in attrs}
+        if tag == "base" and self.base is None and a.get("href"):
+            self.base = a["href"].strip()
+        elif tag == "link" and a.get("href"):
+            rel = a.get("rel", "").lower().split()
+            kind = a.get("type", "").split(";")[0].strip().lower()
+            if "alternate" in rel and kind in FEED_LINK_TYPES:
+                self.hrefs.append(a["href"].strip())
+
+
+def discover_feed_links(html: bytes | str, base_url: str) -> list[str]:
+    """Feed URLs an HTML page advertises (<link rel="alternate" type="application/rss+xml"
+    | atom+xml | feed+json>), absolute, in page order, without repeats."""
+    text = html.decode("utf-8", errors="replace") if isinstance(html, bytes) else html
+    finder = _LinkFinder()
+    finder.feed(text)
+    finder.close()
+    base = urljoin(base_url, finder.base) if finder.base else base_url   # <base href> rules
+    found: list[str] = []
+    for href in finder.hrefs:
+        url = _absolute(href, base)
+        if url and url not in found:
+            found.append(url)
+    return found
