@@ -34,6 +34,7 @@ MAX_FEATURES = 120
 _WORD = re.compile(r"\$?\d+(?:[.,]\d+)*%?|[^\W\d_]+", re.UNICODE)
 _NAME = re.compile(r"\b(?:[A-Z][\w'’-]+)(?:\s+(?:of |de |the |and )?[A-Z][\w'’-]+)+")
 _COMMON_ZIPF = 5.6    # words at least this common ("the", "said", "year") carry no evidence
+MIN_SHARED = 3        # short texts sharing one rare word ("Netflix") are not one story
 
 
 @lru_cache(maxsize=200_000)
@@ -129,13 +130,18 @@ class StoryIndex:
                                  c.features, c.text_hash, c.is_seed) for c in self._items]
 
     def story_scores(self, feats: dict[str, float]) -> dict[int, float]:
-        """Best cosine per story among candidates sharing at least one feature."""
+        """Best cosine per story among candidates sharing at least MIN_SHARED
+        features (fewer shared words are no evidence, however rare they are)."""
         dots: dict[int, float] = defaultdict(float)
+        shared: dict[int, int] = defaultdict(int)
         for k, v in feats.items():
             for idx in self._postings.get(k, ()):
                 dots[idx] += v * self._items[idx].features[k]
+                shared[idx] += 1
         best: dict[int, float] = {}
         for idx, score in dots.items():
+            if shared[idx] < MIN_SHARED:
+                continue
             sid = self._items[idx].story_id
             if score > best.get(sid, 0.0):
                 best[sid] = score

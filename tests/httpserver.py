@@ -79,7 +79,15 @@ class LoopbackServer:
             do_HEAD = _serve
             do_POST = _serve
 
-        self.httpd = ThreadingHTTPServer((host, 0), _H)
+        class _Server(ThreadingHTTPServer):
+            def handle_error(self, request: Any, client_address: Any) -> None:
+                # clients that give up on purpose (timeouts, size limits) reset the connection
+                import sys
+
+                if not isinstance(sys.exc_info()[1], (ConnectionResetError, BrokenPipeError)):
+                    super().handle_error(request, client_address)
+
+        self.httpd = _Server((host, 0), _H)
         self.httpd.daemon_threads = True
         self.port = self.httpd.server_address[1]
         self.host = host

@@ -1,0 +1,150 @@
+"""The orchestrator against a real loopback server that misbehaves: broken feeds
+are recorded with their code and never stop the others; a page that fails is
+stored from the feed's summary with the failure kept; nothing stored is lost."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from monitor.config import Settings, settings_from_dict
+from monitor.db import repo
+from monitor.db.engine import make_engine
+from monitor.db.migrate import upgrade
+from monitor.db.models import Article, Feed, FetchLog
+from monitor.pipeline import Context, PollSummary, poll_feeds
+
+from .httpserver import LoopbackServer, Response
+
+ROOT = Path(__file__).resolve().parent.parent
+
+PAGE = """<html lang="en"><head><title>{title}</title></head><body><nav>Home | World</nav>
+<article><h1>{title}</h1><p>{body}</p><p>{body}</p></article><footer>(c) Test</footer></body></html>"""
+
+
+def rss(base: str, items: list[tuple[str, str, str]]) -> str:
+    entries = "".join(
+        f"<item><title>{t}</title><link>{base}{path}</link><guid>{path}</guid>"
+        f"<description>{summary}</description><pubDate>Mon, 09 Nov 2026 10:0{i}:00 GMT</pubDate></item>"
+        for i, (t, path, summary) in enumerate(items))
+    return (f'<?xml version="1.0"?><rss version="2.0"><channel><title>T</title><link>{base}/</link>'
+            f"{entries}</channel></rss>")
+
+
+def make_settings(tmp: Path, feeds: list[tuple[str, str]]) -> Settings:
+    return settings_from_dict({
+        "database": {"url": f"sqlite:///{tmp / 'm.db'}"},
+        "seeds": {"path": str(ROOT / "seeds")},
+        "fetch": {"allow_private_networks": True, "timeout": "2s", "extract_workers": 1,
+                  "max_page_bytes": "200KB"},
+        "feeds": [{"name": n, "url": u} for n, u in feeds],
+        "topics": {"netflix": {"query": "Netflix"}},
+    }, base=tmp)
+
+
+def poll(settings: Settings) -> tuple[Any, PollSummary]:
+    engine = make_engine(settings.database.url)
+    upgrade(engine)
+    now = datetime.now(timezone.utc)
+    with Session(engine) as s:
+        repo.sync_feeds(s, settings, now)
+        s.commit()
+        feeds = repo.claim_due_feeds(s, "t", now, timedelta(minutes=5),
+                                     [f.name for f in settings.feeds])
+    return engine, asyncio.run(poll_feeds(Context.create(settings, engine), feeds))
+
+
+def test_broken_feeds_are_recorded_and_the_others_processed(tmp_path: Path) -> None:
+    body = "Netflix announced a new studio in Madrid that will produce twelve series a year. " * 4
+    with LoopbackServer() as srv:
+        srv.route("/good.xml", rss(srv.url(""), [("Netflix opens Madrid studio", "/a1", "Netflix Madrid")]),
+                  content_type="application/rss+xml")
+        srv.route("/a1", PAGE.format(title="Netflix opens Madrid studio", body=body))
+        srv.route("/html.xml", "<html><body><h1>Welcome</h1><p>Our homepage</p></body></html>")
+        srv.route("/empty.xml", b"", content_type="application/rss+xml")
+        srv.route("/gone.xml", b"gone", status=404)
+        settings = make_settings(tmp_path, [("Good", srv.url("/good.xml")),
+                                            ("Homepage", srv.url("/html.xml")),
+                                            ("Empty", srv.url("/empty.xml")),
+                                            ("Gone", srv.url("/gone.xml"))])
+        engine, summary = poll(settings)
+        assert summary.articles_new == 1 and summary.new_mentions == 1
+        failed = {name: code for name, code, _ in summary.feeds_failed}
+        assert failed == {"Homepage": "not_a_feed", "Empty": "empty_body", "Gone": "http_404"}
+        with Session(engine) as s:
+            feeds = {f.name: f for f in s.scalars(select(Feed))}
+            assert feeds["Good"].status == "ok"
+            for name, code in failed.items():
+                assert feeds[name].status == "error" and feeds[name].last_error_code == code
+                assert srv.url("") in (feeds[name].last_error or "")
+                assert feeds[name].next_poll_at and feeds[name].next_poll_at > datetime.now(timezone.utc)
+            logged = {row.code for row in s.scalars(select(FetchLog))}
+            assert logged == set(failed.values())
+
+        # the good feed goes down too: what was stored stays, the failure is counted
+        srv.route("/good.xml", b"oops", status=500)
+        _, again = poll(settings)
+        assert ("Good", "http_500") in {(n, c) for n, c, _ in again.feeds_failed}
+        with Session(engine) as s:
+            assert s.scalar(select(Article.title).where(Article.feed_id.is_not(None))) == \
+                "Netflix opens Madrid studio"
+            assert {f.name: f.consecutive_failures for f in s.scalars(select(Feed))}["Homepage"] == 2
+
+
+def test_failed_pages_fall_back_to_the_feed_summary(tmp_path: Path) -> None:
+    def slow(_req: Any) -> Response:
+        time.sleep(4)
+        return Response(200, PAGE.format(title="late", body="late " * 50).encode(),
+                        {"content-type": "text/html"})
+
+    with LoopbackServer() as srv:
+        items = [
+            ("Netflix price rise in Canada", "/pdf", "Netflix raises prices in Canada by two dollars."),
+            ("Slow page about Netflix", "/slow", "Netflix summary of a slow page."),
+            ("Missing page", "/missing", "A summary of a page that is gone."),
+            ("Huge page", "/huge", "A summary of a very large page."),
+        ]
+        srv.route("/feed.xml", rss(srv.url(""), items), content_type="application/rss+xml")
+        srv.route("/pdf", b"%PDF-1.4 ...", content_type="application/pdf")
+        srv.route("/slow", handler=slow)
+        srv.route("/huge", b"<html><body>" + b"x" * 400_000 + b"</body></html>")
+        settings = make_settings(tmp_path, [("Feed", srv.url("/feed.xml"))])
+        started = time.monotonic()
+        engine, summary = poll(settings)
+        assert time.monotonic() - started < 15
+    assert summary.articles_new == 4 and summary.page_errors == 4
+    with Session(engine) as s:
+        arts = {a.title: a for a in s.scalars(select(Article).where(Article.feed_id.is_not(None)))}
+        assert arts["Netflix price rise in Canada"].fetch_error_code == "not_html"
+        assert arts["Slow page about Netflix"].fetch_error_code == "timeout"
+        assert arts["Missing page"].fetch_error_code == "http_404"
+        assert arts["Huge page"].fetch_error_code == "too_large"
+        for a in arts.values():
+            assert a.text_source == "feed_summary" and a.text
+        assert "two dollars" in arts["Netflix price rise in Canada"].text
+        assert {r.code for r in s.scalars(select(FetchLog))} == {"not_html", "timeout", "http_404",
+                                                                 "too_large"}
+    # both Netflix summaries are matched even without their pages
+    assert summary.new_mentions == 2
+
+
+def test_same_page_in_two_feeds_is_stored_once(tmp_path: Path) -> None:
+    body = "Netflix will stream the Lisbon marathon live next spring, the company said. " * 4
+    with LoopbackServer() as srv:
+        srv.route("/a", PAGE.format(title="Netflix to stream marathon", body=body))
+        srv.route("/one.xml", rss(srv.url(""), [("Netflix to stream marathon", "/a?utm_source=rss", "x")]),
+                  content_type="application/rss+xml")
+        srv.route("/two.xml", rss(srv.url(""), [("Netflix to stream marathon", "/a#top", "x")]),
+                  content_type="application/rss+xml")
+        settings = make_settings(tmp_path, [("One", srv.url("/one.xml")), ("Two", srv.url("/two.xml"))])
+        engine, summary = poll(settings)
+    assert summary.articles_new == 1 and summary.alerts_created == 0 and summary.new_mentions == 1
+    with Session(engine) as s:
+        assert [a.url for a in s.scalars(select(Article).where(Article.feed_id.is_not(None)))] == [
+            srv.url("/a")]
