@@ -29,6 +29,7 @@ class Request:
     method: str
     path: str
     headers: dict[str, str]
+    body: bytes = b""
 
 
 Handler = Callable[[Request], Response]
@@ -47,7 +48,10 @@ class LoopbackServer:
                 pass
 
             def _serve(self) -> None:
-                req = Request(self.command, self.path, {k.lower(): v for k, v in self.headers.items()})
+                length = int(self.headers.get("content-length") or 0)
+                data = self.rfile.read(length) if length else b""
+                req = Request(self.command, self.path,
+                              {k.lower(): v for k, v in self.headers.items()}, data)
                 server.requests.append(req)
                 path = self.path.split("?", 1)[0]
                 handler = server.routes.get(self.path) or server.routes.get(path)

@@ -118,3 +118,29 @@ def test_login_uses_password_from_environment(smtp_server: Any, monkeypatch: pyt
         send_email(cfg, msg)
     assert e.value.code in ("smtp_unsupported", "smtp_error", "smtp_auth")
     assert f"127.0.0.1:{smtp_server.port}" in str(e.value)
+
+
+def test_webhook_gets_slack_text_and_the_structured_alert(tmp_path: Path) -> None:
+    import json
+
+    from .httpserver import LoopbackServer, Response
+
+    with LoopbackServer() as hook, serve_site() as base:
+        hook.route("/hook", handler=lambda req: Response(200, b"ok"))
+        settings = settings_from_dict({
+            "database": {"url": f"sqlite:///{tmp_path / 'm.db'}"},
+            "seeds": {"path": str(ROOT / "seeds")},
+            "fetch": {"allow_private_networks": True, "extract_workers": 1},
+            "feeds": [{"name": "Pixel Wire", "url": f"{base}/feeds/pixelwire.xml"}],
+            "topics": demo_topics(),
+            "alerts": {"webhook_url": hook.url("/hook")},
+        }, base=tmp_path)
+        engine, summary = poll_once(settings)
+        assert summary.alerts_created == 1
+        assert deliver_pending(settings, engine).sent == 1
+        posts = [r for r in hook.requests if r.method == "POST"]
+    assert len(posts) == 1
+    payload = json.loads(posts[0].body)
+    assert payload["text"].startswith("[news monitor] sora: ") and "sora" in payload["alert"]["topics"]
+    assert payload["alert"]["url"] in payload["text"] and payload["alert"]["source"] == "Pixel Wire"
+    assert payload["alert"]["mentions"][0]["snippet"]

@@ -148,3 +148,30 @@ def test_same_page_in_two_feeds_is_stored_once(tmp_path: Path) -> None:
     with Session(engine) as s:
         assert [a.url for a in s.scalars(select(Article).where(Article.feed_id.is_not(None)))] == [
             srv.url("/a")]
+
+
+def test_etag_and_last_modified_are_remembered(tmp_path: Path) -> None:
+    with LoopbackServer() as srv:
+        feed = rss(srv.url(""), [("Netflix opens Madrid studio", "/a1", "Netflix Madrid studio")])
+
+        def conditional(req: Any) -> Response:
+            if req.headers.get("if-none-match") == '"v1"':
+                return Response(304, b"")
+            return Response(200, feed.encode(), {"content-type": "application/rss+xml",
+                                                 "etag": '"v1"',
+                                                 "last-modified": "Mon, 09 Nov 2026 10:00:00 GMT"})
+
+        srv.route("/feed.xml", handler=conditional)
+        srv.route("/a1", PAGE.format(title="Netflix opens Madrid studio", body="Netflix Madrid. " * 20))
+        settings = make_settings(tmp_path, [("Feed", srv.url("/feed.xml"))])
+        engine, first = poll(settings)
+        assert first.articles_new == 1 and first.feeds_not_modified == 0
+        with Session(engine) as s:
+            f = s.scalars(select(Feed)).one()
+            assert f.etag == '"v1"' and f.last_modified == "Mon, 09 Nov 2026 10:00:00 GMT"
+        _, second = poll(settings)
+        assert second.feeds_not_modified == 1 and second.entries == 0 and second.articles_new == 0
+        feed_requests = [r for r in srv.requests if r.path == "/feed.xml"]
+        assert feed_requests[-1].headers["if-none-match"] == '"v1"'
+        assert feed_requests[-1].headers["if-modified-since"] == "Mon, 09 Nov 2026 10:00:00 GMT"
+        assert sum(r.path == "/a1" for r in srv.requests) == 1   # the page is never fetched twice
