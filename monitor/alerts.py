@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import logging
 import smtplib
-import socket
 import ssl
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from email.utils import formatdate
 from typing import Any
@@ -60,11 +59,12 @@ def send_email(cfg: EmailSettings, msg: EmailMessage) -> None:
                             code="smtp_auth") from None
     except smtplib.SMTPNotSupportedError as e:
         raise DeliveryError(f"{where}: {e}", code="smtp_unsupported") from None
-    except (ConnectionRefusedError, socket.gaierror, socket.timeout, TimeoutError,
-            smtplib.SMTPConnectError, smtplib.SMTPServerDisconnected, OSError) as e:
+    except (smtplib.SMTPConnectError, smtplib.SMTPServerDisconnected) as e:
         raise DeliveryError(f"{where} unreachable: {e}", code="smtp_unreachable") from None
-    except smtplib.SMTPException as e:
+    except smtplib.SMTPException as e:  # refused recipients, bad sender, ... (before OSError: a subclass)
         raise DeliveryError(f"{where}: {e}", code="smtp_error") from None
+    except OSError as e:  # refused, DNS, timeout, TLS
+        raise DeliveryError(f"{where} unreachable: {e}", code="smtp_unreachable") from None
 
 
 def post_webhook(url: str, payload: dict[str, Any], timeout: float = 20.0) -> None:
@@ -131,13 +131,13 @@ def _send(settings: Settings, alert: Alert, view: dict[str, Any]) -> None:
 
 
 def _iso(dt: datetime | None) -> str | None:
-    return dt.astimezone(timezone.utc).isoformat().replace("+00:00", "Z") if dt else None
+    return dt.astimezone(UTC).isoformat().replace("+00:00", "Z") if dt else None
 
 
 def deliver_pending(settings: Settings, engine: Engine, now: datetime | None = None) -> DeliveryReport:
     """Send the pending alerts that are due. A channel that is down is tried
     once per round; its other alerts wait for the next round untouched."""
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     report = DeliveryReport()
     down: set[str] = set()
     with Session(engine) as s:

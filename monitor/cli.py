@@ -12,6 +12,7 @@ import functools
 import logging
 import sys
 from collections.abc import Callable
+from datetime import UTC
 from pathlib import Path
 from typing import Any
 
@@ -206,7 +207,7 @@ def seeds_list(app: App, fmt: str) -> None:
 @click.option("--feed", "names", multiple=True, help="poll only this feed (repeatable)")
 def poll_cmd(app: App, names: tuple[str, ...]) -> None:
     """Poll every enabled feed (or the named ones) once, now, and deliver alerts."""
-    from datetime import datetime, timedelta, timezone
+    from datetime import datetime, timedelta
 
     from .alerts import deliver_pending
     from .db import repo
@@ -216,7 +217,7 @@ def poll_cmd(app: App, names: tuple[str, ...]) -> None:
     for n in names:
         settings.feed(n)  # a ConfigError naming the unknown feed
     app.ensure_ready()
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     with Session(app.engine) as s:
         repo.sync_feeds(s, settings, now)
         s.commit()
@@ -245,14 +246,14 @@ def poll_cmd(app: App, names: tuple[str, ...]) -> None:
 @command(cli, "run", verbose=True)
 def run_cmd(app: App) -> None:
     """The daemon: poll feeds on their intervals, deliver alerts, send digests."""
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from .daemon import Daemon
     from .db import repo
 
     app.ensure_ready()
     with Session(app.engine) as s:
-        repo.sync_feeds(s, app.settings, datetime.now(timezone.utc))
+        repo.sync_feeds(s, app.settings, datetime.now(UTC))
         s.commit()
     Daemon(app.settings, app.engine).run_forever()
 

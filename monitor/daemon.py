@@ -19,7 +19,7 @@ import os
 import signal
 import socket
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -49,7 +49,7 @@ class Daemon:
         self.idle.set()
         self.ctx = Context.create(settings, engine)
         self.ctx.stop = self.stop
-        self.scheduler = BackgroundScheduler(timezone=timezone.utc, job_defaults={
+        self.scheduler = BackgroundScheduler(timezone=UTC, job_defaults={
             "coalesce": True, "max_instances": 1, "misfire_grace_time": 600})
 
     # --- jobs -------------------------------------------------------------
@@ -59,7 +59,7 @@ class Daemon:
         self.idle.clear()
         try:
             with Session(self.engine) as s:
-                feeds = repo.claim_due_feeds(s, self.owner, datetime.now(timezone.utc), LEASE)
+                feeds = repo.claim_due_feeds(s, self.owner, datetime.now(UTC), LEASE)
             if feeds:
                 summary = asyncio.run(poll_feeds(self.ctx, feeds))
                 log.info("polled %d feed(s): %d new article(s), %d new mention(s), %d failed",
@@ -92,7 +92,7 @@ class Daemon:
     # --- lifecycle --------------------------------------------------------
     def start(self) -> None:
         sch = self.settings.schedule
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         self.scheduler.add_job(self.tick, IntervalTrigger(seconds=sch.tick.total_seconds()),
                                id="tick", next_run_time=now)
         self.scheduler.add_job(self.deliver, IntervalTrigger(

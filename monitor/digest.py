@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from collections import OrderedDict
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Engine, func, select
@@ -76,8 +76,10 @@ def build_view(s: Session, after_id: int, now: datetime) -> tuple[dict[str, Any]
                 entry["articles"].append(link)
             continue
         stories = topics.setdefault(m.topic, OrderedDict())
-        entry = stories.get(story.id)
-        if entry is None:
+        found = stories.get(story.id)
+        if found is not None:
+            entry = found
+        else:
             first_alert = alerted.get((story.id, m.topic))
             entry = stories[story.id] = {
                 "story_id": story.id, "headline": story.title, "first_seen_at": story.first_seen_at,
@@ -101,7 +103,7 @@ def build_view(s: Session, after_id: int, now: datetime) -> tuple[dict[str, Any]
             "new_count": sum(1 for e in ordered if e["is_new"]),
             "followup_count": sum(1 for e in ordered if not e["is_new"]),
         })
-    story_ids = {e["story_id"] for t in topic_views for e in t["stories"]} | set(known)
+    story_ids = {e["story_id"] for t in topic_views for e in ordered_stories(t)} | set(known)
     view = {
         "since": _last_digest_time(s) or min((art.seen_at for _, art, _, _ in rows), default=now),
         "until": now, "topics": topic_views, "known": list(known.values()),
@@ -110,11 +112,15 @@ def build_view(s: Session, after_id: int, now: datetime) -> tuple[dict[str, Any]
     return view, last_id
 
 
+def ordered_stories(topic_view: dict[str, Any]) -> list[dict[str, Any]]:
+    return list(topic_view["stories"])
+
+
 def make_digest(settings: Settings, engine: Engine, *, dry_run: bool = False,
                 now: datetime | None = None) -> DigestResult:
     """Build the digest of everything not yet digested; send and record it
     unless ``dry_run``. Nothing new and digest.send_empty false: nothing is sent."""
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     with Session(engine) as s:
         after = watermark(s)
         view, last_id = build_view(s, after, now)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import trafilatura
 
@@ -60,7 +60,7 @@ def _parse_date(value: str | None) -> datetime | None:
         dt = datetime.fromisoformat(value)
     except ValueError:
         return None
-    return dt.replace(tzinfo=timezone.utc) if dt.tzinfo is None else dt.astimezone(timezone.utc)
+    return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
 
 
 def extract_page(html: bytes, url: str) -> Extracted:
@@ -73,7 +73,9 @@ def extract_page(html: bytes, url: str) -> Extracted:
         )
     except Exception as e:  # trafilatura/lxml raise a wide range on broken markup
         raise ExtractError(f"{url}: could not parse the page: {e}", code="parse_error") from None
-    text = strip_clutter(normalize_text(doc.text or "")) if doc is not None else ""
+    if doc is None or isinstance(doc, dict):  # None: nothing found; dict: only with as_dict=True
+        raise ExtractError(f"{url}: no article text found on the page", code="empty_text")
+    text = strip_clutter(normalize_text(doc.text or ""))
     if len(text) < MIN_TEXT_CHARS:
         raise ExtractError(f"{url}: no article text found on the page", code="empty_text")
     # pages often declare a template's language, not the article's: trust the text first

@@ -215,7 +215,7 @@ def parse_feed(body: bytes, url: str, *, content_type: str | None = None,
     """
     now = now or datetime.now(UTC)
     media, _, params = (content_type or "").partition(";")
-    media = media.strip().lower() or None
+    media_type: str | None = media.strip().lower() or None
     m = re.search(r"charset\s*=\s*[\"']?([^\"';\s]+)", params, re.I)
     charset = charset or (m.group(1) if m else None)
 
@@ -242,7 +242,7 @@ def parse_feed(body: bytes, url: str, *, content_type: str | None = None,
     exc = result.get("bozo_exception") if result.get("bozo") else None
     if not result.entries:
         if not version:
-            if _looks_like_html(body, media):
+            if _looks_like_html(body, media_type):
                 raise FeedParseError(
                     f"{url}: this is an HTML page, not a feed; discover_feed_links() can "
                     "find the feed URL it advertises", code="not_a_feed")

@@ -4,7 +4,7 @@ and an HTML part (autoescaped: every value from a feed is escaped). Pure.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
@@ -16,7 +16,7 @@ _env: Environment | None = None
 def _fmt_time(dt: datetime | None) -> str:
     if dt is None:
         return "unknown time"
-    return dt.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    return dt.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def _highlight(snippet: str, terms: list[str]) -> Markup:

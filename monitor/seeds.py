@@ -6,7 +6,7 @@ published). Reading is I/O only; cleaning is canonical.strip_clutter.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import yaml
@@ -52,7 +52,7 @@ def _published(value: object, path: Path) -> datetime | None:
             dt = datetime.fromisoformat(str(value))
         except ValueError:
             raise ConfigError(f"{path}: published: not an ISO 8601 date: {value!r}") from None
-    return dt.replace(tzinfo=timezone.utc) if dt.tzinfo is None else dt.astimezone(timezone.utc)
+    return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
 
 
 def read_seed(path: Path) -> SeedDoc:

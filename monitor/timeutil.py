@@ -3,14 +3,14 @@ a duration back from now (90m, 36h, 7d). Pure."""
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from .config import parse_duration
 from .errors import UsageError
 
 
 def parse_when(value: str, now: datetime | None = None) -> datetime:
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     v = value.strip()
     try:
         return now - parse_duration(v)
@@ -21,4 +21,4 @@ def parse_when(value: str, now: datetime | None = None) -> datetime:
     except ValueError:
         raise UsageError(f"--since: {value!r} is neither an ISO 8601 date/datetime nor a "
                          "duration like 90m, 36h, 7d") from None
-    return dt.replace(tzinfo=timezone.utc) if dt.tzinfo is None else dt.astimezone(timezone.utc)
+    return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)

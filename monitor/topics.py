@@ -17,10 +17,11 @@ import re
 import unicodedata
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field as dc_field
+from dataclasses import dataclass
+from dataclasses import field as dc_field
 from functools import lru_cache
 from itertools import accumulate
-from typing import Any, Union
+from typing import Any
 
 from lark import Lark, Token, Tree
 from lark.exceptions import UnexpectedCharacters, UnexpectedInput
@@ -80,7 +81,7 @@ class Scoped:          # title:X -- X is evaluated against the headline only
     child: Node
 
 
-Node = Union[Term, And, Or, Not, Near, Scoped]
+Node = Term | And | Or | Not | Near | Scoped
 
 # ---------------------------------------------------------------- words
 
@@ -222,10 +223,10 @@ def _build(t: Tree | Token, q: str) -> Node:
             assert isinstance(op, Token)
             m = re.fullmatch(r"NEAR/(\d+)", op.value)
             if not m or int(m.group(1)) < 1:
-                raise QuerySyntaxError("NEAR needs a number, e.g. NEAR/5", op.start_pos, q)
+                raise QuerySyntaxError("NEAR needs a number, e.g. NEAR/5", op.start_pos or 0, q)
             right = _build(sub, q)
             if _bare_not(left) is not None or _bare_not(right) is not None:
-                raise QuerySyntaxError("NEAR needs terms on both sides, not NOT", op.start_pos, q)
+                raise QuerySyntaxError("NEAR needs terms on both sides, not NOT", op.start_pos or 0, q)
             left = Near(left, right, int(m.group(1)))
         return left
     cls = Or if t.data == "or_expr" else And
@@ -276,13 +277,14 @@ def _syntax_error(q: str, e: UnexpectedInput) -> QuerySyntaxError:
     def err(reason: str, pos: int | None) -> QuerySyntaxError:
         return QuerySyntaxError(reason, pos or 0, q)
     if isinstance(e, UnexpectedCharacters):
-        ch = q[e.pos_in_stream]
+        ch = q[e.pos_in_stream or 0]
         return err("unclosed quote" if ch in "\"“”„" else f"unexpected {ch!r}", e.pos_in_stream)
     tok: Token | None = getattr(e, "token", None)
     at_end = tok is None or tok.type == "$END"
     toks: list[Token] = []
+    stop_at = None if at_end or tok is None else (tok.start_pos or 0)
     for t in _PARSER.lex(q):             # lazily: a bad quote after ``tok`` must not raise here
-        if not at_end and t.start_pos >= tok.start_pos:  # type: ignore[union-attr]
+        if stop_at is not None and (t.start_pos or 0) >= stop_at:
             break
         toks.append(t)
     prev = toks[-1] if toks else None
@@ -435,8 +437,11 @@ def compile_topics(topics: Mapping[str, Any]) -> list[Topic]:
     for key, spec in topics.items():
         if isinstance(spec, str):
             spec = {"query": spec}
-        get = spec.get if isinstance(spec, Mapping) else lambda k, d=None: getattr(spec, k, d)
-        out.append(Topic(key, get("query"), bool(get("case_sensitive", False))))
+        if isinstance(spec, Mapping):
+            query, case = spec.get("query"), spec.get("case_sensitive", False)
+        else:
+            query, case = getattr(spec, "query", None), getattr(spec, "case_sensitive", False)
+        out.append(Topic(key, str(query), bool(case)))
     return out
 
 

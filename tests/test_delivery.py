@@ -5,7 +5,7 @@ out later, once; login over STARTTLS-less plain SMTP uses the env password."""
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -13,12 +13,12 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from monitor.alerts import deliver_pending, send_email, build_email
+from monitor.alerts import build_email, deliver_pending, send_email
 from monitor.config import Settings, settings_from_dict
+from monitor.db import repo
 from monitor.db.engine import make_engine
 from monitor.db.migrate import upgrade
 from monitor.db.models import Alert, Digest
-from monitor.db import repo
 from monitor.demo import demo_topics, serve_site
 from monitor.digest import make_digest
 from monitor.errors import DeliveryError
@@ -46,7 +46,7 @@ def poll_once(settings: Settings) -> Any:
     upgrade(engine)
     ctx = Context.create(settings, engine)
     load_seeds(ctx)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     with Session(engine) as s:
         repo.sync_feeds(s, settings, now)
         s.commit()
@@ -71,7 +71,7 @@ def test_smtp_down_then_up_every_alert_arrives_once(tmp_path: Path, smtp_server:
     assert all(a.status == "pending" for a in alerts)
 
     up = down.model_copy(update={"alerts": settings_for(tmp_path, "http://x", smtp_server.port).alerts})
-    later = datetime.now(timezone.utc) + timedelta(hours=2)  # past the retry backoff
+    later = datetime.now(UTC) + timedelta(hours=2)  # past the retry backoff
     report = deliver_pending(up, engine, now=later)
     assert report.sent == 3 and not report.errors
     assert deliver_pending(up, engine, now=later + timedelta(hours=1)).sent == 0

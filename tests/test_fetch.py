@@ -19,8 +19,8 @@ import pytest
 from monitor.config import FetchSettings
 from monitor.errors import FetchError
 from monitor.fetch import (
-    FetchResult,
     Fetcher,
+    FetchResult,
     is_blocked_address,
     parse_content_type,
     parse_retry_after,

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -51,7 +51,7 @@ def make_settings(tmp: Path, feeds: list[tuple[str, str]]) -> Settings:
 def poll(settings: Settings) -> tuple[Any, PollSummary]:
     engine = make_engine(settings.database.url)
     upgrade(engine)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     with Session(engine) as s:
         repo.sync_feeds(s, settings, now)
         s.commit()
@@ -83,7 +83,7 @@ def test_broken_feeds_are_recorded_and_the_others_processed(tmp_path: Path) -> N
             for name, code in failed.items():
                 assert feeds[name].status == "error" and feeds[name].last_error_code == code
                 assert srv.url("") in (feeds[name].last_error or "")
-                assert feeds[name].next_poll_at and feeds[name].next_poll_at > datetime.now(timezone.utc)
+                assert feeds[name].next_poll_at and feeds[name].next_poll_at > datetime.now(UTC)
             logged = {row.code for row in s.scalars(select(FetchLog))}
             assert logged == set(failed.values())
 

@@ -9,8 +9,22 @@ from types import SimpleNamespace
 import pytest
 
 from monitor.topics import (
-    And, Match, Near, Not, Or, QuerySyntaxError, Scoped, Term, Topic, TopicMatch,
-    compile_topic, compile_topics, highlight_spans, make_snippet, match_topics, parse_query,
+    And,
+    Match,
+    Near,
+    Not,
+    Or,
+    QuerySyntaxError,
+    Scoped,
+    Term,
+    Topic,
+    TopicMatch,
+    compile_topic,
+    compile_topics,
+    highlight_spans,
+    make_snippet,
+    match_topics,
+    parse_query,
 )
 
 

@@ -7,7 +7,7 @@ that the two agree. No behaviour lives here.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -45,17 +45,15 @@ class UTCDateTime(TypeDecorator[datetime]):
             return None
         if value.tzinfo is None:
             raise ValueError("naive datetime stored; use UTC-aware datetimes")
-        from datetime import timezone
 
-        value = value.astimezone(timezone.utc)
+        value = value.astimezone(UTC)
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
     def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
         if value is None:
             return None
-        from datetime import timezone
 
-        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 class Base(DeclarativeBase):
@@ -125,7 +123,8 @@ class Article(Base):
     features: Mapped[dict[str, float]] = mapped_column(JSON, default=dict)
     # the story decision, kept for explanation
     story_id: Mapped[int] = mapped_column(ForeignKey("stories.id"), index=True)
-    story_layer: Mapped[str] = mapped_column(String(30))         # url|text_hash|near_duplicate|same_story|new_story|seed
+    # seed | text_hash | near_duplicate | same_story | new_story
+    story_layer: Mapped[str] = mapped_column(String(30))
     story_score: Mapped[float | None] = mapped_column(Float)
     nearest_story_id: Mapped[int | None] = mapped_column(Integer)
     runner_up_story_id: Mapped[int | None] = mapped_column(Integer)

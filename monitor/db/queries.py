@@ -6,10 +6,10 @@ Side effects: none (reads only).
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from .models import Article, Feed, Mention, Story
@@ -18,7 +18,7 @@ from .models import Article, Feed, Mention, Story
 def iso(dt: datetime | None) -> str | None:
     if dt is None:
         return None
-    return dt.astimezone(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+    return dt.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def mentions(s: Session, *, topic: str | None = None, since: datetime | None = None,
@@ -57,7 +57,7 @@ def _article_row(a: Article, source: str | None, text: bool) -> dict[str, Any]:
     return row
 
 
-def _articles_query() -> Select[Any]:
+def _articles_query() -> Any:  # Select[...] generics differ between SQLAlchemy 2.0 and 2.1
     return select(Article, Feed.name).outerjoin(Feed, Feed.id == Article.feed_id)
 
 

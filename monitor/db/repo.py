@@ -143,6 +143,7 @@ def store_article(session: Session, draft: ArticleDraft, decision: Decision,
     first writer win, also across daemons."""
     now = draft.seen_at
     with session.begin():
+        story: Story | None = None
         if decision.story_id is None:
             story = Story(title=draft.title or draft.url, is_seed=is_seed, first_seen_at=now,
                           last_seen_at=now, article_count=0)
@@ -155,6 +156,7 @@ def store_article(session: Session, draft: ArticleDraft, decision: Decision,
                               last_seen_at=now, article_count=0)
                 session.add(story)
                 session.flush()
+        assert story is not None
         if is_seed and not story.is_seed:
             story.is_seed = True
         story.article_count = (story.article_count or 0) + 1

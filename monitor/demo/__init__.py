@@ -14,7 +14,7 @@ import tempfile
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -102,7 +102,7 @@ def run_demo(output: Path | None, echo: Callable[[str], Any] = print) -> dict[st
         ctx = Context.create(settings, engine)
         added, _ = load_seeds(ctx)
         echo(f"database {folder / 'demo.db'}: {added} seed documents loaded")
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         with Session(engine) as s:
             repo.sync_feeds(s, settings, now)
             s.commit()
