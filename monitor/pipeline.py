@@ -231,10 +231,13 @@ def store_outcomes(ctx: Context, outcomes: list[FeedOutcome], summary: PollSumma
             with Session(ctx.engine) as s:
                 res = repo.store_article(s, draft, decision, matches, channels)
         except Exception as e:  # one bad article must not lose the rest of the poll
-            if _is_unique_violation(e):
+            if _is_unique_violation(e):  # another daemon stored the same page meanwhile
                 summary.skipped_known += 1
-                continue
-            raise
+            else:
+                log.exception("feed %s: could not store %s; it will be retried on the next poll",
+                              draft.feed_name, draft.url)
+                summary.page_errors += 1
+            continue
         index.add(dedup.Candidate(res.article_id, res.story_id, draft.features, draft.text_hash,
                                   res.story_is_seed))
         summary.articles_new += 1

@@ -93,7 +93,6 @@ _WORD = rf"[^\W_]+(?:[{_MARKS}]+[^\W_]*)*"   # letters/digits (+ combining marks
 _WORD_RE = re.compile(_WORD)
 _QWORD_RE = re.compile(rf"({_WORD})(\*?)")
 _JOIN_RE = re.compile(r"[-\u00ad\u2010\u2011][ \t]*\r?\n\s*|\u00ad")  # "genera-\ntive", soft hyphen
-_NONSPACE = re.compile(r"\S+")
 _JOIN_HINT = re.compile(r"[-\u2010\u2011][ \t]*\n|\u00ad")
 
 
