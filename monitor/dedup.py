@@ -3,7 +3,8 @@
 Layers, cheapest first:
   1. canonical URL already stored          -> the same article (the caller skips it)
   2. exact text hash of a stored article   -> 'text_hash', joins that story
-  3. keyword-vector cosine >= near-dup     -> 'near_duplicate' (a copy, wire text)
+  3. MinHash Jaccard of word 5-shingles    -> 'near_duplicate' (a copy, wire text),
+     or keyword-vector cosine >= near-dup
   4. keyword-vector cosine >= same-story   -> 'same_story' (a rewrite, follow-up)
   5. otherwise                             -> 'new_story'
 
@@ -35,6 +36,7 @@ _WORD = re.compile(r"\$?\d+(?:[.,]\d+)*%?|[^\W\d_]+", re.UNICODE)
 _NAME = re.compile(r"\b(?:[A-Z][\w'’-]+)(?:\s+(?:of |de |the |and )?[A-Z][\w'’-]+)+")
 _COMMON_ZIPF = 5.6    # words at least this common ("the", "said", "year") carry no evidence
 MIN_SHARED = 3        # short texts sharing one rare word ("Netflix") are not one story
+NEAR_DUP_JACCARD = 0.5  # shingle overlap of a copy with different boilerplate
 
 
 @lru_cache(maxsize=200_000)
@@ -78,6 +80,30 @@ def features(title: str, text: str) -> dict[str, float]:
     return {k: round(v / norm, 5) for k, v in top}
 
 
+SHINGLE = 5
+NUM_PERM = 64
+
+
+def signature(text: str) -> bytes:
+    """MinHash (datasketch) of the text's word 5-shingles, as bytes for storage."""
+    import numpy as np
+    from datasketch import MinHash
+
+    words = _tokens(text)
+    mh = MinHash(num_perm=NUM_PERM, seed=7)
+    shingles = {" ".join(words[i:i + SHINGLE]) for i in range(max(1, len(words) - SHINGLE + 1))}
+    mh.update_batch([s.encode() for s in shingles])
+    return np.asarray(mh.hashvalues, dtype=np.uint64).tobytes()
+
+
+def signature_similarity(a: bytes, b: bytes) -> float:
+    """Estimated Jaccard similarity of two signatures' shingle sets."""
+    import numpy as np
+
+    va, vb = np.frombuffer(a, dtype=np.uint64), np.frombuffer(b, dtype=np.uint64)
+    return float(np.count_nonzero(va == vb)) / len(va) if len(va) == len(vb) and len(va) else 0.0
+
+
 def cosine(a: dict[str, float], b: dict[str, float]) -> float:
     if len(a) > len(b):
         a, b = b, a
@@ -91,6 +117,7 @@ class Candidate:
     features: dict[str, float]
     text_hash: str
     is_seed: bool = False
+    signature: bytes | None = None
 
 
 @dataclass(frozen=True)
@@ -126,8 +153,9 @@ class StoryIndex:
 
     def move_story(self, old: int, new: int) -> None:
         """Re-label candidates after two stories were merged."""
-        self._items = [Candidate(c.article_id, new if c.story_id == old else c.story_id,
-                                 c.features, c.text_hash, c.is_seed) for c in self._items]
+        from dataclasses import replace
+
+        self._items = [replace(c, story_id=new) if c.story_id == old else c for c in self._items]
 
     def story_scores(self, feats: dict[str, float]) -> dict[int, float]:
         """Best cosine per story among candidates sharing at least MIN_SHARED
@@ -147,7 +175,22 @@ class StoryIndex:
                 best[sid] = score
         return best
 
-    def decide(self, feats: dict[str, float], text_hash: str) -> Decision:
+    def _copy_of(self, feats: dict[str, float], sig: bytes) -> tuple[int, float] | None:
+        """The story of a stored copy (wire text, syndication): MinHash Jaccard of
+        the shingles >= NEAR_DUP_JACCARD, checked on the closest keyword matches."""
+        dots: dict[int, float] = defaultdict(float)
+        for k, v in feats.items():
+            for idx in self._postings.get(k, ()):
+                dots[idx] += v * self._items[idx].features[k]
+        for idx, _ in sorted(dots.items(), key=lambda kv: -kv[1])[:20]:
+            other = self._items[idx].signature
+            if other is not None:
+                j = signature_similarity(sig, other)
+                if j >= NEAR_DUP_JACCARD:
+                    return self._items[idx].story_id, j
+        return None
+
+    def decide(self, feats: dict[str, float], text_hash: str, sig: bytes | None = None) -> Decision:
         ranked = sorted(self.story_scores(feats).items(), key=lambda kv: -kv[1])
         nearest, score = ranked[0] if ranked else (None, None)
         runner, runner_score = ranked[1] if len(ranked) > 1 else (None, None)
@@ -155,6 +198,11 @@ class StoryIndex:
             sid = self._items[self._hashes[text_hash]].story_id
             return Decision("text_hash", sid, 1.0, sid, nearest if nearest != sid else runner,
                             score if nearest != sid else runner_score)
+        copy = self._copy_of(feats, sig) if sig is not None else None
+        if copy is not None:
+            sid, j = copy
+            other = next(((s, v) for s, v in ranked if s != sid), (None, None))
+            return Decision("near_duplicate", sid, j, sid, other[0], other[1])
         if nearest is not None and score is not None:
             if score >= self.near_duplicate_threshold:
                 return Decision("near_duplicate", nearest, score, nearest, runner, runner_score)

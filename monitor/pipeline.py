@@ -225,7 +225,8 @@ def store_outcomes(ctx: Context, outcomes: list[FeedOutcome], summary: PollSumma
             continue
         stored_urls.add(draft.url)
         draft.features = dedup.features(draft.title, draft.text)
-        decision = index.decide(draft.features, draft.text_hash)
+        draft.signature = dedup.signature(draft.text)
+        decision = index.decide(draft.features, draft.text_hash, draft.signature)
         matches = match_topics(ctx.topics, draft.title, draft.text)
         try:
             with Session(ctx.engine) as s:
@@ -239,7 +240,7 @@ def store_outcomes(ctx: Context, outcomes: list[FeedOutcome], summary: PollSumma
                 summary.page_errors += 1
             continue
         index.add(dedup.Candidate(res.article_id, res.story_id, draft.features, draft.text_hash,
-                                  res.story_is_seed))
+                                  res.story_is_seed, draft.signature))
         summary.articles_new += 1
         summary.stories_new += decision.story_id is None
         summary.new_mentions += len(res.new_topics)
@@ -300,14 +301,16 @@ def load_seeds(ctx: Context) -> tuple[int, int]:
                 log.warning("seed %s changed since it was loaded; the stored copy is kept", doc.file)
             continue
         feats = dedup.features(doc.title, doc.text)
-        decision = index.decide(feats, th)
+        sig = dedup.signature(doc.text)
+        decision = index.decide(feats, th, sig)
         draft = repo.ArticleDraft(
             url=doc.url, original_url=doc.url, title=doc.title, text=doc.text, text_hash=th,
-            features=feats, seen_at=now, published_at=doc.published, lang=detect_lang(doc.text),
+            features=feats, signature=sig, seen_at=now, published_at=doc.published,
+            lang=detect_lang(doc.text),
             seed_file=doc.file, text_source="seed")
         with Session(ctx.engine) as s:
             res = repo.store_article(s, draft, decision, match_topics(ctx.topics, doc.title, doc.text),
                                      [], is_seed=True)
-        index.add(dedup.Candidate(res.article_id, res.story_id, feats, th, True))
+        index.add(dedup.Candidate(res.article_id, res.story_id, feats, th, True, sig))
         added += 1
     return added, unchanged

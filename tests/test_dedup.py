@@ -67,3 +67,20 @@ def test_decision_names_nearest_and_runner_up() -> None:
     assert d.story_id == story_of["002"] and d.layer in ("near_duplicate", "same_story")
     assert d.runner_up_story_id is not None and d.runner_up_score is not None
     assert d.score is not None and d.score > d.runner_up_score
+
+
+def test_wire_copy_with_different_boilerplate_is_a_near_duplicate() -> None:
+    from monitor.dedup import signature
+
+    index, story_of = seeded_index()
+    doc = next(d for d in read_seeds(SEEDS) if d.file.startswith("004"))
+    copy = ("By Staff Reporter | The Valley Tribune | Updated 6:14 p.m.\n" + doc.text +
+            "\nCopyright 2026 The Valley Tribune. All rights reserved. Sign up for our newsletter.")
+    # the stored seeds need signatures for this layer
+    index2 = StoryIndex(same_story_threshold=0.35)
+    for c in index._items:
+        text = read_seeds(SEEDS)[c.article_id].text
+        index2.add(Candidate(c.article_id, c.story_id, c.features, c.text_hash, True, signature(text)))
+    d = index2.decide(features("Netflix AI", copy), text_hash(copy), signature(copy))
+    assert d.layer == "near_duplicate" and d.story_id == story_of["004"]
+    assert d.score is not None and d.score >= 0.5

@@ -18,6 +18,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -79,6 +80,8 @@ class Feed(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     consecutive_failures: Mapped[int] = mapped_column(Integer, default=0)
     last_duration_ms: Mapped[int | None] = mapped_column(Integer)
+    avg_duration_ms: Mapped[int | None] = mapped_column(Integer)   # moving average of fetch times
+    disabled_reason: Mapped[str | None] = mapped_column(Text)       # why it is suspended or disabled
     lease_owner: Mapped[str | None] = mapped_column(String(100))
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -121,6 +124,7 @@ class Article(Base):
     fetch_error: Mapped[str | None] = mapped_column(Text)
     # dedup features (keyword weights) so any process can rebuild the candidate index
     features: Mapped[dict[str, float]] = mapped_column(JSON, default=dict)
+    signature: Mapped[bytes | None] = mapped_column(LargeBinary)  # near-duplicate sketch (MinHash)
     # the story decision, kept for explanation
     story_id: Mapped[int] = mapped_column(ForeignKey("stories.id"), index=True)
     # seed | text_hash | near_duplicate | same_story | new_story

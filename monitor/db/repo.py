@@ -33,6 +33,7 @@ class ArticleDraft:
     text_hash: str
     features: dict[str, float]
     seen_at: datetime
+    signature: bytes | None = None
     author: str | None = None
     published_at: datetime | None = None
     lang: str | None = None
@@ -118,12 +119,13 @@ def load_index(session: Session, settings: Settings, now: datetime) -> StoryInde
     """Candidates: every seed article, and the articles of stories seen within the window."""
     index = StoryIndex(settings.dedup.same_story_threshold, settings.dedup.near_duplicate_threshold)
     since = now - settings.dedup.window
-    q = (select(Article.id, Article.story_id, Article.features, Article.text_hash, Story.is_seed)
+    q = (select(Article.id, Article.story_id, Article.features, Article.text_hash, Story.is_seed,
+                Article.signature)
          .join(Story, Story.id == Article.story_id)
          .where(or_(Story.is_seed.is_(True), Story.last_seen_at >= since))
          .order_by(Article.id))
-    for aid, sid, feats, th, is_seed in session.execute(q):
-        index.add(Candidate(aid, sid, feats or {}, th, bool(is_seed)))
+    for aid, sid, feats, th, is_seed, sig in session.execute(q):
+        index.add(Candidate(aid, sid, feats or {}, th, bool(is_seed), sig))
     return index
 
 
@@ -167,7 +169,7 @@ def store_article(session: Session, draft: ArticleDraft, decision: Decision,
             text_hash=draft.text_hash, feed_id=draft.feed_id, guid=draft.guid,
             seed_file=draft.seed_file, text_source=draft.text_source,
             fetch_error_code=draft.fetch_error_code, fetch_error=draft.fetch_error,
-            features=draft.features, story_id=story.id,
+            features=draft.features, signature=draft.signature, story_id=story.id,
             story_layer="seed" if is_seed and decision.story_id is None else decision.layer,
             story_score=decision.score, nearest_story_id=decision.nearest_story_id,
             runner_up_story_id=decision.runner_up_story_id, runner_up_score=decision.runner_up_score,
