@@ -365,18 +365,53 @@ def search_cmd(app: App, query: str, fmt: str, limit: int | None) -> None:
                            ARTICLE_FIELDS + ["snippet"]), nl=False)
 
 
-@command(cli, "feeds")
+@cli.group("feeds", invoke_without_command=True)
+@click.option("--config", "config", type=click.Path(dir_okay=False), default=None,
+              help="config file (default ./config.yaml or $MONITOR_CONFIG)")
+@click.option("--errors", "show_errors", is_flag=True, help="list recent feed and page failures")
 @fmt_option
-def feeds_cmd(app: App, fmt: str) -> None:
-    """Each feed's health: last poll, status, errors, next poll, articles."""
-    from .db import queries
+@limit_option
+@click.option("--debug", is_flag=True, help="debug logs and tracebacks")
+@click.pass_context
+def feeds_group(ctx: click.Context, config: str | None, show_errors: bool, fmt: str,
+                limit: int | None, debug: bool) -> None:
+    """Each feed's health: status, errors, last success, next poll, articles."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from .db import queries, repo
 
+    _setup_logging(debug)
+    app = App(config, debug)
     app.require_db()
     with Session(app.engine) as s:
+        if show_errors:
+            rows = [{"at": queries.iso(e.at), "feed": name, "code": e.code, "url": e.url,
+                     "message": e.message} for e, name in repo.recent_errors(s, limit or 50)]
+            click.echo(render_rows(rows, fmt, ["at", "feed", "code", "message"]), nl=False)
+            return
         rows = queries.feeds(s, [f.name for f in app.settings.feeds])
-    click.echo(render_rows(rows, fmt, ["name", "status", "last_error_code", "consecutive_failures",
-                                       "last_success_at", "next_poll_at", "article_count",
-                                       "last_error"], FEED_FIELDS), nl=False)
+    click.echo(render_rows(rows[:limit] if limit else rows, fmt,
+                           ["name", "status", "last_error_code", "consecutive_failures",
+                            "last_success_at", "next_poll_at", "article_count", "avg_response_ms",
+                            "last_error"], FEED_FIELDS + ["avg_response_ms", "disabled_reason"]),
+               nl=False)
+
+
+@command(feeds_group, "enable")
+@click.argument("name")
+def feeds_enable(app: App, name: str) -> None:
+    """Re-enable a suspended or disabled feed; it is polled at the next tick."""
+    from datetime import datetime
+
+    from .db import repo
+
+    app.settings.feed(name)  # a ConfigError naming an unknown feed
+    app.require_db()
+    with Session(app.engine) as s:
+        feed = repo.enable_feed(s, name, datetime.now(UTC))
+    if feed is None:
+        raise UsageError(f"feed {name!r} has never been polled: nothing to enable")
+    click.echo(f"feed {name} enabled; it will be polled at the next tick")
 
 
 @cli.command("demo")

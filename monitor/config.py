@@ -75,8 +75,10 @@ class FetchSettings(_Strict):
     concurrency: int = Field(default=16, ge=1, le=512)
     per_host_concurrency: int = Field(default=4, ge=1, le=64)
     extract_workers: int = Field(default=0, ge=0, le=64)  # 0: one per core
+    min_host_delay: timedelta = timedelta(milliseconds=250)  # between request starts to one host
+    respect_robots: bool = True                     # robots.txt for article pages
 
-    _dur = field_validator("timeout", mode="before")(lambda v: parse_duration(v))
+    _dur = field_validator("timeout", "min_host_delay", mode="before")(lambda v: parse_duration(v))
     _size = field_validator("max_feed_bytes", "max_page_bytes", mode="before")(
         lambda v: parse_size(v))
 
@@ -100,10 +102,17 @@ class FeedSettings(_Strict):
 
 class ScheduleSettings(_Strict):
     poll_interval: timedelta = timedelta(minutes=15)
+    min_interval: timedelta = timedelta(minutes=5)  # a feed's hints (ttl, max-age) are clamped
+    max_interval: timedelta = timedelta(hours=6)    # between these bounds
+    backoff_base: timedelta = timedelta(minutes=5)  # first retry after a failure, then doubling
+    backoff_max: timedelta = timedelta(hours=12)
+    suspend_after: int = Field(default=20, ge=1)    # failures in a row before a feed is suspended
     tick: timedelta = timedelta(seconds=30)        # how often the daemon looks for due feeds
     delivery_interval: timedelta = timedelta(seconds=60)
+    lease: timedelta = timedelta(minutes=10)       # a dead daemon's feeds are free again after this
 
-    _dur = field_validator("poll_interval", "tick", "delivery_interval", mode="before")(
+    _dur = field_validator("poll_interval", "min_interval", "max_interval", "backoff_base",
+                           "backoff_max", "tick", "delivery_interval", "lease", mode="before")(
         lambda v: parse_duration(v))
 
 

@@ -19,7 +19,7 @@ import os
 import signal
 import socket
 import threading
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -35,7 +35,6 @@ from .digest import make_digest
 from .pipeline import Context, poll_feeds
 
 log = logging.getLogger("monitor.daemon")
-LEASE = timedelta(minutes=10)       # a daemon that dies mid-poll frees its feeds after this
 STOP_GRACE = 25.0                   # seconds given to work in flight after SIGTERM
 
 
@@ -59,7 +58,8 @@ class Daemon:
         self.idle.clear()
         try:
             with Session(self.engine) as s:
-                feeds = repo.claim_due_feeds(s, self.owner, datetime.now(UTC), LEASE)
+                feeds = repo.claim_due_feeds(s, self.owner, datetime.now(UTC),
+                                             self.settings.schedule.lease)
             if feeds:
                 summary = asyncio.run(poll_feeds(self.ctx, feeds))
                 log.info("polled %d feed(s): %d new article(s), %d new mention(s), %d failed",

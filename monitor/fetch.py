@@ -18,6 +18,7 @@ import contextlib
 import email.utils
 import importlib.util
 import ipaddress
+import logging
 import socket
 import ssl
 import zlib
@@ -25,6 +26,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from types import TracebackType
+from urllib.parse import urlsplit
+from urllib.robotparser import RobotFileParser
 
 import httpx
 
@@ -34,6 +37,8 @@ from .errors import FetchError
 FEED_ACCEPT = ("application/rss+xml, application/atom+xml, application/feed+json, "
                "application/xml;q=0.9, text/xml;q=0.9, */*;q=0.8")
 PAGE_ACCEPT = "text/html, application/xhtml+xml;q=0.9, */*;q=0.1"
+ROBOTS_MAX_BYTES = 512 * 1024
+log = logging.getLogger("monitor.fetch")
 # Only what _Inflate can undo a bounded step at a time. Brotli is not offered: the
 # brotli package is not a dependency, and its older APIs cannot bound output per call.
 ACCEPT_ENCODING = "gzip, deflate"
@@ -238,6 +243,8 @@ class Fetcher:
         self._client: httpx.AsyncClient | None = None
         self._global = asyncio.Semaphore(settings.concurrency)
         self._hosts: dict[str, _HostSlot] = {}
+        self._next_start: dict[str, float] = {}        # per host: earliest next request start
+        self._robots: dict[str, asyncio.Task[RobotFileParser | None]] = {}
 
     async def __aenter__(self) -> Fetcher:
         seconds = self.settings.timeout.total_seconds()
@@ -268,9 +275,41 @@ class Fetcher:
         return await self._fetch(url, headers, self.settings.max_feed_bytes, page=False)
 
     async def fetch_page(self, url: str) -> FetchResult:
-        """GET an article page: guarded against private addresses, must be HTML."""
+        """GET an article page: guarded against private addresses, allowed by the
+        site's robots.txt, must be HTML."""
+        if self.settings.respect_robots and not await self.robots_allow(url):
+            raise FetchError(f"{url}: disallowed by the site's robots.txt for our user agent",
+                             code="robots_disallowed", url=url)
         return await self._fetch(url, {"Accept": PAGE_ACCEPT},
                                  self.settings.max_page_bytes, page=True)
+
+    async def robots_allow(self, url: str) -> bool:
+        """robots.txt, fetched once per site and kept for this Fetcher's life. A
+        missing or unreadable robots.txt allows everything (RFC 9309: 4xx = no rules;
+        we also allow on 5xx and network errors, and log it)."""
+        parts = urlsplit(url)
+        site = f"{parts.scheme}://{parts.netloc}"
+        task = self._robots.get(site)
+        if task is None:
+            task = self._robots[site] = asyncio.ensure_future(self._load_robots(site))
+        rules = await task
+        return True if rules is None else rules.can_fetch(self._agent, url)
+
+    @property
+    def _agent(self) -> str:
+        return self.settings.user_agent.split("/", 1)[0].split()[0] or "*"
+
+    async def _load_robots(self, site: str) -> RobotFileParser | None:
+        try:
+            resp = await self._fetch(f"{site}/robots.txt", {"Accept": "text/plain"},
+                                     ROBOTS_MAX_BYTES, page=True, html=False)
+        except FetchError as e:
+            if not e.code.startswith("http_4"):
+                log.info("robots.txt of %s unreadable (%s); allowing", site, e.code)
+            return None
+        rules = RobotFileParser()
+        rules.parse(resp.body.decode(resp.charset or "utf-8", "replace").splitlines())
+        return rules
 
     @contextlib.asynccontextmanager
     async def _slot(self, host: str) -> AsyncIterator[None]:
@@ -282,15 +321,29 @@ class Fetcher:
                 asyncio.Semaphore(self.settings.per_host_concurrency))
         slot.users += 1
         try:
-            async with slot.semaphore, self._global:
-                yield
+            async with slot.semaphore:
+                await self._pace(host)
+                async with self._global:
+                    yield
         finally:
             slot.users -= 1
             if slot.users == 0:                # keep the map from growing with every host
                 del self._hosts[host]
 
+    async def _pace(self, host: str) -> None:
+        """Politeness: request starts to one host are at least min_host_delay apart."""
+        gap = self.settings.min_host_delay.total_seconds()
+        if gap <= 0:
+            return
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        start = max(now, self._next_start.get(host, now))
+        self._next_start[host] = start + gap
+        if start > now:
+            await asyncio.sleep(start - now)
+
     async def _fetch(self, url: str, headers: dict[str, str], limit: int, *,
-                     page: bool) -> FetchResult:
+                     page: bool, html: bool = True) -> FetchResult:
         if self._client is None:
             raise RuntimeError("use 'async with Fetcher(settings) as fetcher'")
         loop = asyncio.get_running_loop()
@@ -309,7 +362,8 @@ class Fetcher:
                     async with asyncio.timeout(budget):
                         if page and not self.settings.allow_private_networks:
                             await self._guard(target, current)
-                        outcome = await self._hop(target, current, headers, limit, page)
+                        outcome = await self._hop(target, current, headers, limit,
+                                                  page and html)
                 except TimeoutError:
                     raise FetchError(f"{current}: timed out after {timeout:g}s",
                                      code="timeout", url=current) from None

@@ -24,26 +24,25 @@ import time
 from collections.abc import Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 import httpx
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from . import dedup
+from . import dedup, schedule
 from .canonical import canonical_url, text_hash
 from .config import Settings
 from .db import repo
 from .db.models import Feed
 from .errors import ExtractError, FeedParseError, FetchError
 from .extract import Extracted, detect_lang, extract_page
-from .feeds import FeedEntry, parse_feed
-from .fetch import Fetcher
+from .feeds import FeedEntry, ParsedFeed, discover_feed_links, parse_feed
+from .fetch import Fetcher, FetchResult
 from .topics import Topic, compile_topics, match_topics
 
 log = logging.getLogger("monitor.pipeline")
-BACKOFF_MAX = timedelta(hours=6)
 
 
 def utcnow() -> datetime:
@@ -62,6 +61,10 @@ class FeedOutcome:
     skipped_known: int = 0
     page_errors: list[tuple[str, str, str]] = field(default_factory=list)  # (url, code, message)
     duration_ms: int = 0
+    headers: dict[str, str] = field(default_factory=dict)   # caching hints of the feed response
+    ttl_minutes: int | None = None
+    retry_after: float | None = None
+    new_url: str | None = None                  # after a permanent redirect or a discovery
 
 
 @dataclass
@@ -147,13 +150,27 @@ async def collect_feed(ctx: Context, fetcher: Fetcher, extractor: Extractor, fee
     started = time.monotonic()
     try:
         resp = await fetcher.fetch_feed(feed.url, etag=feed.etag, last_modified=feed.last_modified)
+        out.headers = resp.headers
         if resp.not_modified:
             out.not_modified = True
             return out
         out.etag, out.last_modified = resp.etag, resp.last_modified
-        parsed = parse_feed(resp.body, resp.url, content_type=resp.content_type, charset=resp.charset)
+        if resp.redirects and all(code in (301, 308) for code, _ in resp.redirects):
+            out.new_url = resp.url  # moved for good: poll the new address from now on
+            log.info("feed %s moved permanently to %s", feed.name, resp.url)
+        try:
+            parsed = parse_feed(resp.body, resp.url, content_type=resp.content_type,
+                                charset=resp.charset)
+        except FeedParseError as e:
+            found = await _discover(fetcher, feed, resp, e)
+            if found is None:
+                raise
+            resp, parsed = found
+            out.new_url, out.etag, out.last_modified = resp.url, resp.etag, resp.last_modified
+        out.ttl_minutes = parsed.ttl_minutes
     except (FetchError, FeedParseError) as e:
         out.error = (e.code, str(e))
+        out.retry_after = getattr(e, "retry_after", None)
         log.warning("feed %s (%s): %s: %s", feed.name, feed.url, e.code, e)
         return out
     finally:
@@ -172,6 +189,26 @@ async def collect_feed(ctx: Context, fetcher: Fetcher, extractor: Extractor, fee
     drafts = await asyncio.gather(*(_article(ctx, fetcher, extractor, feed, u, e, out) for u, e in todo))
     out.drafts = [d for d in drafts if d is not None]
     return out
+
+
+async def _discover(fetcher: Fetcher, feed: Feed, resp: FetchResult,
+                    error: FeedParseError) -> tuple[FetchResult, ParsedFeed] | None:
+    """A configured URL that is a web page: use the first RSS/Atom feed it links to."""
+    if error.code != "not_a_feed":
+        return None
+    links = [u for u in discover_feed_links(resp.body, resp.url) if u != resp.url]
+    for link in links[:3]:
+        try:
+            found = await fetcher.fetch_feed(link)
+            parsed = parse_feed(found.body, found.url, content_type=found.content_type,
+                                charset=found.charset)
+        except (FetchError, FeedParseError) as e:
+            log.info("feed %s: discovered %s but it failed: %s", feed.name, link, e.code)
+            continue
+        log.warning("feed %s: %s is a web page; using the feed it links to: %s "
+                    "(put that URL in config.yaml to skip this step)", feed.name, feed.url, found.url)
+        return found, parsed
+    return None
 
 
 async def _article(ctx: Context, fetcher: Fetcher, extractor: Extractor, feed: Feed, url: str,
@@ -255,7 +292,16 @@ def store_outcomes(ctx: Context, outcomes: list[FeedOutcome], summary: PollSumma
 
 def _record(ctx: Context, o: FeedOutcome, summary: PollSummary, now: datetime) -> None:
     fs = next((f for f in ctx.settings.feeds if f.name == o.feed.name), None)
-    interval = ctx.settings.interval_for(fs) if fs else ctx.settings.schedule.poll_interval
+    sch = ctx.settings.schedule
+    interval = ctx.settings.interval_for(fs) if fs else sch.poll_interval
+    bounds = schedule.Bounds(sch.min_interval, sch.max_interval, sch.backoff_base, sch.backoff_max)
+
+    def policy(failures: int, since: datetime | None) -> tuple[str, str | None, datetime]:
+        code = o.error[0] if o.error else ""
+        verdict = schedule.judge_failure(code, failures, sch.suspend_after, since)
+        return verdict.status, verdict.reason, schedule.next_failure_poll(
+            now, failures, bounds, retry_after=o.retry_after)
+
     summary.entries += o.entries
     summary.skipped_known += o.skipped_known
     summary.page_errors += len(o.page_errors)
@@ -265,14 +311,20 @@ def _record(ctx: Context, o: FeedOutcome, summary: PollSummary, now: datetime) -
         if o.error:
             code, message = o.error
             summary.feeds_failed.append((o.feed.name, code, message))
-            repo.record_feed_failure(s, o.feed.id, o.feed.url, now, code=code, message=message,
-                                     backoff_base=min(interval, timedelta(minutes=5)),
-                                     max_backoff=BACKOFF_MAX, duration_ms=o.duration_ms)
+            status = repo.record_feed_failure(s, o.feed.id, o.feed.url, now, code=code,
+                                              message=message, duration_ms=o.duration_ms,
+                                              policy=policy)
+            if status != "error":
+                log.warning("feed %s is now %s: run `monitor feeds enable %s` once it is fixed",
+                            o.feed.name, status, o.feed.name)
         else:
             summary.feeds_ok += 1
             summary.feeds_not_modified += o.not_modified
-            repo.record_feed_success(s, o.feed.id, now, now + interval, etag=o.etag,
-                                     last_modified=o.last_modified, duration_ms=o.duration_ms)
+            next_poll = schedule.next_success_poll(now, interval, bounds, headers=o.headers,
+                                                   ttl_minutes=o.ttl_minutes)
+            repo.record_feed_success(s, o.feed.id, now, next_poll, etag=o.etag,
+                                     last_modified=o.last_modified, duration_ms=o.duration_ms,
+                                     new_url=o.new_url)
 
 
 def _is_unique_violation(e: Exception) -> bool:

@@ -30,8 +30,13 @@ from tests.httpserver import LoopbackServer, Request, Response
 T = TypeVar("T")
 RSS = b'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title></channel></rss>'
 HTML = b"<!doctype html><html><head><title>a</title></head><body>story</body></html>"
-LOCAL = FetchSettings(timeout=timedelta(seconds=2), allow_private_networks=True)
-GUARDED = FetchSettings(timeout=timedelta(seconds=2))      # allow_private_networks=False
+def FS(**kw: Any) -> FetchSettings:  # noqa: N802 - reads like the class it builds
+    """The settings under test, without robots.txt look-ups and pacing (tested apart)."""
+    return FetchSettings(**{"respect_robots": False, "min_host_delay": timedelta(0), **kw})
+
+
+LOCAL = FS(timeout=timedelta(seconds=2), allow_private_networks=True)
+GUARDED = FS(timeout=timedelta(seconds=2))      # allow_private_networks=False
 
 
 @pytest.fixture(scope="module")
@@ -103,7 +108,7 @@ def test_feed_200_then_304_on_conditional_request(srv: LoopbackServer) -> None:
 
 def test_page_sends_html_accept_and_user_agent(srv: LoopbackServer) -> None:
     srv.route("/story", HTML)
-    settings = FetchSettings(user_agent="test-agent/1", allow_private_networks=True)
+    settings = FS(user_agent="test-agent/1", allow_private_networks=True)
     result = run(_page(settings, srv.url("/story")))
     assert result.body == HTML and result.content_type == "text/html"
     assert srv.requests[0].headers["user-agent"] == "test-agent/1"
@@ -163,7 +168,7 @@ def test_parse_content_type() -> None:
 
 def test_slow_server_times_out(srv: LoopbackServer) -> None:
     srv.route("/slow", handler=lambda req: (time.sleep(4), Response(200, RSS))[1])
-    settings = FetchSettings(timeout=timedelta(seconds=1))
+    settings = FS(timeout=timedelta(seconds=1))
     started = time.monotonic()
     err = fails(_feed(settings, srv.url("/slow")))
     assert err.code == "timeout" and srv.url("/slow") in str(err)
@@ -180,7 +185,7 @@ def test_dribbling_body_times_out(srv: LoopbackServer) -> None:
 
     srv.route("/dribble", handler=lambda req: Response(200, dribble(),
                                                        {"content-type": "text/xml"}))
-    settings = FetchSettings(timeout=timedelta(seconds=1))
+    settings = FS(timeout=timedelta(seconds=1))
     started = time.monotonic()
     err = fails(_feed(settings, srv.url("/dribble")))
     assert err.code == "timeout"
@@ -191,7 +196,7 @@ def test_endless_body_is_too_large(srv: LoopbackServer) -> None:
     chunk = b"x" * 65536
     srv.route("/endless", handler=lambda req: Response(
         200, (chunk for _ in range(100_000)), {"content-type": "application/rss+xml"}))
-    settings = FetchSettings(max_feed_bytes=200_000, allow_private_networks=True)
+    settings = FS(max_feed_bytes=200_000, allow_private_networks=True)
     started = time.monotonic()
     err = fails(_feed(settings, srv.url("/endless")))
     assert err.code == "too_large" and "200000" in str(err)
@@ -202,7 +207,7 @@ def test_announced_content_length_over_limit_is_refused(srv: LoopbackServer) -> 
     # connection: close, so the test server does not wait for another request on a
     # socket we abandon with its body unread (it would log the reset).
     srv.route("/big", b"<html>" + b"x" * 300_000, headers={"connection": "close"})
-    settings = FetchSettings(max_page_bytes=100_000, allow_private_networks=True)
+    settings = FS(max_page_bytes=100_000, allow_private_networks=True)
     err = fails(_page(settings, srv.url("/big")))
     assert err.code == "too_large" and "announced" in str(err)
 
@@ -212,7 +217,7 @@ def test_gzip_bomb_stops_at_the_limit(srv: LoopbackServer) -> None:
     assert len(bomb) < 100_000
     srv.route("/bomb", bomb, content_type="application/rss+xml",
               headers={"content-encoding": "gzip", "connection": "close"})
-    settings = FetchSettings(max_feed_bytes=1_000_000)
+    settings = FS(max_feed_bytes=1_000_000)
     started = time.monotonic()
     err = fails(_feed(settings, srv.url("/bomb")))
     assert err.code == "too_large"
@@ -242,8 +247,8 @@ def test_redirect_limit(srv: LoopbackServer) -> None:
     for i in range(3):
         srv.route(f"/r{i}", status=307, headers={"location": f"/r{i + 1}"})
     srv.route("/r3", RSS)
-    assert run(_feed(FetchSettings(max_redirects=3), srv.url("/r0"))).body == RSS
-    err = fails(_feed(FetchSettings(max_redirects=2), srv.url("/r0")))
+    assert run(_feed(FS(max_redirects=3), srv.url("/r0"))).body == RSS
+    err = fails(_feed(FS(max_redirects=2), srv.url("/r0")))
     assert err.code == "too_many_redirects"
 
 
@@ -397,7 +402,7 @@ def test_per_host_and_global_concurrency_caps() -> None:
         active[host] -= 1
         return httpx.Response(200, content=RSS)
 
-    settings = FetchSettings(concurrency=3, per_host_concurrency=2)
+    settings = FS(concurrency=3, per_host_concurrency=2)
 
     async def go() -> list[FetchResult]:
         async with Fetcher(settings, transport=httpx.MockTransport(handler)) as f:
@@ -406,3 +411,49 @@ def test_per_host_and_global_concurrency_caps() -> None:
 
     assert len(run(go())) == 18
     assert max(peak.values()) == 2 and peak_total == 3
+
+
+def test_robots_txt_is_honoured_for_pages_and_fetched_once_per_site() -> None:
+    settings = FetchSettings(allow_private_networks=True, user_agent="news-monitor/1.0 (+x)",
+                             min_host_delay=timedelta(0))
+    with LoopbackServer() as srv:
+        srv.route("/robots.txt", "User-agent: news-monitor\nDisallow: /private/\n\n"
+                                 "User-agent: *\nDisallow: /\n", content_type="text/plain")
+        srv.route("/news/a", HTML)
+        srv.route("/private/b", HTML)
+
+        async def go() -> tuple[FetchResult, FetchError]:
+            async with Fetcher(settings) as f:
+                ok = await f.fetch_page(srv.url("/news/a"))
+                try:
+                    await f.fetch_page(srv.url("/private/b"))
+                except FetchError as e:
+                    return ok, e
+                raise AssertionError("the disallowed page was fetched")
+
+        ok, err = run(go())
+        assert ok.body == HTML
+        assert err.code == "robots_disallowed" and "/private/b" in str(err)
+        paths = [r.path for r in srv.requests]
+        assert paths.count("/robots.txt") == 1 and "/private/b" not in paths
+
+
+def test_missing_robots_txt_allows_everything() -> None:
+    settings = FetchSettings(allow_private_networks=True, min_host_delay=timedelta(0))
+    with LoopbackServer() as srv:
+        srv.route("/a", HTML)
+        assert run(_page(settings, srv.url("/a"))).body == HTML   # /robots.txt is a 404 here
+
+
+def test_requests_to_one_host_are_paced() -> None:
+    settings = FS(allow_private_networks=True, min_host_delay=timedelta(milliseconds=300))
+    with LoopbackServer() as srv:
+        srv.route("/a", HTML)
+
+        async def go() -> float:
+            async with Fetcher(settings) as f:
+                t = time.monotonic()
+                await asyncio.gather(*(f.fetch_page(srv.url("/a")) for _ in range(4)))
+                return time.monotonic() - t
+
+        assert run(go()) >= 0.85   # starts at 0, 0.3, 0.6, 0.9 s

@@ -42,7 +42,7 @@ def make_settings(tmp: Path, feeds: list[tuple[str, str]]) -> Settings:
         "database": {"url": f"sqlite:///{tmp / 'm.db'}"},
         "seeds": {"path": str(ROOT / "seeds")},
         "fetch": {"allow_private_networks": True, "timeout": "2s", "extract_workers": 1,
-                  "max_page_bytes": "200KB"},
+                  "max_page_bytes": "200KB", "min_host_delay": "0s", "respect_robots": False},
         "feeds": [{"name": n, "url": u} for n, u in feeds],
         "topics": {"netflix": {"query": "Netflix"}},
     }, base=tmp)
@@ -175,3 +175,92 @@ def test_etag_and_last_modified_are_remembered(tmp_path: Path) -> None:
         assert feed_requests[-1].headers["if-none-match"] == '"v1"'
         assert feed_requests[-1].headers["if-modified-since"] == "Mon, 09 Nov 2026 10:00:00 GMT"
         assert sum(r.path == "/a1" for r in srv.requests) == 1   # the page is never fetched twice
+
+
+def feed_row(engine: Any, name: str) -> Feed:
+    with Session(engine) as s:
+        return s.scalars(select(Feed).where(Feed.name == name)).one()
+
+
+def test_permanent_redirect_updates_the_feed_url(tmp_path: Path) -> None:
+    with LoopbackServer() as srv:
+        srv.route("/old.xml", b"", status=301, headers={"location": "/new.xml"})
+        srv.route("/new.xml", rss(srv.url(""), []), content_type="application/rss+xml")
+        settings = make_settings(tmp_path, [("Moved", srv.url("/old.xml"))])
+        engine, _ = poll(settings)
+        assert feed_row(engine, "Moved").url == srv.url("/new.xml")
+        srv.requests.clear()
+        poll(settings)
+        assert [r.path for r in srv.requests] == ["/new.xml"]   # the old address is not asked again
+
+
+def test_temporary_redirect_keeps_the_feed_url(tmp_path: Path) -> None:
+    with LoopbackServer() as srv:
+        srv.route("/feed.xml", b"", status=302, headers={"location": "/today.xml"})
+        srv.route("/today.xml", rss(srv.url(""), []), content_type="application/rss+xml")
+        engine, _ = poll(make_settings(tmp_path, [("Temp", srv.url("/feed.xml"))]))
+        assert feed_row(engine, "Temp").url == srv.url("/feed.xml")
+
+
+def test_gone_feed_is_disabled_and_failing_feed_suspended_until_enabled(tmp_path: Path) -> None:
+    from monitor.cli import main
+
+    with LoopbackServer() as srv:
+        srv.route("/gone.xml", b"gone", status=410)
+        srv.route("/flaky.xml", b"down", status=503, headers={"retry-after": "120"})
+        settings = make_settings(tmp_path, [("Gone", srv.url("/gone.xml")),
+                                            ("Flaky", srv.url("/flaky.xml"))])
+        settings = settings.model_copy(update={"schedule": settings.schedule.model_copy(
+            update={"suspend_after": 3})})
+        engine, _ = poll(settings)
+        gone, flaky = feed_row(engine, "Gone"), feed_row(engine, "Flaky")
+        assert gone.status == "disabled" and "http_410" in (gone.disabled_reason or "")
+        assert flaky.status == "error" and flaky.last_error_code == "http_503"
+        assert flaky.next_poll_at is not None and flaky.last_polled_at is not None
+        assert flaky.next_poll_at - flaky.last_polled_at >= timedelta(seconds=120)  # Retry-After
+        for _ in range(2):
+            poll(settings)
+        assert feed_row(engine, "Flaky").status == "suspended"
+        assert feed_row(engine, "Flaky").consecutive_failures == 3
+        srv.requests.clear()
+        _, summary = poll(settings)   # suspended and disabled feeds are not polled
+        assert summary.feeds == 0 and srv.requests == []
+
+        cfg = tmp_path / "config.yaml"
+        cfg.write_text(f"database:\n  url: {settings.database.url}\nseeds:\n  path: {ROOT / 'seeds'}\n"
+                       f"feeds:\n  - name: Flaky\n    url: {srv.url('/flaky.xml')}\n")
+        assert main(["feeds", "enable", "Flaky", "--config", str(cfg)]) == 0
+        row = feed_row(engine, "Flaky")
+        assert row.status == "ok" or row.status == "never_polled"
+        assert row.consecutive_failures == 0 and row.disabled_reason is None
+        assert main(["feeds", "enable", "Nope", "--config", str(cfg)]) == 2
+
+
+def test_home_page_url_is_replaced_by_the_feed_it_links(tmp_path: Path) -> None:
+    body = "Netflix will build a studio in Lisbon with six stages, the company said. " * 4
+    with LoopbackServer() as srv:
+        srv.route("/", '<html><head><link rel="alternate" type="application/rss+xml" '
+                       'href="/rss.xml" title="All news"></head><body>Home</body></html>')
+        srv.route("/rss.xml", rss(srv.url(""), [("Netflix Lisbon studio", "/a", "x")]),
+                  content_type="application/rss+xml")
+        srv.route("/a", PAGE.format(title="Netflix Lisbon studio", body=body))
+        engine, summary = poll(make_settings(tmp_path, [("Site", srv.url("/"))]))
+    assert summary.articles_new == 1 and not summary.feeds_failed
+    assert feed_row(engine, "Site").url == srv.url("/rss.xml")
+
+
+def test_robots_txt_disallowed_page_is_recorded(tmp_path: Path) -> None:
+    with LoopbackServer() as srv:
+        srv.route("/robots.txt", "User-agent: *\nDisallow: /members/\n", content_type="text/plain")
+        srv.route("/feed.xml", rss(srv.url(""), [("Netflix members story", "/members/a",
+                                                  "Netflix summary for members.")]),
+                  content_type="application/rss+xml")
+        srv.route("/members/a", PAGE.format(title="x", body="Netflix " * 50))
+        settings = make_settings(tmp_path, [("Feed", srv.url("/feed.xml"))])
+        settings = settings.model_copy(update={"fetch": settings.fetch.model_copy(
+            update={"respect_robots": True})})
+        engine, summary = poll(settings)
+        assert "/members/a" not in [r.path for r in srv.requests]
+    with Session(engine) as s:
+        art = s.scalars(select(Article).where(Article.feed_id.is_not(None))).one()
+        assert art.fetch_error_code == "robots_disallowed" and art.text_source == "feed_summary"

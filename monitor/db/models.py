@@ -68,7 +68,8 @@ class Feed(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(200), unique=True)
-    url: Mapped[str] = mapped_column(Text)
+    url: Mapped[str] = mapped_column(Text)                        # follows 301/308 and discovery
+    configured_url: Mapped[str | None] = mapped_column(Text)      # as written in config.yaml
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     status: Mapped[str] = mapped_column(String(20), default="never_polled")
     etag: Mapped[str | None] = mapped_column(Text)

@@ -142,13 +142,16 @@ def feeds(s: Session, names: list[str]) -> list[dict[str, Any]]:
         if f is None:
             out.append({"name": name, "url": None, "status": "never_polled", "last_error_code": None,
                         "last_error": None, "consecutive_failures": 0, "last_polled_at": None,
-                        "last_success_at": None, "next_poll_at": None, "article_count": 0})
+                        "last_success_at": None, "next_poll_at": None, "article_count": 0,
+                        "avg_response_ms": None, "disabled_reason": None})
             continue
         out.append({
-            "name": f.name, "url": f.url, "status": f.status if f.enabled else "disabled",
+            "name": f.name, "url": f.url,
+            "status": f.status if f.enabled or f.status == "suspended" else "disabled",
             "last_error_code": f.last_error_code, "last_error": f.last_error,
             "consecutive_failures": f.consecutive_failures, "last_polled_at": iso(f.last_polled_at),
             "last_success_at": iso(f.last_success_at), "next_poll_at": iso(f.next_poll_at),
-            "article_count": int(counts.get(f.id, 0)),
+            "article_count": int(counts.get(f.id, 0)), "avg_response_ms": f.avg_duration_ms,
+            "disabled_reason": f.disabled_reason,
         })
     return out

@@ -9,6 +9,7 @@ mention. Side effects: database writes only.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -64,14 +65,18 @@ def sync_feeds(session: Session, settings: Settings, now: datetime) -> dict[str,
     for fs in settings.feeds:
         row = rows.get(fs.name)
         if row is None:
-            row = Feed(name=fs.name, url=fs.url, enabled=fs.enabled, created_at=now,
+            row = Feed(name=fs.name, url=fs.url, configured_url=fs.url, enabled=fs.enabled,
+                       created_at=now,
                        next_poll_at=now, status="never_polled" if fs.enabled else "disabled",
                        consecutive_failures=0)
             session.add(row)
             rows[fs.name] = row
             continue
-        if row.url != fs.url:
-            row.url, row.etag, row.last_modified = fs.url, None, None
+        if (row.configured_url or row.url) != fs.url:  # the operator changed it: start afresh
+            row.url, row.configured_url, row.etag, row.last_modified = fs.url, fs.url, None, None
+            if row.status in ("suspended", "disabled") and fs.enabled:
+                row.status, row.disabled_reason, row.consecutive_failures = "never_polled", None, 0
+                row.next_poll_at = now
         if row.enabled != fs.enabled:
             row.enabled = fs.enabled
             row.status = "disabled" if not fs.enabled else (
@@ -90,7 +95,7 @@ def claim_due_feeds(session: Session, owner: str, now: datetime, lease: timedelt
                     names: list[str] | None = None) -> list[Feed]:
     """Take a lease on the feeds due now (or the named ones). On PostgreSQL the
     rows are locked with SKIP LOCKED, so two daemons never take the same feed."""
-    q = select(Feed).where(Feed.enabled.is_(True),
+    q = select(Feed).where(Feed.enabled.is_(True), Feed.status.not_in(("suspended", "disabled")),
                            or_(Feed.lease_until.is_(None), Feed.lease_until < now))
     if names is None:
         q = q.where(or_(Feed.next_poll_at.is_(None), Feed.next_poll_at <= now))
@@ -199,30 +204,73 @@ def store_article(session: Session, draft: ArticleDraft, decision: Decision,
     return result
 
 
+def _avg(old: int | None, new: int | None) -> int | None:
+    """Moving average of response times (recent polls weigh most)."""
+    if new is None:
+        return old
+    return new if old is None else round(old * 0.8 + new * 0.2)
+
+
 def record_feed_success(session: Session, feed_id: int, now: datetime, next_poll: datetime, *,
-                        etag: str | None, last_modified: str | None, duration_ms: int | None) -> None:
-    with session.begin():
-        session.execute(update(Feed).where(Feed.id == feed_id).values(
-            status="ok", last_polled_at=now, last_success_at=now, next_poll_at=next_poll,
-            etag=etag, last_modified=last_modified, last_error_code=None, last_error=None,
-            consecutive_failures=0, last_duration_ms=duration_ms, lease_owner=None, lease_until=None))
-
-
-def record_feed_failure(session: Session, feed_id: int, url: str, now: datetime, *, code: str,
-                        message: str, backoff_base: timedelta, max_backoff: timedelta,
-                        duration_ms: int | None) -> None:
-    """The failure is kept on the feed (for `monitor feeds`) and in fetch_errors;
-    the next poll backs off exponentially with the number of failures."""
+                        etag: str | None, last_modified: str | None, duration_ms: int | None,
+                        new_url: str | None = None) -> None:
+    """A good poll: errors cleared, validators and (after a permanent redirect or a
+    discovery) the new URL kept, the next poll set."""
     with session.begin():
         feed = session.get(Feed, feed_id)
         if feed is None:
             return
+        feed.status, feed.last_polled_at, feed.last_success_at = "ok", now, now
+        feed.next_poll_at, feed.etag, feed.last_modified = next_poll, etag, last_modified
+        feed.last_error_code = feed.last_error = feed.disabled_reason = None
+        feed.consecutive_failures = 0
+        feed.last_duration_ms, feed.avg_duration_ms = duration_ms, _avg(feed.avg_duration_ms, duration_ms)
+        feed.lease_owner = feed.lease_until = None
+        if new_url and new_url != feed.url:
+            feed.url = new_url
+
+
+FailurePolicy = Callable[[int, datetime | None], tuple[str, str | None, datetime]]
+
+
+def record_feed_failure(session: Session, feed_id: int, url: str, now: datetime, *, code: str,
+                        message: str, duration_ms: int | None, policy: FailurePolicy) -> str:
+    """The failure is kept on the feed (for `monitor feeds`) and in fetch_errors.
+    ``policy(failures, failing_since)`` decides (status, reason, next poll): back off,
+    suspend after too many failures, disable on 410. Returns the new status."""
+    with session.begin():
+        feed = session.get(Feed, feed_id)
+        if feed is None:
+            return "error"
         feed.consecutive_failures = (feed.consecutive_failures or 0) + 1
-        delay = min(backoff_base * (2 ** min(feed.consecutive_failures - 1, 10)), max_backoff)
-        feed.status, feed.last_error_code, feed.last_error = "error", code, message
-        feed.last_polled_at, feed.next_poll_at = now, now + delay
-        feed.last_duration_ms, feed.lease_owner, feed.lease_until = duration_ms, None, None
+        since = session.scalar(select(func.min(FetchLog.at)).where(
+            FetchLog.feed_id == feed_id, FetchLog.url == feed.url,
+            FetchLog.at > (feed.last_success_at or datetime.min.replace(tzinfo=now.tzinfo))))
+        status, reason, next_poll = policy(feed.consecutive_failures, since or now)
+        feed.status, feed.disabled_reason = status, reason
+        feed.last_error_code, feed.last_error = code, message
+        feed.last_polled_at, feed.next_poll_at = now, next_poll
+        feed.last_duration_ms, feed.avg_duration_ms = duration_ms, _avg(feed.avg_duration_ms, duration_ms)
+        feed.lease_owner = feed.lease_until = None
         session.add(FetchLog(feed_id=feed_id, url=url, code=code, message=message, at=now))
+        return status
+
+
+def enable_feed(session: Session, name: str, now: datetime) -> Feed | None:
+    """A person re-enables a suspended or disabled feed: it is due now."""
+    with session.begin():
+        feed = session.scalar(select(Feed).where(Feed.name == name))
+        if feed is None:
+            return None
+        feed.status = "never_polled" if feed.last_success_at is None else "ok"
+        feed.disabled_reason, feed.consecutive_failures, feed.next_poll_at = None, 0, now
+        return feed
+
+
+def recent_errors(session: Session, limit: int = 50) -> list[tuple[FetchLog, str | None]]:
+    q = (select(FetchLog, Feed.name).outerjoin(Feed, Feed.id == FetchLog.feed_id)
+         .order_by(FetchLog.at.desc(), FetchLog.id.desc()).limit(limit))
+    return [(log, name) for log, name in session.execute(q)]
 
 
 def log_page_error(session: Session, feed_id: int | None, url: str, code: str, message: str,
