@@ -110,6 +110,7 @@ class ScheduleSettings(_Strict):
     tick: timedelta = timedelta(seconds=30)        # how often the daemon looks for due feeds
     delivery_interval: timedelta = timedelta(seconds=60)
     lease: timedelta = timedelta(minutes=10)       # a dead daemon's feeds are free again after this
+    batch: int = Field(default=20, ge=1, le=10000)  # feeds one daemon claims at a time
 
     _dur = field_validator("poll_interval", "min_interval", "max_interval", "backoff_base",
                            "backoff_max", "tick", "delivery_interval", "lease", mode="before")(

@@ -57,10 +57,14 @@ class Daemon:
             return
         self.idle.clear()
         try:
-            with Session(self.engine) as s:
-                feeds = repo.claim_due_feeds(s, self.owner, datetime.now(UTC),
-                                             self.settings.schedule.lease)
-            if feeds:
+            # batch after batch while feeds are due, so that several daemons share the work
+            while not self.stop.is_set():
+                with Session(self.engine) as s:
+                    feeds = repo.claim_due_feeds(s, self.owner, datetime.now(UTC),
+                                                 self.settings.schedule.lease,
+                                                 limit=self.settings.schedule.batch)
+                if not feeds:
+                    break
                 summary = asyncio.run(poll_feeds(self.ctx, feeds))
                 log.info("polled %d feed(s): %d new article(s), %d new mention(s), %d failed",
                          summary.feeds, summary.articles_new, summary.new_mentions,

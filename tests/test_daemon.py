@@ -33,12 +33,13 @@ def test_run_polls_delivers_and_stops_on_sigterm(tmp_path: Path, smtp_server: An
                                  "to": ["desk@test.example"]}},
         }))
         env = {k: v for k, v in os.environ.items() if k != "MONITOR_DATABASE_URL"}
+        log = tmp_path / "daemon.log"   # a file, not a pipe: an unread pipe can block the daemon
         proc = subprocess.Popen([sys.executable, "-m", "monitor", "run", "--config", str(cfg)],
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+                                stdout=subprocess.DEVNULL, stderr=log.open("w"), env=env)
         try:
             deadline = time.monotonic() + 90
             while time.monotonic() < deadline and not smtp_server.messages:
-                assert proc.poll() is None, proc.communicate()[1]
+                assert proc.poll() is None, log.read_text()
                 time.sleep(0.5)
             assert smtp_server.messages, "the daemon delivered no alert in 90 s"
             # the Sora story of the sample site is Pixel Wire's one alert
@@ -46,8 +47,9 @@ def test_run_polls_delivers_and_stops_on_sigterm(tmp_path: Path, smtp_server: An
             time.sleep(2)
             started = time.monotonic()
             proc.send_signal(signal.SIGTERM)
-            out, err = proc.communicate(timeout=40)
+            proc.wait(timeout=40)
             stopped_in = time.monotonic() - started
+            err = log.read_text()
         finally:
             if proc.poll() is None:
                 proc.kill()

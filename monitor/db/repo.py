@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import func, or_, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -60,7 +60,11 @@ class StoredArticle:
 
 def sync_feeds(session: Session, settings: Settings, now: datetime) -> dict[str, Feed]:
     """Make the feeds table mirror the config: new feeds are added (due now),
-    changed URLs updated, feeds dropped from the config disabled."""
+    changed URLs updated, feeds dropped from the config disabled. On PostgreSQL
+    the transaction holds an advisory lock, so daemons starting together do not
+    insert the same feed twice."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(727275)"))
     rows = {f.name: f for f in session.scalars(select(Feed))}
     for fs in settings.feeds:
         row = rows.get(fs.name)
@@ -92,7 +96,7 @@ def sync_feeds(session: Session, settings: Settings, now: datetime) -> dict[str,
 
 
 def claim_due_feeds(session: Session, owner: str, now: datetime, lease: timedelta,
-                    names: list[str] | None = None) -> list[Feed]:
+                    names: list[str] | None = None, limit: int | None = None) -> list[Feed]:
     """Take a lease on the feeds due now (or the named ones). On PostgreSQL the
     rows are locked with SKIP LOCKED, so two daemons never take the same feed."""
     q = select(Feed).where(Feed.enabled.is_(True), Feed.status.not_in(("suspended", "disabled")),
@@ -103,7 +107,7 @@ def claim_due_feeds(session: Session, owner: str, now: datetime, lease: timedelt
         q = q.where(Feed.name.in_(names))
     if session.get_bind().dialect.name == "postgresql":
         q = q.with_for_update(skip_locked=True)
-    feeds = list(session.scalars(q.order_by(Feed.next_poll_at, Feed.id)))
+    feeds = list(session.scalars(q.order_by(Feed.next_poll_at, Feed.id).limit(limit)))
     for f in feeds:
         f.lease_owner, f.lease_until = owner, now + lease
     session.flush()
