@@ -120,3 +120,34 @@ def test_two_daemons_share_fifty_feeds_without_duplicates(pg_url: str, tmp_path:
     assert len({p["alert"]["url"] for p in posts}) == len(posts)
     # both daemons took part (each logs what it polled)
     assert all("polled" in e for e in errs), errs
+
+
+def test_a_dead_daemons_lease_expires_and_another_takes_the_feed(db_url: str, tmp_path: Path) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from monitor.config import settings_from_dict
+    from monitor.db import repo
+    from monitor.db.migrate import upgrade
+
+    settings = settings_from_dict({"database": {"url": db_url}, "feeds": [
+        {"name": f"F{i}", "url": f"https://example.org/{i}.xml"} for i in range(3)]}, base=tmp_path)
+    engine = make_engine(settings.database.url)
+    upgrade(engine)
+    now = datetime.now(UTC)
+    lease = timedelta(minutes=10)
+    with Session(engine) as s:
+        repo.sync_feeds(s, settings, now)
+        s.commit()
+    with Session(engine) as s:
+        first = repo.claim_due_feeds(s, "daemon-a", now, lease, limit=2)
+    assert len(first) == 2
+    with Session(engine) as s:  # daemon A "dies": it never records or releases its feeds
+        second = repo.claim_due_feeds(s, "daemon-b", now + timedelta(seconds=5), lease)
+    assert [f.name for f in second] == ["F2"]
+    with Session(engine) as s:
+        assert repo.claim_due_feeds(s, "daemon-b", now + timedelta(minutes=5), lease) == []
+        later = repo.claim_due_feeds(s, "daemon-b", now + timedelta(minutes=11), lease)
+    # A's two feeds (and B's own, whose lease ran out as well) are free again
+    assert {f.name for f in first} <= {f.name for f in later}
+    assert {f.lease_owner for f in later} == {"daemon-b"}
+    engine.dispose()
