@@ -22,9 +22,11 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from .config import EmailSettings, Settings
+from .db import repo
 from .db.models import Alert, Article, Feed, Mention
 from .errors import DeliveryError
-from .render import render
+from .render import mark_matches, render
+from .topics import compile_topics
 
 log = logging.getLogger("monitor.alerts")
 RETRY_BASE = timedelta(minutes=1)
@@ -37,14 +39,14 @@ def send_email(cfg: EmailSettings, msg: EmailMessage) -> None:
     timeout = cfg.timeout.total_seconds()
     try:
         smtp: smtplib.SMTP
+        context = ssl.create_default_context(cafile=str(cfg.ca_file) if cfg.ca_file else None)
         if cfg.ssl:
-            smtp = smtplib.SMTP_SSL(cfg.smtp_host, cfg.smtp_port, timeout=timeout,
-                                    context=ssl.create_default_context())
+            smtp = smtplib.SMTP_SSL(cfg.smtp_host, cfg.smtp_port, timeout=timeout, context=context)
         else:
             smtp = smtplib.SMTP(cfg.smtp_host, cfg.smtp_port, timeout=timeout)
         with smtp:
             if cfg.starttls and not cfg.ssl:
-                smtp.starttls(context=ssl.create_default_context())
+                smtp.starttls(context=context)
             if cfg.username:
                 if cfg.password is None:
                     raise DeliveryError(f"{where}: alerts.email.username is set but the "
@@ -77,11 +79,12 @@ def post_webhook(url: str, payload: dict[str, Any], timeout: float = 20.0) -> No
                             code=f"webhook_http_{resp.status_code}")
 
 
-def build_email(cfg: EmailSettings, subject: str, text: str, html: str, msgid: str) -> EmailMessage:
+def build_email(cfg: EmailSettings, subject: str, text: str, html: str, msgid: str,
+                to: list[str] | None = None) -> EmailMessage:
     msg = EmailMessage()
     msg["Subject"] = subject
     msg["From"] = cfg.from_
-    msg["To"] = ", ".join(cfg.to)
+    msg["To"] = ", ".join(to or cfg.to)
     msg["Date"] = formatdate(localtime=False)
     msg["Message-ID"] = msgid
     msg.set_content(text)
@@ -97,7 +100,19 @@ class DeliveryReport:
     errors: list[str] = field(default_factory=list)
 
 
-def _alert_view(s: Session, alert: Alert) -> dict[str, Any]:
+def _feed_view(s: Session, alert: Alert) -> dict[str, Any]:
+    feed = s.get(Feed, alert.feed_id)
+    assert feed is not None
+    since = next((since for f, since, _ in repo.failing_feeds(s) if f.id == feed.id),
+                 feed.last_polled_at)
+    return {"kind": "feed_failing", "feed": feed.name, "url": feed.url, "status": feed.status,
+            "code": feed.last_error_code, "message": feed.last_error, "since": since,
+            "tries": feed.consecutive_failures, "reason": feed.disabled_reason}
+
+
+def _alert_view(s: Session, alert: Alert, topics: dict[str, Any]) -> dict[str, Any]:
+    if alert.kind == "feed_failing":
+        return _feed_view(s, alert)
     art = s.get(Article, alert.article_id)
     assert art is not None
     feed = s.get(Feed, art.feed_id) if art.feed_id else None
@@ -107,23 +122,38 @@ def _alert_view(s: Session, alert: Alert) -> dict[str, Any]:
         "topics": alert.topics, "title": art.title, "url": art.url,
         "source": feed.name if feed else None, "published_at": art.published_at,
         "seen_at": art.seen_at, "story_id": art.story_id,
-        "mentions": [{"topic": m.topic, "matched": m.matched, "snippet": m.snippet} for m in mentions],
+        "mentions": [{"topic": m.topic, "matched": m.matched, "snippet": m.snippet,
+                      "spans": mark_matches(m.topic, m.snippet, topics)} for m in mentions],
     }
 
 
+def recipients(settings: Settings, topics: list[str]) -> list[str]:
+    """The union of the topics' own recipients; alerts.email.to for topics without."""
+    cfg = settings.alerts.email
+    out: list[str] = []
+    for t in topics or [""]:
+        ts = settings.topics.get(t)
+        for addr in (ts.recipients if ts and ts.recipients else None) or (cfg.to if cfg else []):
+            if addr not in out:
+                out.append(addr)
+    return out
+
+
 def _send(settings: Settings, alert: Alert, view: dict[str, Any]) -> None:
+    template = "feed_alert" if alert.kind == "feed_failing" else "alert"
     if alert.channel == "email":
         cfg = settings.alerts.email
-        if cfg is None or not cfg.to:
+        to = recipients(settings, alert.topics)
+        if cfg is None or not to:
             raise DeliveryError("alerts.email is not configured", code="not_configured")
-        subject, text, html = render("alert", view)
-        send_email(cfg, build_email(cfg, subject, text, html, alert.message_id))
+        subject, text, html = render(template, view)
+        send_email(cfg, build_email(cfg, subject, text, html, alert.message_id, to))
     elif alert.channel == "webhook":
         if not settings.alerts.webhook_url:
             raise DeliveryError("alerts.webhook_url is not configured", code="not_configured")
-        subject, text, _html = render("alert", view)
+        subject, text, _html = render(template, view)
         payload = {"text": f"{subject}\n{view['url']}", "alert": {
-            **view, "published_at": _iso(view["published_at"]), "seen_at": _iso(view["seen_at"]),
+            **{k: _iso(v) if isinstance(v, datetime) else v for k, v in view.items()},
             "message_id": alert.message_id}}
         post_webhook(settings.alerts.webhook_url, payload)
     else:
@@ -134,10 +164,37 @@ def _iso(dt: datetime | None) -> str | None:
     return dt.astimezone(UTC).isoformat().replace("+00:00", "Z") if dt else None
 
 
+def queue_feed_alerts(settings: Settings, engine: Engine, now: datetime) -> int:
+    """One alert per channel for each feed failing longer than
+    alerts.feed_failing_after (once per failure episode: the Message-ID names it)."""
+    after = settings.alerts.feed_failing_after
+    if after is None:
+        return 0
+    email = settings.alerts.email
+    channels = [ch for ch, on in (("email", email is not None and bool(email.to)),
+                                  ("webhook", bool(settings.alerts.webhook_url))) if on]
+    added = 0
+    with Session(engine) as s, s.begin():
+        for feed, since, _tries in repo.failing_feeds(s):
+            if now - since < after:
+                continue
+            for ch in channels:
+                mid = repo.message_id("feed", f"{feed.id}:{since.isoformat()}:{ch}")
+                if s.scalar(select(Alert.id).where(Alert.message_id == mid)) is None:
+                    s.add(Alert(kind="feed_failing", feed_id=feed.id, channel=ch, topics=[],
+                                status="pending", attempts=0, next_attempt_at=now,
+                                message_id=mid, created_at=now))
+                    added += 1
+    return added
+
+
 def deliver_pending(settings: Settings, engine: Engine, now: datetime | None = None) -> DeliveryReport:
-    """Send the pending alerts that are due. A channel that is down is tried
-    once per round; its other alerts wait for the next round untouched."""
+    """Queue alerts for long-failing feeds, then send the pending alerts that are
+    due. A channel that is down is tried once per round; its other alerts wait
+    for the next round untouched."""
     now = now or datetime.now(UTC)
+    queue_feed_alerts(settings, engine, now)
+    topics = {t.key: t for t in compile_topics(settings.topics)}
     report = DeliveryReport()
     down: set[str] = set()
     with Session(engine) as s:
@@ -152,7 +209,7 @@ def deliver_pending(settings: Settings, engine: Engine, now: datetime | None = N
                 report.pending += 1
                 continue
             try:
-                _send(settings, alert, _alert_view(s, alert))
+                _send(settings, alert, _alert_view(s, alert, topics))
             except DeliveryError as e:
                 alert.attempts += 1
                 alert.last_error = f"{e.code}: {e}"

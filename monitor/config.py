@@ -121,6 +121,16 @@ class TopicSettings(_Strict):
     query: str = Field(min_length=1)
     case_sensitive: bool = False
     description: str | None = None
+    immediate: bool = True                          # false: this topic only goes to digests
+    recipients: list[str] | None = None             # its own email recipients (default: alerts.email.to)
+
+    @field_validator("recipients")
+    @classmethod
+    def _emails(cls, v: list[str] | None) -> list[str] | None:
+        for addr in v or []:
+            if not re.match(r"^[^@\s]+@[^@\s]+$", addr):
+                raise ValueError(f"not an email address: {addr!r}")
+        return v
 
 
 class EmailSettings(_Strict):
@@ -133,6 +143,8 @@ class EmailSettings(_Strict):
     from_: str = Field(default="monitor@example.org", alias="from")
     to: list[str] = Field(default_factory=list)
     timeout: timedelta = timedelta(seconds=30)
+    immediate: bool | None = None                   # per channel; None follows alerts.immediate
+    ca_file: Path | None = None                     # a private CA for the server's certificate
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
     _dur = field_validator("timeout", mode="before")(lambda v: parse_duration(v))
@@ -146,7 +158,25 @@ class AlertSettings(_Strict):
     email: EmailSettings | None = None
     immediate: bool = True
     webhook_url: str | None = None
+    webhook_immediate: bool | None = None           # None follows alerts.immediate
     max_attempts: int = Field(default=10, ge=1)
+    feed_failing_after: timedelta | None = timedelta(hours=6)  # alert on a feed failing this long
+
+    _dur = field_validator("feed_failing_after", mode="before")(
+        lambda v: None if v is None else parse_duration(v))
+
+    def channels_for(self, topics: dict[str, TopicSettings], new_topics: list[str]) -> dict[str, list[str]]:
+        """channel -> the newly mentioned topics it alerts on immediately."""
+        wanted = [t for t in new_topics if t not in topics or topics[t].immediate]
+        out: dict[str, list[str]] = {}
+        email_on = self.email.immediate if self.email and self.email.immediate is not None else self.immediate
+        if self.email is not None and email_on and wanted:
+            if any((topics[t].recipients if t in topics else None) or self.email.to for t in wanted):
+                out["email"] = wanted
+        hook_on = self.webhook_immediate if self.webhook_immediate is not None else self.immediate
+        if self.webhook_url and hook_on and wanted:
+            out["webhook"] = wanted
+        return out
 
 
 class DigestSettings(_Strict):

@@ -21,10 +21,12 @@ from sqlalchemy.orm import Session
 
 from .alerts import build_email, send_email
 from .config import Settings
+from .db import repo
 from .db.models import Article, Digest, Feed, Mention, Story, StoryTopic
 from .db.repo import message_id
 from .errors import DeliveryError
-from .render import render
+from .render import mark_matches, render
+from .topics import compile_topics
 
 log = logging.getLogger("monitor.digest")
 
@@ -50,8 +52,10 @@ def _last_digest_time(s: Session) -> datetime | None:
     return s.scalar(select(func.max(Digest.sent_at)).where(Digest.status == "sent"))
 
 
-def build_view(s: Session, after_id: int, now: datetime) -> tuple[dict[str, Any], int]:
-    """The digest's data: (view, last mention id covered)."""
+def build_view(s: Session, after_id: int, now: datetime,
+               compiled: dict[str, Any] | None = None) -> tuple[dict[str, Any], int]:
+    """The digest's data: (view, last mention id covered). ``compiled`` topics
+    (by key) mark the matched terms in the snippets."""
     rows = s.execute(
         select(Mention, Article, Story, Feed.name)
         .join(Article, Article.id == Mention.article_id)
@@ -95,25 +99,25 @@ def build_view(s: Session, after_id: int, now: datetime) -> tuple[dict[str, Any]
         if link not in entry["articles"]:
             entry["articles"].append(link)
         entry["_last"] = max(entry["_last"], art.seen_at)
-    topic_views = []
+    topic_views: list[dict[str, Any]] = []
     for topic, stories in topics.items():
         ordered = sorted(stories.values(), key=lambda e: (-len(e["sources"]), -e["_last"].timestamp()))
+        for e in ordered:
+            e["spans"] = mark_matches(topic, e["snippet"], compiled or {})
         topic_views.append({
             "topic": topic, "stories": ordered,
             "new_count": sum(1 for e in ordered if e["is_new"]),
             "followup_count": sum(1 for e in ordered if not e["is_new"]),
         })
-    story_ids = {e["story_id"] for t in topic_views for e in ordered_stories(t)} | set(known)
+    failing = [{"feed": f.name, "code": f.last_error_code, "since": since, "tries": tries,
+                "status": f.status} for f, since, tries in repo.failing_feeds(s)]
+    story_ids = {e["story_id"] for t in topic_views for e in t["stories"]} | set(known)
     view = {
         "since": _last_digest_time(s) or min((art.seen_at for _, art, _, _ in rows), default=now),
         "until": now, "topics": topic_views, "known": list(known.values()),
-        "story_count": len(story_ids), "mention_count": len(rows),
+        "story_count": len(story_ids), "mention_count": len(rows), "failing": failing,
     }
     return view, last_id
-
-
-def ordered_stories(topic_view: dict[str, Any]) -> list[dict[str, Any]]:
-    return list(topic_view["stories"])
 
 
 def make_digest(settings: Settings, engine: Engine, *, dry_run: bool = False,
@@ -123,7 +127,7 @@ def make_digest(settings: Settings, engine: Engine, *, dry_run: bool = False,
     now = now or datetime.now(UTC)
     with Session(engine) as s:
         after = watermark(s)
-        view, last_id = build_view(s, after, now)
+        view, last_id = build_view(s, after, now, {t.key: t for t in compile_topics(settings.topics)})
     subject, text, html = render("digest", view)
     result = DigestResult("dry_run" if dry_run else "sent", subject, text, html,
                           view["mention_count"], view["story_count"], after, last_id)

@@ -121,14 +121,8 @@ class Context:
     def create(cls, settings: Settings, engine: Engine, **kw: object) -> Context:
         return cls(settings, engine, compile_topics(settings.topics), **kw)  # type: ignore[arg-type]
 
-    def channels(self) -> list[str]:
-        a = self.settings.alerts
-        out = []
-        if a.immediate and a.email is not None and a.email.to:
-            out.append("email")
-        if a.immediate and a.webhook_url:
-            out.append("webhook")
-        return out
+    def channels(self, new_topics: list[str]) -> dict[str, list[str]]:
+        return self.settings.alerts.channels_for(self.settings.topics, new_topics)
 
 
 async def poll_feeds(ctx: Context, feeds: Sequence[Feed]) -> PollSummary:
@@ -253,7 +247,6 @@ def store_outcomes(ctx: Context, outcomes: list[FeedOutcome], summary: PollSumma
     now = utcnow()
     with Session(ctx.engine) as s:
         index = repo.load_index(s, ctx.settings, now)
-    channels = ctx.channels()
     drafts = sorted((d for o in outcomes for d in o.drafts), key=_order_key)
     stored_urls: set[str] = set()
     for draft in drafts:
@@ -267,7 +260,7 @@ def store_outcomes(ctx: Context, outcomes: list[FeedOutcome], summary: PollSumma
         matches = match_topics(ctx.topics, draft.title, draft.text)
         try:
             with Session(ctx.engine) as s:
-                res = repo.store_article(s, draft, decision, matches, channels)
+                res = repo.store_article(s, draft, decision, matches, ctx.channels)
         except Exception as e:  # one bad article must not lose the rest of the poll
             if _is_unique_violation(e):  # another daemon stored the same page meanwhile
                 summary.skipped_known += 1
@@ -362,7 +355,7 @@ def load_seeds(ctx: Context) -> tuple[int, int]:
             seed_file=doc.file, text_source="seed")
         with Session(ctx.engine) as s:
             res = repo.store_article(s, draft, decision, match_topics(ctx.topics, doc.title, doc.text),
-                                     [], is_seed=True)
+                                     is_seed=True)
         index.add(dedup.Candidate(res.article_id, res.story_id, feats, th, True, sig))
         added += 1
     return added, unchanged

@@ -19,22 +19,25 @@ def _fmt_time(dt: datetime | None) -> str:
     return dt.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
-def _highlight(snippet: str, terms: list[str]) -> Markup:
-    """Bold the matched terms in a snippet (case-insensitive), escaping the rest."""
-    import re
-
-    words = sorted({t for t in terms if t}, key=len, reverse=True)
-    if not words:
-        return escape(snippet)
-    rx = re.compile("|".join(re.escape(w).replace(r"\ ", r"\s+").replace(r"\*", r"\w*")
-                             for w in words), re.I)
+def _mark(snippet: str, spans: list[tuple[int, int]] | None) -> Markup:
+    """Bold the matched terms (spans from topics.highlight_spans), escaping the rest."""
     out, pos = [], 0
-    for m in rx.finditer(snippet):
-        out.append(escape(snippet[pos:m.start()]))
-        out.append(Markup("<b>%s</b>") % snippet[m.start():m.end()])
-        pos = m.end()
+    for start, end in sorted(spans or []):
+        if start < pos:
+            continue
+        out.append(escape(snippet[pos:start]))
+        out.append(Markup("<b>%s</b>") % snippet[start:end])
+        pos = end
     out.append(escape(snippet[pos:]))
     return Markup("").join(out)
+
+
+def mark_matches(topic_key: str, snippet: str, topics: dict[str, Any]) -> list[tuple[int, int]]:
+    """Where the topic's terms occur in a snippet (for bolding)."""
+    from .topics import highlight_spans
+
+    topic = topics.get(topic_key)
+    return highlight_spans(topic, snippet) if topic is not None else []
 
 
 def env() -> Environment:
@@ -46,19 +49,22 @@ def env() -> Environment:
             undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True,
         )
         _env.filters["when"] = _fmt_time
-        _env.filters["highlight"] = _highlight
+        _env.filters["mark"] = _mark
     return _env
 
 
 def subject_for(kind: str, view: dict[str, Any]) -> str:
     if kind == "alert":
         return f"[news monitor] {', '.join(view['topics'])}: {view['title']}"[:200]
+    if kind == "feed_alert":
+        return (f"[news monitor] feed failing: {view['feed']}: {view['code']} since "
+                f"{_fmt_time(view['since'])}, {view['tries']} tries")[:200]
     n = view["story_count"]
     return f"[news monitor] digest: {n} {'story' if n == 1 else 'stories'} since {_fmt_time(view['since'])}"
 
 
 def render(kind: str, view: dict[str, Any]) -> tuple[str, str, str]:
-    """(subject, text, html) for kind 'alert' or 'digest'."""
+    """(subject, text, html) for kind 'alert', 'feed_alert' or 'digest'."""
     e = env()
     text = e.get_template(f"{kind}.txt.j2").render(**view)
     html = e.get_template(f"{kind}.html.j2").render(**view)

@@ -165,16 +165,20 @@ class StoryTopic(Base):
 
 
 class Alert(Base):
-    """The outbox: one row per (article, channel), written with the mention that causes it."""
+    """The outbox: one row per (article, channel), written with the mention that
+    causes it; or one per (failing feed episode, channel)."""
 
     __tablename__ = "alerts"
     __table_args__ = (
         UniqueConstraint("article_id", "channel"),
+        UniqueConstraint("message_id"),
         Index("ix_alerts_status_next_attempt_at", "status", "next_attempt_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(20), default="mention", server_default="mention")
+    article_id: Mapped[int | None] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"))
+    feed_id: Mapped[int | None] = mapped_column(ForeignKey("feeds.id", ondelete="CASCADE"))
     channel: Mapped[str] = mapped_column(String(20))              # email | webhook
     topics: Mapped[list[str]] = mapped_column(JSON, default=list)
     status: Mapped[str] = mapped_column(String(20), default="pending")  # pending|sent|failed

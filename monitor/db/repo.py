@@ -145,13 +145,22 @@ def message_id(kind: str, key: str, domain: str = "news-monitor") -> str:
     return f"<{kind}.{digest}@{domain}>"
 
 
+ChannelPolicy = Callable[[list[str]], dict[str, list[str]]]
+
+
+def no_channels(_new_topics: list[str]) -> dict[str, list[str]]:
+    return {}
+
+
 def store_article(session: Session, draft: ArticleDraft, decision: Decision,
-                  matches: list[TopicMatch], channels: list[str], *, is_seed: bool = False) -> StoredArticle:
+                  matches: list[TopicMatch], channels: ChannelPolicy = no_channels, *,
+                  is_seed: bool = False) -> StoredArticle:
     """Write one article with its story, mentions and alerts in one transaction.
 
     A topic is new when no earlier article of a non-seed story claimed it: the
     claim is a row of story_topics whose primary key (story, topic) makes the
-    first writer win, also across daemons."""
+    first writer win, also across daemons. ``channels(new_topics)`` says which
+    channels alert on which of them (immediate alerts may be off per channel or topic)."""
     now = draft.seen_at
     with session.begin():
         story: Story | None = None
@@ -200,8 +209,8 @@ def store_article(session: Session, draft: ArticleDraft, decision: Decision,
                                 matched=m.matched, snippet=m.snippet, is_new=is_new, created_at=now))
             (result.new_topics if is_new else result.followup_topics).append(m.topic)
         if result.new_topics:
-            for ch in channels:
-                session.add(Alert(article_id=art.id, channel=ch, topics=result.new_topics,
+            for ch, topics in channels(result.new_topics).items():
+                session.add(Alert(kind="mention", article_id=art.id, channel=ch, topics=topics,
                                   status="pending", attempts=0, next_attempt_at=now,
                                   message_id=message_id("alert", f"{art.id}:{ch}"), created_at=now))
                 result.alerts += 1
@@ -258,6 +267,20 @@ def record_feed_failure(session: Session, feed_id: int, url: str, now: datetime,
         feed.lease_owner = feed.lease_until = None
         session.add(FetchLog(feed_id=feed_id, url=url, code=code, message=message, at=now))
         return status
+
+
+def failing_feeds(session: Session) -> list[tuple[Feed, datetime, int]]:
+    """Feeds failing now: (feed, failing since, tries), oldest failure first."""
+    out = []
+    for feed in session.scalars(select(Feed).where(Feed.status.in_(("error", "suspended")),
+                                                   Feed.enabled.is_(True))):
+        q = select(func.min(FetchLog.at)).where(FetchLog.feed_id == feed.id, FetchLog.url == feed.url)
+        if feed.last_success_at is not None:
+            q = q.where(FetchLog.at > feed.last_success_at)
+        since = session.scalar(q) or feed.last_polled_at
+        if since is not None:
+            out.append((feed, since, feed.consecutive_failures))
+    return sorted(out, key=lambda t: t[1])
 
 
 def enable_feed(session: Session, name: str, now: datetime) -> Feed | None:
