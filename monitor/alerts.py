@@ -18,7 +18,7 @@ from email.utils import formatdate
 from typing import Any
 
 import httpx
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session
 
 from .config import EmailSettings, Settings
@@ -31,6 +31,7 @@ from .topics import compile_topics
 log = logging.getLogger("monitor.alerts")
 RETRY_BASE = timedelta(minutes=1)
 RETRY_MAX = timedelta(hours=1)
+CLAIM = timedelta(minutes=5)      # how long a deliverer owns an alert it is sending
 
 
 def send_email(cfg: EmailSettings, msg: EmailMessage) -> None:
@@ -198,15 +199,25 @@ def deliver_pending(settings: Settings, engine: Engine, now: datetime | None = N
     report = DeliveryReport()
     down: set[str] = set()
     with Session(engine) as s:
-        ids = list(s.scalars(select(Alert.id).where(Alert.status == "pending",
-                                                    Alert.next_attempt_at <= now).order_by(Alert.id)))
-    for aid in ids:
+        due = list(s.execute(select(Alert.id, Alert.channel).where(
+            Alert.status == "pending", Alert.next_attempt_at <= now).order_by(Alert.id)))
+    for aid, channel in due:
+        if channel in down:
+            report.pending += 1
+            continue
+        # Claim the row before sending: one atomic UPDATE, so two deliverers (threads,
+        # daemons, a `monitor poll` next to a daemon) never send it both. A crash after
+        # the claim leaves it pending; it is retried once the claim runs out.
         with Session(engine) as s, s.begin():
-            alert = s.get(Alert, aid, with_for_update=True)
-            if alert is None or alert.status != "pending":
-                continue
-            if alert.channel in down:
-                report.pending += 1
+            result = s.execute(update(Alert).where(
+                Alert.id == aid, Alert.status == "pending", Alert.next_attempt_at <= now,
+            ).values(next_attempt_at=now + CLAIM))
+            claimed = getattr(result, "rowcount", 0)
+        if not claimed:
+            continue
+        with Session(engine) as s, s.begin():
+            alert = s.get(Alert, aid)
+            if alert is None:
                 continue
             try:
                 _send(settings, alert, _alert_view(s, alert, topics))

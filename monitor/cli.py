@@ -212,6 +212,7 @@ def poll_cmd(app: App, names: tuple[str, ...]) -> None:
     from .alerts import deliver_pending
     from .db import repo
     from .pipeline import Context, poll_feeds
+    from .progress import Progress
 
     settings = app.settings
     for n in names:
@@ -227,7 +228,12 @@ def poll_cmd(app: App, names: tuple[str, ...]) -> None:
     busy = sorted(set(wanted) - {f.name for f in feeds} - (set(wanted) - set(enabled)))
     if busy:
         click.echo(f"skipped (being polled by a running daemon): {', '.join(busy)}", err=True)
-    summary = asyncio.run(poll_feeds(Context.create(settings, app.engine), feeds))
+    progress = Progress()
+    try:
+        summary = asyncio.run(poll_feeds(Context.create(settings, app.engine, progress=progress),
+                                         feeds))
+    finally:
+        progress.done()
     report = deliver_pending(settings, app.engine)
     click.echo(f"polled {summary.feeds} feed(s): {summary.feeds_ok} ok "
                f"({summary.feeds_not_modified} not modified), {len(summary.feeds_failed)} failed")

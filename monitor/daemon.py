@@ -33,6 +33,7 @@ from .config import Settings
 from .db import repo
 from .digest import make_digest
 from .pipeline import Context, poll_feeds
+from .progress import Progress
 
 log = logging.getLogger("monitor.daemon")
 STOP_GRACE = 25.0                   # seconds given to work in flight after SIGTERM
@@ -46,7 +47,7 @@ class Daemon:
         self.stop = threading.Event()
         self.idle = threading.Event()
         self.idle.set()
-        self.ctx = Context.create(settings, engine)
+        self.ctx = Context.create(settings, engine, progress=Progress(every=30.0))
         self.ctx.stop = self.stop
         self.scheduler = BackgroundScheduler(timezone=UTC, job_defaults={
             "coalesce": True, "max_instances": 1, "misfire_grace_time": 600})

@@ -21,7 +21,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -29,15 +29,17 @@ from urllib.parse import urlsplit
 
 import httpx
 from sqlalchemy import Engine
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from . import dedup, schedule
+from .analyze import Analysis, TopicSpec, analyze_page, analyze_text, topic_spec
 from .canonical import canonical_url, text_hash
 from .config import Settings
 from .db import repo
 from .db.models import Feed
 from .errors import ExtractError, FeedParseError, FetchError
-from .extract import Extracted, detect_lang, extract_page
+from .extract import detect_lang
 from .feeds import FeedEntry, ParsedFeed, discover_feed_links, parse_feed
 from .fetch import Fetcher, FetchResult
 from .topics import Topic, compile_topics, match_topics
@@ -81,25 +83,32 @@ class PollSummary:
     followups: int = 0
     alerts_created: int = 0
     stories_new: int = 0
+    analyzed: int = 0              # pages fetched and analyzed so far (progress)
+    page_errors_seen: int = 0
+    feeds_done: int = 0
+    started: float = field(default_factory=time.monotonic)
 
 
-class Extractor:
-    """trafilatura in a process pool sized to the cores (or inline for one worker)."""
+class Workers:
+    """The per-article CPU work (monitor.analyze: trafilatura, hashes, features,
+    topic matches) in a process pool sized to the cores, or inline for one worker."""
 
-    def __init__(self, workers: int) -> None:
+    def __init__(self, workers: int, spec: TopicSpec) -> None:
         self.workers = workers or os.cpu_count() or 1
+        self.spec = spec
         self._pool: Executor | None = None
 
-    async def extract(self, html: bytes, url: str) -> Extracted:
+    async def analyze_page(self, html: bytes, url: str, entry_title: str | None) -> Analysis:
         if self.workers <= 1:
-            return extract_page(html, url)
+            return analyze_page(html, url, entry_title, self.spec)
         if self._pool is None:
             import multiprocessing as mp
 
             ctx = mp.get_context("forkserver")
-            ctx.set_forkserver_preload(["monitor.extract"])
+            ctx.set_forkserver_preload(["monitor.analyze"])
             self._pool = ProcessPoolExecutor(self.workers, mp_context=ctx)
-        return await asyncio.get_running_loop().run_in_executor(self._pool, extract_page, html, url)
+        return await asyncio.get_running_loop().run_in_executor(
+            self._pool, analyze_page, html, url, entry_title, self.spec)
 
     def close(self) -> None:
         if self._pool is not None:
@@ -116,6 +125,7 @@ class Context:
     topics: list[Topic]
     transport: httpx.AsyncBaseTransport | None = None   # tests inject httpx.MockTransport
     stop: threading.Event | None = None                 # set by the daemon on SIGTERM
+    progress: Callable[[PollSummary], None] | None = None  # called as feeds and articles finish
 
     @classmethod
     def create(cls, settings: Settings, engine: Engine, **kw: object) -> Context:
@@ -126,20 +136,29 @@ class Context:
 
 
 async def poll_feeds(ctx: Context, feeds: Sequence[Feed]) -> PollSummary:
-    """Poll the given (already claimed) feeds once and store what is new."""
+    """Poll the given (already claimed) feeds once and store what is new.
+
+    Feeds go through in chunks of fetch.poll_chunk: a chunk's pages are fetched
+    and analyzed concurrently, then stored in publication order, so memory stays
+    bounded however many feeds are polled."""
     summary = PollSummary(feeds=len(feeds))
-    extractor = Extractor(ctx.settings.fetch.extract_workers)
+    workers = Workers(ctx.settings.fetch.extract_workers, topic_spec(ctx.topics))
+    chunk = ctx.settings.fetch.poll_chunk
     try:
         async with Fetcher(ctx.settings.fetch, transport=ctx.transport) as fetcher:
-            outcomes = await asyncio.gather(*(collect_feed(ctx, fetcher, extractor, f) for f in feeds))
+            for i in range(0, len(feeds), chunk):
+                part = feeds[i:i + chunk]
+                outcomes = await asyncio.gather(
+                    *(collect_feed(ctx, fetcher, workers, f, summary) for f in part))
+                store_outcomes(ctx, list(outcomes), summary)
     finally:
-        extractor.close()
-    store_outcomes(ctx, list(outcomes), summary)
+        workers.close()
     return summary
 
 
-async def collect_feed(ctx: Context, fetcher: Fetcher, extractor: Extractor, feed: Feed) -> FeedOutcome:
-    """Fetch and parse one feed, then fetch and extract its new pages."""
+async def collect_feed(ctx: Context, fetcher: Fetcher, workers: Workers, feed: Feed,
+                       summary: PollSummary | None = None) -> FeedOutcome:
+    """Fetch and parse one feed, then fetch and analyze its new pages."""
     out = FeedOutcome(feed, etag=feed.etag, last_modified=feed.last_modified)
     started = time.monotonic()
     try:
@@ -180,7 +199,8 @@ async def collect_feed(ctx: Context, fetcher: Fetcher, extractor: Extractor, fee
         known = repo.known_urls(s, list(entries))
     out.skipped_known = len(known)
     todo = [(u, e) for u, e in entries.items() if u not in known]
-    drafts = await asyncio.gather(*(_article(ctx, fetcher, extractor, feed, u, e, out) for u, e in todo))
+    drafts = await asyncio.gather(*(_article(ctx, fetcher, workers, feed, u, e, out, summary)
+                                    for u, e in todo))
     out.drafts = [d for d in drafts if d is not None]
     return out
 
@@ -205,32 +225,41 @@ async def _discover(fetcher: Fetcher, feed: Feed, resp: FetchResult,
     return None
 
 
-async def _article(ctx: Context, fetcher: Fetcher, extractor: Extractor, feed: Feed, url: str,
-                   entry: FeedEntry, out: FeedOutcome) -> repo.ArticleDraft | None:
+async def _article(ctx: Context, fetcher: Fetcher, workers: Workers, feed: Feed, url: str,
+                   entry: FeedEntry, out: FeedOutcome,
+                   summary: PollSummary | None) -> repo.ArticleDraft | None:
     if ctx.stop is not None and ctx.stop.is_set():
         return None
-    page: Extracted | None = None
+    found: Analysis | None = None
     error: tuple[str, str] | None = None
     try:
         resp = await fetcher.fetch_page(entry.link or url)
-        page = await extractor.extract(resp.body, resp.url)
-        if page.canonical_url and urlsplit(page.canonical_url).netloc == urlsplit(resp.url).netloc:
+        found = await workers.analyze_page(resp.body, resp.url, entry.title or None)
+        page = found.page
+        if page and page.canonical_url and \
+                urlsplit(page.canonical_url).netloc == urlsplit(resp.url).netloc:
             url = canonical_url(page.canonical_url)
     except (FetchError, ExtractError) as e:
         error = (e.code, str(e))
         out.page_errors.append((entry.link or url, e.code, str(e)))
         log.warning("feed %s: page %s: %s: %s", feed.name, entry.link, e.code, e)
-    title = (page.title if page and page.title else entry.title) or url
-    text = page.text if page else entry.summary
-    if not text and not entry.title:
-        return None
-    text = text or entry.title
+    if found is None:  # the page failed: the feed's own text stands in for it
+        if not entry.summary and not entry.title:
+            return None
+        found = analyze_text(entry.title or url, entry.summary or entry.title, workers.spec)
+    if summary is not None:
+        summary.analyzed += 1
+        summary.page_errors_seen += error is not None
+        if ctx.progress is not None:
+            ctx.progress(summary)
+    page = found.page
     return repo.ArticleDraft(
-        url=url, original_url=entry.link, title=entry.title or title, text=text,
-        text_hash=text_hash(text), features={}, seen_at=utcnow(),
+        url=url, original_url=entry.link, title=found.title, text=found.text,
+        text_hash=found.text_hash, features=found.features, signature=found.signature,
+        matches=found.matches, seen_at=utcnow(),
         author=(page.author if page else None) or entry.author,
         published_at=entry.published or (page.published if page else None),
-        lang=page.lang if page else detect_lang(text), feed_id=feed.id, feed_name=feed.name,
+        lang=page.lang if page else detect_lang(found.text), feed_id=feed.id, feed_name=feed.name,
         guid=entry.guid, text_source="page" if page else "feed_summary",
         fetch_error_code=error[0] if error else None, fetch_error=error[1] if error else None,
     )
@@ -242,35 +271,51 @@ def _order_key(d: repo.ArticleDraft) -> tuple[int, datetime]:
 
 
 def store_outcomes(ctx: Context, outcomes: list[FeedOutcome], summary: PollSummary) -> None:
-    """The single writer: decide, match and store every new article in order,
-    then record each feed's state."""
+    """The single writer: decide and store every new article in publication
+    order, fetch.write_batch articles per transaction (each in a savepoint, so a
+    page another daemon stored meanwhile is skipped alone), then record each
+    feed's state."""
     now = utcnow()
     with Session(ctx.engine) as s:
         index = repo.load_index(s, ctx.settings, now)
     drafts = sorted((d for o in outcomes for d in o.drafts), key=_order_key)
     stored_urls: set[str] = set()
-    for draft in drafts:
-        if draft.url in stored_urls:  # two feeds linked the same page in one poll
-            summary.skipped_known += 1
-            continue
-        stored_urls.add(draft.url)
-        draft.features = dedup.features(draft.title, draft.text)
-        draft.signature = dedup.signature(draft.text)
-        decision = index.decide(draft.features, draft.text_hash, draft.signature)
-        matches = match_topics(ctx.topics, draft.title, draft.text)
-        try:
-            with Session(ctx.engine) as s:
-                res = repo.store_article(s, draft, decision, matches, ctx.channels)
-        except Exception as e:  # one bad article must not lose the rest of the poll
-            if _is_unique_violation(e):  # another daemon stored the same page meanwhile
+    batch = ctx.settings.fetch.write_batch
+    with Session(ctx.engine) as s:
+        in_txn: list[tuple[repo.ArticleDraft, dedup.Decision, repo.StoredArticle]] = []
+        for draft in drafts:
+            if draft.url in stored_urls:  # two feeds linked the same page in one poll
                 summary.skipped_known += 1
-            else:
-                log.exception("feed %s: could not store %s; it will be retried on the next poll",
-                              draft.feed_name, draft.url)
-                summary.page_errors += 1
-            continue
-        index.add(dedup.Candidate(res.article_id, res.story_id, draft.features, draft.text_hash,
-                                  res.story_is_seed, draft.signature))
+                continue
+            stored_urls.add(draft.url)
+            decision = index.decide(draft.features, draft.text_hash, draft.signature)
+            try:
+                with s.begin_nested():
+                    res = repo.write_article(s, draft, decision, draft.matches, ctx.channels)
+            except IntegrityError as e:
+                if not _is_unique_violation(e):
+                    raise
+                summary.skipped_known += 1  # another daemon stored the same page meanwhile
+                continue
+            index.add(dedup.Candidate(res.article_id, res.story_id, draft.features,
+                                      draft.text_hash, res.story_is_seed, draft.signature))
+            in_txn.append((draft, decision, res))
+            if len(in_txn) >= batch:
+                s.commit()
+                _count(summary, in_txn)
+                in_txn = []
+        s.commit()
+        _count(summary, in_txn)
+    for o in outcomes:
+        _record(ctx, o, summary, now)
+    if ctx.progress is not None:
+        ctx.progress(summary)
+
+
+def _count(summary: PollSummary,
+           stored: list[tuple[repo.ArticleDraft, dedup.Decision, repo.StoredArticle]]) -> None:
+    """Counted and logged once committed."""
+    for draft, decision, res in stored:
         summary.articles_new += 1
         summary.stories_new += decision.story_id is None
         summary.new_mentions += len(res.new_topics)
@@ -279,8 +324,6 @@ def store_outcomes(ctx: Context, outcomes: list[FeedOutcome], summary: PollSumma
         log.info("feed %s: stored %s (%s, story %s, score %s, new topics %s)", draft.feed_name,
                  draft.url, decision.layer, res.story_id,
                  None if decision.score is None else round(decision.score, 3), res.new_topics)
-    for o in outcomes:
-        _record(ctx, o, summary, now)
 
 
 def _record(ctx: Context, o: FeedOutcome, summary: PollSummary, now: datetime) -> None:
@@ -296,6 +339,7 @@ def _record(ctx: Context, o: FeedOutcome, summary: PollSummary, now: datetime) -
             now, failures, bounds, retry_after=o.retry_after)
 
     summary.entries += o.entries
+    summary.feeds_done += 1
     summary.skipped_known += o.skipped_known
     summary.page_errors += len(o.page_errors)
     with Session(ctx.engine) as s:
@@ -320,10 +364,8 @@ def _record(ctx: Context, o: FeedOutcome, summary: PollSummary, now: datetime) -
                                      new_url=o.new_url)
 
 
-def _is_unique_violation(e: Exception) -> bool:
-    from sqlalchemy.exc import IntegrityError
-
-    return isinstance(e, IntegrityError) and "unique" in str(e.orig).lower()
+def _is_unique_violation(e: IntegrityError) -> bool:
+    return "unique" in str(e.orig).lower()
 
 
 def load_seeds(ctx: Context) -> tuple[int, int]:

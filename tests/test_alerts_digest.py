@@ -155,16 +155,22 @@ def _poll(settings: Settings) -> Any:
     return engine
 
 
-BODY = "the streaming company said on Monday that {x} would start in the spring, with {y} staff. "
-
-
 def test_recipients_switches_escaping_and_digest_parse_back(tmp_path: Path, smtp_server: Any) -> None:
     nasty = 'Netflix <script>alert("x")</script> & "Friends" buys Arbor Studio'
     with LoopbackServer() as srv:
         _site(srv, [
-            ("/a", nasty, BODY.format(x="Netflix production at Arbor", y=120) * 3),
-            ("/b", "OpenAI's Sora adds cameo controls", BODY.format(x="Sora cameo controls", y=9) * 3),
-            ("/c", "Lisbon tram line reopens", BODY.format(x="the Lisbon tram", y=40) * 3),
+            ("/a", nasty, "Netflix agreed to buy Arbor Studio, the Glasgow animation house behind "
+                          "three Bafta-winning shorts, for an undisclosed sum. Arbor's 120 staff "
+                          "will keep their building on the Clyde and its founder Moira Tulloch "
+                          "stays as creative director, the streamer said in a filing on Monday."),
+            ("/b", "OpenAI's Sora adds cameo controls", "OpenAI gave Sora users new controls over "
+                   "cameos: people who upload their likeness can now block political content, "
+                   "require approval for each clip and see every video that uses their face. "
+                   "The company said nine in ten cameo owners asked for the changes in a survey."),
+            ("/c", "Lisbon tram line reopens", "Tram 28 runs again through Alfama after eight "
+                   "months of track works. Carris, the Lisbon operator, said forty new stops signs "
+                   "and a fare card reader in every car would shorten queues at Martim Moniz, "
+                   "where tourists wait up to an hour in summer."),
         ])
         settings = _settings(tmp_path, srv, smtp_server.port)
         engine = _poll(settings)
@@ -196,7 +202,9 @@ def test_recipients_switches_escaping_and_digest_parse_back(tmp_path: Path, smtp
 def test_crash_between_send_and_mark_resends_the_same_message(
         tmp_path: Path, smtp_server: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     with LoopbackServer() as srv:
-        _site(srv, [("/a", "Netflix opens Arbor studio", BODY.format(x="Netflix Arbor", y=3) * 3)])
+        _site(srv, [("/a", "Netflix opens Arbor studio", "Netflix opened its Arbor studio in "
+                     "Glasgow on Monday with three sound stages and a virtual-production wall, "
+                     "the company said, creating 300 jobs by the end of next year.")])
         settings = _settings(tmp_path, srv, smtp_server.port)
         engine = _poll(settings)
     real = alerts_mod.send_email
@@ -211,8 +219,11 @@ def test_crash_between_send_and_mark_resends_the_same_message(
     monkeypatch.setattr(alerts_mod, "send_email", real)
     with Session(engine) as s:
         assert s.scalars(select(Alert)).one().status == "pending"   # the mark was rolled back
-    assert deliver_pending(settings, engine).sent == 1
+    # the crashed deliverer's claim holds for a few minutes, then the alert goes out again
     assert deliver_pending(settings, engine).sent == 0
+    later = datetime.now(UTC) + timedelta(minutes=6)
+    assert deliver_pending(settings, engine, now=later).sent == 1
+    assert deliver_pending(settings, engine, now=later + timedelta(hours=1)).sent == 0
     ids = [m["Message-ID"] for m in smtp_server.messages]
     assert len(ids) == 2 and len(set(ids)) == 1   # a resend, recognisably the same email
 

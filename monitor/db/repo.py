@@ -35,6 +35,7 @@ class ArticleDraft:
     features: dict[str, float]
     seen_at: datetime
     signature: bytes | None = None
+    matches: list[TopicMatch] = field(default_factory=list)
     author: str | None = None
     published_at: datetime | None = None
     lang: str | None = None
@@ -155,65 +156,73 @@ def no_channels(_new_topics: list[str]) -> dict[str, list[str]]:
 def store_article(session: Session, draft: ArticleDraft, decision: Decision,
                   matches: list[TopicMatch], channels: ChannelPolicy = no_channels, *,
                   is_seed: bool = False) -> StoredArticle:
-    """Write one article with its story, mentions and alerts in one transaction.
+    """`write_article` in a transaction of its own."""
+    with session.begin():
+        return write_article(session, draft, decision, matches, channels, is_seed=is_seed)
+
+
+def write_article(session: Session, draft: ArticleDraft, decision: Decision,
+                  matches: list[TopicMatch], channels: ChannelPolicy = no_channels, *,
+                  is_seed: bool = False) -> StoredArticle:
+    """Write one article with its story, mentions and alerts (inside the caller's
+    transaction: all of it commits or none).
 
     A topic is new when no earlier article of a non-seed story claimed it: the
     claim is a row of story_topics whose primary key (story, topic) makes the
     first writer win, also across daemons. ``channels(new_topics)`` says which
     channels alert on which of them (immediate alerts may be off per channel or topic)."""
     now = draft.seen_at
-    with session.begin():
-        story: Story | None = None
-        if decision.story_id is None:
+    story: Story | None = None
+    if decision.story_id is None:
+        story = Story(title=draft.title or draft.url, is_seed=is_seed, first_seen_at=now,
+                      last_seen_at=now, article_count=0)
+        session.add(story)
+        session.flush()
+    else:
+        story = session.get(Story, decision.story_id, with_for_update=True)
+        if story is None:  # merged away meanwhile: start a new story rather than fail
             story = Story(title=draft.title or draft.url, is_seed=is_seed, first_seen_at=now,
                           last_seen_at=now, article_count=0)
             session.add(story)
             session.flush()
-        else:
-            story = session.get(Story, decision.story_id, with_for_update=True)
-            if story is None:  # merged away meanwhile: start a new story rather than fail
-                story = Story(title=draft.title or draft.url, is_seed=is_seed, first_seen_at=now,
-                              last_seen_at=now, article_count=0)
-                session.add(story)
-                session.flush()
-        assert story is not None
-        if is_seed and not story.is_seed:
-            story.is_seed = True
-        story.article_count = (story.article_count or 0) + 1
-        story.last_seen_at = max(story.last_seen_at, now)
-        art = Article(
-            url=draft.url, original_url=draft.original_url, title=draft.title, author=draft.author,
-            published_at=draft.published_at, seen_at=now, lang=draft.lang, text=draft.text,
-            text_hash=draft.text_hash, feed_id=draft.feed_id, guid=draft.guid,
-            seed_file=draft.seed_file, text_source=draft.text_source,
-            fetch_error_code=draft.fetch_error_code, fetch_error=draft.fetch_error,
-            features=draft.features, signature=draft.signature, story_id=story.id,
-            story_layer="seed" if is_seed and decision.story_id is None else decision.layer,
-            story_score=decision.score, nearest_story_id=decision.nearest_story_id,
-            runner_up_story_id=decision.runner_up_story_id, runner_up_score=decision.runner_up_score,
-        )
-        session.add(art)
-        session.flush()
-        result = StoredArticle(art.id, story.id, story.is_seed, decision)
-        for m in matches:
-            is_new = False
-            if not story.is_seed:
-                try:
-                    with session.begin_nested():
-                        session.add(StoryTopic(story_id=story.id, topic=m.topic,
-                                               first_article_id=art.id, created_at=now))
-                    is_new = True
-                except IntegrityError:
-                    is_new = False
-            session.add(Mention(article_id=art.id, story_id=story.id, topic=m.topic,
-                                matched=m.matched, snippet=m.snippet, is_new=is_new, created_at=now))
-            (result.new_topics if is_new else result.followup_topics).append(m.topic)
-        if result.new_topics:
-            for ch, topics in channels(result.new_topics).items():
-                session.add(Alert(kind="mention", article_id=art.id, channel=ch, topics=topics,
-                                  status="pending", attempts=0, next_attempt_at=now,
-                                  message_id=message_id("alert", f"{art.id}:{ch}"), created_at=now))
-                result.alerts += 1
+    assert story is not None
+    if is_seed and not story.is_seed:
+        story.is_seed = True
+    story.article_count = (story.article_count or 0) + 1
+    story.last_seen_at = max(story.last_seen_at, now)
+    art = Article(
+        url=draft.url, original_url=draft.original_url, title=draft.title, author=draft.author,
+        published_at=draft.published_at, seen_at=now, lang=draft.lang, text=draft.text,
+        text_hash=draft.text_hash, feed_id=draft.feed_id, guid=draft.guid,
+        seed_file=draft.seed_file, text_source=draft.text_source,
+        fetch_error_code=draft.fetch_error_code, fetch_error=draft.fetch_error,
+        features=draft.features, signature=draft.signature, story_id=story.id,
+        story_layer="seed" if is_seed and decision.story_id is None else decision.layer,
+        story_score=decision.score, nearest_story_id=decision.nearest_story_id,
+        runner_up_story_id=decision.runner_up_story_id, runner_up_score=decision.runner_up_score,
+    )
+    session.add(art)
+    session.flush()
+    result = StoredArticle(art.id, story.id, story.is_seed, decision)
+    for m in matches:
+        is_new = False
+        if not story.is_seed:
+            try:
+                with session.begin_nested():
+                    session.add(StoryTopic(story_id=story.id, topic=m.topic,
+                                           first_article_id=art.id, created_at=now))
+                is_new = True
+            except IntegrityError:
+                is_new = False
+        session.add(Mention(article_id=art.id, story_id=story.id, topic=m.topic,
+                            matched=m.matched, snippet=m.snippet, is_new=is_new, created_at=now))
+        (result.new_topics if is_new else result.followup_topics).append(m.topic)
+    if result.new_topics:
+        for ch, topics in channels(result.new_topics).items():
+            session.add(Alert(kind="mention", article_id=art.id, channel=ch, topics=topics,
+                              status="pending", attempts=0, next_attempt_at=now,
+                              message_id=message_id("alert", f"{art.id}:{ch}"), created_at=now))
+            result.alerts += 1
     return result
 
 

@@ -1,0 +1,54 @@
+"""The per-article CPU work, run in the worker processes next to extraction so
+that the single writer only decides and stores: the page's text (trafilatura),
+its hash, its dedup features and MinHash signature, and its topic matches.
+
+Pure functions of their arguments; topics travel as (key, query, case_sensitive)
+specs and are compiled once per worker process.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+from . import dedup
+from .canonical import text_hash
+from .extract import Extracted, extract_page
+from .topics import Topic, TopicMatch, compile_topic, match_topics
+
+TopicSpec = tuple[tuple[str, str, bool], ...]
+
+
+@dataclass(frozen=True)
+class Analysis:
+    title: str
+    text: str
+    text_hash: str
+    features: dict[str, float]
+    signature: bytes
+    matches: list[TopicMatch]
+    page: Extracted | None = None
+
+
+def topic_spec(topics: list[Topic]) -> TopicSpec:
+    return tuple((t.key, t.query, t.case_sensitive) for t in topics)
+
+
+@lru_cache(maxsize=8)
+def _compiled(spec: TopicSpec) -> list[Topic]:
+    return [compile_topic(k, q, cs) for k, q, cs in spec]
+
+
+def analyze_text(title: str, text: str, spec: TopicSpec) -> Analysis:
+    return Analysis(title=title, text=text, text_hash=text_hash(text),
+                    features=dedup.features(title, text), signature=dedup.signature(text),
+                    matches=match_topics(_compiled(spec), title, text))
+
+
+def analyze_page(html: bytes, url: str, entry_title: str | None, spec: TopicSpec) -> Analysis:
+    """Extract a page and analyze it; the feed entry's headline wins over the
+    page's <title>, which often carries the site name. Raises ExtractError."""
+    page = extract_page(html, url)
+    title = entry_title or page.title or url
+    a = analyze_text(title, page.text, spec)
+    return Analysis(a.title, a.text, a.text_hash, a.features, a.signature, a.matches, page)
