@@ -2,313 +2,35 @@
 
 Topics in config.yaml are boolean queries in the style of media-monitoring tools
 (Meltwater/Talkwalker): terms, "quoted phrases", AND / OR / NOT, implicit AND,
-parentheses, ``A NEAR/n B``, trailing ``*`` wildcards and ``title:`` scoping.
-Precedence: NOT > NEAR > AND > OR. The grammar is a lark LALR grammar; errors
-become :class:`QuerySyntaxError` with a short reason and a character position.
+parentheses, ``A NEAR/n B``, trailing ``*`` wildcards and ``title:`` scoping. The AST and
+parser live in :mod:`monitor.query_parser` and are re-exported here.
 
-Texts are tokenized once (Unicode words, accents folded, hyphens and apostrophes
-split words, "genera-\\ntive" also indexed as one word), into an index
-token -> positions that every topic evaluates against. Pure module: no I/O.
+Texts are tokenized once per article (see :mod:`monitor.query_tokens`) and shared by every
+topic. A topic first checks the words it cannot do without (cheap set lookups), then
+evaluates its compiled query. :func:`explain` shows what a query finds in a text and why
+it is false. Pure module: no I/O.
 """
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from dataclasses import field as dc_field
 from functools import lru_cache
 from typing import Any
 
-from lark import Lark, Token, Tree
-from lark.exceptions import UnexpectedCharacters, UnexpectedInput
-
+from .query_parser import And, Near, Node, Not, Or, QuerySyntaxError, Scoped, Term, parse_query
+from .query_tokens import _Doc
 from .snippets import make_snippet
 
 __all__ = ["QuerySyntaxError", "Node", "Term", "And", "Or", "Not", "Near", "Scoped",
            "parse_query", "Match", "TopicMatch", "Topic", "compile_topic", "compile_topics",
-           "match_topics", "make_snippet", "highlight_spans"]
-
-
-class QuerySyntaxError(ValueError):
-    """A topic query that does not parse; ``position`` is a 0-based offset into ``query``."""
-
-    def __init__(self, reason: str, position: int, query: str = "") -> None:
-        super().__init__(f"{reason} at position {position}")
-        self.reason = reason
-        self.position = position
-        self.query = query
-
-
-# ---------------------------------------------------------------- AST
-
-@dataclass(frozen=True)
-class Term:            # a word, hyphenated word or phrase: words at consecutive positions
-    text: str                      # as written, without quotes: 'SAG-AFTRA', 'Sora 2', 'deepfake*'
-    words: tuple[str, ...]         # accent-folded words (case kept; folded at compile time)
-    prefix: tuple[bool, ...]       # word i ended with '*'
-    phrase: bool = False
-    pos: int = dc_field(default=0, compare=False)
-
-
-@dataclass(frozen=True)
-class And:
-    children: tuple[Node, ...]
-
-
-@dataclass(frozen=True)
-class Or:
-    children: tuple[Node, ...]
-
-
-@dataclass(frozen=True)
-class Not:
-    child: Node
-    pos: int = dc_field(default=0, compare=False)
-
-
-@dataclass(frozen=True)
-class Near:
-    left: Node
-    right: Node
-    n: int
-
-
-@dataclass(frozen=True)
-class Scoped:          # title:X -- X is evaluated against the headline only
-    field: str
-    child: Node
-
-
-Node = Term | And | Or | Not | Near | Scoped
-
-# ---------------------------------------------------------------- words
-
-_MARKS = ("\u0300-\u036f\u0483-\u0489\u0591-\u05c7\u0610-\u061a\u064b-\u065f\u0670"
-          "\u0900-\u0963\u0966-\u0dff\u0e31-\u0e3a\u0e47-\u0e4e\u1ab0-\u1aff\u1dc0-\u1dff"
-          "\u200c\u200d\u20d0-\u20ff\ufe20-\ufe2f")
-_WORD = rf"[^\W_]+(?:[{_MARKS}]+[^\W_]*)*"   # letters/digits (+ combining marks of decomposed text)
-_WORD_RE = re.compile(_WORD)
-_QWORD_RE = re.compile(rf"({_WORD})(\*?)")
-_JOIN_RE = re.compile(r"[-\u00ad\u2010\u2011][ \t]*\r?\n\s*|\u00ad")  # "genera-\ntive", soft hyphen
-_JOIN_HINT = re.compile(r"[-\u2010\u2011][ \t]*\n|\u00ad")
-
-
-def _fold(word: str) -> str:
-    """Accent-fold (NFKD, drop combining marks); case is kept."""
-    if word.isascii():
-        return word
-    return "".join(c for c in unicodedata.normalize("NFKD", word) if not unicodedata.combining(c))
-
-
-_Occ = tuple[int, int]            # first and last token position of one occurrence
-
-
-class _Doc:
-    """One tokenized text: token char spans, folded forms, lazy per-case index."""
-
-    __slots__ = ("spans", "forms", "joins", "_index", "_keys", "_prefix")
-
-    def __init__(self, text: str) -> None:
-        found = list(_WORD_RE.finditer(text))
-        self.spans = [m.span() for m in found]
-        self.forms = [_fold(m.group()) for m in found]
-        # i in joins: tokens i and i+1 are one word split at a line break ("genera-\ntive")
-        self.joins = [i for i in range(len(found) - 1) if _JOIN_RE.fullmatch(
-            text, self.spans[i][1], self.spans[i + 1][0])] if _JOIN_HINT.search(text) else []
-        self._index: dict[bool, dict[str, list[_Occ]]] = {}
-        self._keys: dict[bool, list[str]] = {}
-        self._prefix: dict[tuple[bool, str], list[_Occ]] = {}
-
-    def index(self, cs: bool) -> dict[str, list[_Occ]]:
-        idx = self._index.get(cs)
-        if idx is None:
-            forms = self.forms if cs else "\0".join(self.forms).casefold().split("\0")
-            idx = {}
-            for i, f in enumerate(forms):
-                idx.setdefault(f, []).append((i, i))
-            for i in self.joins:
-                idx.setdefault(forms[i] + forms[i + 1], []).append((i, i + 1))
-            self._index[cs] = idx
-        return idx
-
-    def occurrences(self, cs: bool, parts: tuple[tuple[str, bool], ...]) -> list[_Occ]:
-        """Occurrences of a word sequence: each word starts right after the previous one ends."""
-        occ = self._word(cs, *parts[0])
-        for word, prefix in parts[1:]:
-            if not occ:
-                break
-            follow: dict[int, list[int]] = {}
-            for s, e in self._word(cs, word, prefix):
-                follow.setdefault(s, []).append(e)
-            occ = [(s, e2) for s, e in occ for e2 in follow.get(e + 1, ())]
-        return occ
-
-    def _word(self, cs: bool, word: str, prefix: bool) -> list[_Occ]:
-        idx = self.index(cs)
-        if not prefix:
-            return idx.get(word, [])
-        hit = self._prefix.get((cs, word))
-        if hit is None:
-            keys = self._keys.get(cs) or self._keys.setdefault(cs, sorted(idx))
-            i, hit = bisect_left(keys, word), []
-            while i < len(keys) and keys[i].startswith(word):
-                hit += idx[keys[i]]
-                i += 1
-            self._prefix[(cs, word)] = hit = sorted(hit)
-        return hit
+           "match_topics", "make_snippet", "highlight_spans", "explain"]
 
 
 @lru_cache(maxsize=32)
 def _analyze(text: str) -> _Doc:
     return _Doc(text)
-
-
-# ---------------------------------------------------------------- parser
-
-_GRAMMAR = r"""
-?start: or_expr
-?or_expr: and_expr (OR and_expr)*
-?and_expr: near_expr (AND? near_expr)*
-?near_expr: unary (NEAR unary)*
-?unary: NOT unary -> not_expr
-      | atom
-?atom: TERM -> term
-     | PHRASE -> phrase
-     | "(" or_expr ")"
-     | FIELD atom -> field
-OR.2: /OR(?![^\s()"“”„])/
-AND.2: /AND(?![^\s()"“”„])/
-NOT.2: /NOT(?![^\s()"“”„])/
-NEAR.2: /NEAR(\/[^\s()"“”„]*)?(?![^\s()"“”„])/
-FIELD.3: /title:/i
-PHRASE: /["“”„][^"“”„]*["“”]/
-TERM: /[^\s()"“”„]+/
-%ignore /\s+/
-"""
-_PARSER = Lark(_GRAMMAR, parser="lalr", lexer="basic")
-_OPERATORS = {"AND", "OR", "NOT", "NEAR", "FIELD"}
-
-
-def parse_query(query: str) -> Node:
-    """Parse a topic query into its AST; raise :class:`QuerySyntaxError` if it is not valid."""
-    if not query.strip():
-        raise QuerySyntaxError("empty query", 0, query)
-    try:
-        tree = _PARSER.parse(query)
-    except UnexpectedInput as e:
-        raise _syntax_error(query, e) from None
-    node = _build(tree, query)
-    if (at := _bare_not(node)) is not None:
-        raise QuerySyntaxError("NOT alone matches almost everything; use A NOT B", at, query)
-    return node
-
-
-def _build(t: Tree | Token, q: str) -> Node:
-    assert isinstance(t, Tree)
-    kids = t.children
-    if t.data in ("term", "phrase"):
-        tok, quoted = kids[0], t.data == "phrase"
-        assert isinstance(tok, Token) and tok.start_pos is not None
-        return _make_term(tok.value[quoted:len(tok.value) - quoted], tok.start_pos + quoted, q, quoted)
-    if t.data == "field":
-        return Scoped(str(kids[0]).rstrip(":").lower(), _build(kids[1], q))
-    if t.data == "not_expr":
-        return Not(_build(kids[1], q), pos=kids[0].start_pos)  # type: ignore[union-attr]
-    if t.data == "near_expr":
-        left = _build(kids[0], q)
-        for op, sub in zip(kids[1::2], kids[2::2]):
-            assert isinstance(op, Token)
-            m = re.fullmatch(r"NEAR/(\d+)", op.value)
-            if not m or int(m.group(1)) < 1:
-                raise QuerySyntaxError("NEAR needs a number, e.g. NEAR/5", op.start_pos or 0, q)
-            right = _build(sub, q)
-            if _bare_not(left) is not None or _bare_not(right) is not None:
-                raise QuerySyntaxError("NEAR needs terms on both sides, not NOT", op.start_pos or 0, q)
-            left = Near(left, right, int(m.group(1)))
-        return left
-    cls = Or if t.data == "or_expr" else And
-    flat: list[Node] = []
-    for k in kids:
-        if isinstance(k, Tree):
-            sub = _build(k, q)
-            flat.extend(sub.children if isinstance(sub, cls) else (sub,))
-    return cls(tuple(flat))
-
-
-def _make_term(raw: str, pos: int, q: str, phrase: bool) -> Term:
-    words: list[str] = []
-    prefix: list[bool] = []
-    last = 0                              # every '*' must directly follow a word and end it
-    for m in _QWORD_RE.finditer(raw):
-        if "*" in raw[last:m.start()]:
-            break
-        if m.group(2) and _WORD_RE.match(raw, m.end()):
-            raise QuerySyntaxError("* goes at the end of a word, e.g. deepfake*", pos + m.end() - 1, q)
-        words.append(_fold(m.group(1)))
-        prefix.append(bool(m.group(2)))
-        last = m.end()
-    star = raw.find("*", last)
-    if star >= 0:
-        raise QuerySyntaxError("* goes at the end of a word, e.g. deepfake*", pos + star, q)
-    if not words:
-        why = "empty phrase" if phrase else f"{raw!r} has no letters or digits"
-        raise QuerySyntaxError(why, pos - phrase, q)
-    return Term(" ".join(raw.split()), tuple(words), tuple(prefix), phrase, pos=pos)
-
-
-def _bare_not(node: Node) -> int | None:
-    """Position of a NOT that lets ``node`` be true with no positive term present, else None."""
-    if isinstance(node, Not):
-        return node.pos
-    if isinstance(node, Scoped):
-        return _bare_not(node.child)
-    if isinstance(node, (And, Or)):
-        found = [_bare_not(c) for c in node.children]
-        if isinstance(node, Or) or None not in found:
-            return next((p for p in found if p is not None), None)
-    return None
-
-
-def _syntax_error(q: str, e: UnexpectedInput) -> QuerySyntaxError:
-    """Turn a lark error into a short reason at the most useful position."""
-    def err(reason: str, pos: int | None) -> QuerySyntaxError:
-        return QuerySyntaxError(reason, pos or 0, q)
-    if isinstance(e, UnexpectedCharacters):
-        ch = q[e.pos_in_stream or 0]
-        return err("unclosed quote" if ch in "\"“”„" else f"unexpected {ch!r}", e.pos_in_stream)
-    tok: Token | None = getattr(e, "token", None)
-    at_end = tok is None or tok.type == "$END"
-    toks: list[Token] = []
-    stop_at = None if at_end or tok is None else (tok.start_pos or 0)
-    for t in _PARSER.lex(q):             # lazily: a bad quote after ``tok`` must not raise here
-        if stop_at is not None and (t.start_pos or 0) >= stop_at:
-            break
-        toks.append(t)
-    prev = toks[-1] if toks else None
-    after_op = prev is not None and prev.type in _OPERATORS
-    if at_end:
-        if after_op:
-            return err(f"nothing after {prev.value}", prev.start_pos)  # type: ignore[union-attr]
-        opened: list[int | None] = []
-        for t in toks:
-            if t.type == "LPAR":
-                opened.append(t.start_pos)
-            elif t.type == "RPAR" and opened:
-                opened.pop()
-        return err("unclosed '('", opened[-1]) if opened else err("unexpected end", len(q))
-    assert tok is not None
-    if tok.type == "RPAR":
-        if prev is not None and prev.type == "LPAR":
-            return err("empty parentheses", prev.start_pos)
-        return err("unexpected ')'", tok.start_pos)
-    if tok.type in _OPERATORS and (prev is None or prev.type == "LPAR"):
-        return err(f"{tok.value} needs something before it", tok.start_pos)
-    if after_op:
-        return err(f"unexpected {tok.value} after {prev.value}", tok.start_pos)  # type: ignore
-    return err(f"unexpected {tok.value!r}", tok.start_pos)
 
 
 # ---------------------------------------------------------------- matching
@@ -337,8 +59,11 @@ class TopicMatch:
 def _compile(node: Node, cs: bool, fields: tuple[str, ...]) -> _Eval:
     """Turn the AST into closures: docs -> (is true, hits of positive terms)."""
     if isinstance(node, Term):
-        parts = tuple((w if cs else w.casefold(), p) for w, p in zip(node.words, node.prefix))
-        label = node.text
+        parts, label = _parts(node, cs), node.text
+        if len(parts) == 1:                   # one word: skip the phrase machinery
+            (word, prefix), = parts
+            return lambda docs: _result([(f, s, e, label) for f in fields
+                                         for s, e in docs[f]._word(cs, word, prefix)])
         return lambda docs: _result([(f, s, e, label) for f in fields
                                      for s, e in docs[f].occurrences(cs, parts)])
     if isinstance(node, Scoped):
@@ -367,6 +92,10 @@ def _compile(node: Node, cs: bool, fields: tuple[str, ...]) -> _Eval:
     return and_
 
 
+def _parts(term: Term, cs: bool) -> tuple[tuple[str, bool], ...]:
+    return tuple((w if cs else w.casefold(), p) for w, p in zip(term.words, term.prefix))
+
+
 def _result(hits: list[_Hit]) -> tuple[bool, list[_Hit]]:
     return bool(hits), hits
 
@@ -388,12 +117,44 @@ def _near(left: tuple[bool, list[_Hit]], right: _Eval, docs: Mapping[str, _Doc],
     return list(keep)
 
 
-def _positive_terms(node: Node, negated: bool = False) -> list[Term]:
+def _scoped_terms(node: Node, fields: tuple[str, ...] = _FIELDS,
+                  negated: bool = False) -> list[tuple[Term, tuple[str, ...]]]:
+    """The positive (not negated) terms under ``node``, each with the fields it is searched in."""
     if isinstance(node, Term):
-        return [] if negated else [node]
-    kids = (node.left, node.right) if isinstance(node, Near) else getattr(
-        node, "children", None) or (node.child,)  # type: ignore[union-attr]
-    return [t for c in kids for t in _positive_terms(c, negated ^ isinstance(node, Not))]
+        return [] if negated else [(node, fields)]
+    if isinstance(node, Scoped):
+        return _scoped_terms(node.child, (node.field,), negated)
+    if isinstance(node, Not):
+        return _scoped_terms(node.child, fields, not negated)
+    kids = (node.left, node.right) if isinstance(node, Near) else node.children
+    return [x for k in kids for x in _scoped_terms(k, fields, negated)]
+
+
+def _positive_terms(node: Node) -> list[Term]:
+    return [t for t, _ in _scoped_terms(node)]
+
+
+_Need = frozenset[tuple[str, bool]]
+
+
+def _needs(node: Node, cs: bool) -> list[_Need]:
+    """Necessary words: the query can only be true if each set has a word in the article.
+    A phrase needs its longest word; NOT needs nothing; OR needs one set from every branch."""
+    if isinstance(node, Term):
+        return [frozenset([max(_parts(node, cs), key=lambda p: len(p[0]))])]
+    if isinstance(node, Scoped):
+        return _needs(node.child, cs)
+    if isinstance(node, Not):
+        return []
+    if isinstance(node, (And, Near)):
+        kids = (node.left, node.right) if isinstance(node, Near) else node.children
+        return [n for k in kids for n in _needs(k, cs)]
+    branches = [_needs(k, cs) for k in node.children]
+    if not all(branches):
+        return []
+    # from each branch the smallest set without 1-2 letter words (those are in every text)
+    return [frozenset().union(*(max(b, key=lambda n: (min(len(w) for w, _ in n) > 2, -len(n)))
+                                for b in branches))]
 
 
 class Topic:
@@ -405,9 +166,9 @@ class Topic:
         self.case_sensitive = case_sensitive
         self.node: Node = parse_query(query)
         self._eval = _compile(self.node, case_sensitive, _FIELDS)
-        self._positive = list(dict.fromkeys(
-            tuple((w if case_sensitive else w.casefold(), p) for w, p in zip(t.words, t.prefix))
-            for t in _positive_terms(self.node)))
+        self._positive = list(dict.fromkeys(_parts(t, case_sensitive) for t in _positive_terms(self.node)))
+        self._needs = [sorted(n, key=lambda p: -len(p[0])) for n in dict.fromkeys(
+            _needs(self.node, case_sensitive)) if min(len(w) for w, _ in n) > 2]   # else always met
 
     def __repr__(self) -> str:
         return f"Topic({self.key!r}, {self.query!r}, case_sensitive={self.case_sensitive})"
@@ -416,6 +177,9 @@ class Topic:
         """The topic's hits in this article, or None when the query is false for it."""
         title, text = title or "", text or ""
         docs = {"title": _analyze(title), "text": _analyze(text)}
+        cs, both = self.case_sensitive, docs.values()
+        if not all(any(d._word(cs, w, p) for w, p in need for d in both) for need in self._needs):
+            return None                       # a word the query cannot do without is missing
         ok, hits = self._eval(docs)
         if not ok:
             return None
@@ -463,3 +227,71 @@ def highlight_spans(topic: Topic, snippet: str) -> list[tuple[int, int]]:
         else:
             merged.append((s, e))
     return merged
+
+
+# ---------------------------------------------------------------- explain
+
+def explain(topic: Topic, title: str, text: str) -> dict[str, Any]:
+    """What ``topic`` finds in an article and why: ``matched``; ``terms``, every occurrence of
+    a positive query term (listed even when the query is false) with ``term``, ``field``,
+    ``start``/``end`` offsets and a few words of ``context``; the ``snippet``; and ``reason``,
+    a short why-not when the query is false (None when it matches)."""
+    title, text = title or "", text or ""
+    docs, raw, cs = {"title": _analyze(title), "text": _analyze(text)}, {"title": title, "text": text}, \
+        topic.case_sensitive
+    seen = {(f, s, e, t.text): None for t, fields in _scoped_terms(topic.node) for f in fields
+            for s, e in docs[f].occurrences(cs, _parts(t, cs))}
+    occ = [(f, docs[f].spans[s][0], docs[f].spans[e][1], t, _context(raw[f], docs[f], s, e))
+           for f, s, e, t in sorted(seen, key=lambda h: (h[0] != "title", h[1], h[2], h[3]))]
+    terms = [dict(zip(("field", "start", "end", "term", "context"), o)) for o in occ]
+    m = topic.match(title, text)
+    if m is not None:
+        return {"matched": True, "terms": terms, "snippet": m.snippet, "reason": None}
+    start, end = next(((s, e) for f, s, e, _, _ in occ if f == "text"), (0, 0))
+    snippet = make_snippet(text, start, end)
+    reason = _why_false(topic.node, docs, cs, _FIELDS)[1] if terms else "no query term found"
+    return {"matched": False, "terms": terms, "snippet": snippet, "reason": reason}
+
+
+def _context(raw: str, doc: _Doc, s: int, e: int, k: int = 4) -> str:
+    a, b = max(0, s - k), min(len(doc.spans) - 1, e + k)
+    words = " ".join(raw[doc.spans[a][0]:doc.spans[b][1]].split())
+    return ("…" if a > 0 else "") + words + ("…" if b < len(doc.spans) - 1 else "")
+
+
+def _names(terms: Sequence[str], most: int = 3) -> str:
+    terms = list(dict.fromkeys(terms))
+    more = f" (+{len(terms) - most} more)" if len(terms) > most else ""
+    return ", ".join(repr(t) for t in terms[:most]) + more
+
+
+def _why_false(node: Node, docs: Mapping[str, _Doc], cs: bool,
+               fields: tuple[str, ...]) -> tuple[int, str]:
+    """For a node that is false here: (how many of its positive terms occur, why it is false).
+    Of OR alternatives, the one with the most terms found is the one explained."""
+    where = " in the title" if fields == ("title",) else ""
+    found = [t.text for t, fs in _scoped_terms(node, fields)
+             if any(docs[f].occurrences(cs, _parts(t, cs)) for f in fs)]
+    if isinstance(node, Term):
+        return 0, f"{node.text!r} not found{where}"
+    if isinstance(node, Scoped):
+        return _why_false(node.child, docs, cs, (node.field,))
+    if isinstance(node, Not):
+        hits = _compile(node.child, cs, fields)(docs)[1]
+        return 0, "NOT branch matched" + (f": {_names([h[3] for h in hits])}" if hits else "")
+    if isinstance(node, Near):
+        (lok, lh), (rok, rh) = (_compile(c, cs, fields)(docs) for c in (node.left, node.right))
+        if not (lok and rok):
+            return len(found), _why_false(node.right if lok else node.left, docs, cs, fields)[1]
+        gaps = [max(r[1] - h[2], h[1] - r[2]) for h in lh for r in rh if h[0] == r[0]]
+        gap = f"closest: {min(gaps)}" if gaps else "one in the title, one in the text"
+        return len(found), (f"{_names([h[3] for h in lh])} and {_names([h[3] for h in rh])} found, "
+                            f"but not within {node.n} words ({gap})")
+    if isinstance(node, And):                 # a matching NOT first: it is the surprise
+        bad = sorted((c for c in node.children if not _compile(c, cs, fields)(docs)[0]),
+                     key=lambda c: not isinstance(c, Not))
+        return len(found), "; ".join(_why_false(c, docs, cs, fields)[1] for c in bad[:2])
+    best = max((_why_false(c, docs, cs, fields) for c in node.children), key=lambda r: r[0])
+    if best[0] == 0:
+        return 0, f"none of {_names([t.text for t, _ in _scoped_terms(node, fields)])} found{where}"
+    return best
