@@ -93,10 +93,13 @@ class Workers:
     """The per-article CPU work (monitor.analyze: trafilatura, hashes, features,
     topic matches) in a process pool sized to the cores, or inline for one worker."""
 
-    def __init__(self, workers: int, spec: TopicSpec) -> None:
+    def __init__(self, workers: int, spec: TopicSpec, in_flight: int = 16) -> None:
         self.workers = workers or os.cpu_count() or 1
         self.spec = spec
         self._pool: Executor | None = None
+        # back-pressure: pages being fetched or waiting for a worker are capped, so
+        # page bodies do not pile up in memory when fetching outruns extraction
+        self.slots = asyncio.Semaphore(in_flight + 2 * self.workers)
 
     async def analyze_page(self, html: bytes, url: str, entry_title: str | None) -> Analysis:
         if self.workers <= 1:
@@ -139,18 +142,26 @@ async def poll_feeds(ctx: Context, feeds: Sequence[Feed]) -> PollSummary:
     """Poll the given (already claimed) feeds once and store what is new.
 
     Feeds go through in chunks of fetch.poll_chunk: a chunk's pages are fetched
-    and analyzed concurrently, then stored in publication order, so memory stays
-    bounded however many feeds are polled."""
+    and analyzed concurrently (at most a few pages waiting for a worker at any
+    time), then stored in publication order by the writer thread while the next
+    chunk is fetched, so memory stays bounded however many feeds are polled."""
     summary = PollSummary(feeds=len(feeds))
-    workers = Workers(ctx.settings.fetch.extract_workers, topic_spec(ctx.topics))
+    workers = Workers(ctx.settings.fetch.extract_workers, topic_spec(ctx.topics),
+                      ctx.settings.fetch.concurrency)
     chunk = ctx.settings.fetch.poll_chunk
+    writing: asyncio.Future[None] | None = None
     try:
         async with Fetcher(ctx.settings.fetch, transport=ctx.transport) as fetcher:
             for i in range(0, len(feeds), chunk):
                 part = feeds[i:i + chunk]
                 outcomes = await asyncio.gather(
                     *(collect_feed(ctx, fetcher, workers, f, summary) for f in part))
-                store_outcomes(ctx, list(outcomes), summary)
+                if writing is not None:
+                    await writing  # one writer: chunks are stored in order
+                writing = asyncio.ensure_future(
+                    asyncio.to_thread(store_outcomes, ctx, list(outcomes), summary))
+            if writing is not None:
+                await writing
     finally:
         workers.close()
     return summary
@@ -233,8 +244,9 @@ async def _article(ctx: Context, fetcher: Fetcher, workers: Workers, feed: Feed,
     found: Analysis | None = None
     error: tuple[str, str] | None = None
     try:
-        resp = await fetcher.fetch_page(entry.link or url)
-        found = await workers.analyze_page(resp.body, resp.url, entry.title or None)
+        async with workers.slots:
+            resp = await fetcher.fetch_page(entry.link or url)
+            found = await workers.analyze_page(resp.body, resp.url, entry.title or None)
         page = found.page
         if page and page.canonical_url and \
                 urlsplit(page.canonical_url).netloc == urlsplit(resp.url).netloc:
