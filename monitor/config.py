@@ -212,7 +212,7 @@ class DedupSettings(_Strict):
     # labelled set's follow-ups (a production pause nine days after the news).
     window: timedelta = timedelta(days=14)          # recent stories considered besides seeds
     same_story_threshold: float = Field(default=0.35, gt=0, le=1)   # articles
-    headline_threshold: float = Field(default=0.20, gt=0, le=1)     # headline-only entries
+    headline_threshold: float = Field(default=0.16, gt=0, le=1)     # headline-only entries
     near_duplicate_threshold: float = Field(default=0.80, gt=0, le=1)
 
     _dur = field_validator("window", mode="before")(lambda v: parse_duration(v))

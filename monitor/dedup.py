@@ -3,17 +3,29 @@
 Layers, cheapest first:
   1. canonical URL already stored          -> the same article (the caller skips it)
   2. exact text hash of a stored article   -> 'text_hash', joins that story
-  3. MinHash Jaccard of word 5-shingles    -> 'near_duplicate' (a copy, wire text),
-     or keyword-vector cosine >= near-dup
-  4. keyword-vector cosine >= same-story   -> 'same_story' (a rewrite, follow-up)
+  3. MinHash LSH over word 5-shingles      -> 'near_duplicate' (a copy, wire text
+     with other boilerplate), or keyword-vector cosine >= near-dup threshold
+  4. keyword-vector cosine >= same-story   -> 'same_story' (a rewrite, a follow-up,
+     a translation that kept the names and figures)
   5. otherwise                             -> 'new_story'
 
-The keyword vector weighs each word by how rare it is in English (wordfreq's
-Zipf frequency, a stable, corpus-free IDF), sublinear in its count, with names
-(capitalised word runs) and figures as extra features: two rewrites of one event
-share their rare words (names, titles of works, figures, quotes) even when they
-share almost no phrasing. Every decision carries the nearest story, its score
-and the runner-up, so it can be explained later.
+The keyword vectors are built in ``dedup_text`` (wordfreq IDF, light stemming,
+headline and lead weighed up, names). A story's score is the mean of its
+best-matching article's cosine (single link) and its centroid's cosine (the
+story as a whole), counted only where the two share enough evidence (one rare
+word is enough for two headlines, not for two articles) and, where both carry
+a publication time, only within the time window of the story (seed stories
+stay candidates at any age, their score scaled down with the gap). Headlines
+are held to a lower threshold than articles, texts in between to one in
+between. Every decision carries the nearest story, its score, the runner-up,
+the threshold applied and the shared features that made the match.
+
+Candidate search is bounded: each article is indexed under its top features
+only, a feature's posting list keeps its most recent entries (seeds are never
+dropped), and only the best few candidates are scored in full, so a decision
+does about the same work with 1,000 or 100,000 stored articles. Copies are
+found through LSH bands over the MinHash (datasketch) signatures, whatever
+their keywords.
 
 The index is derived from rows the caller loads from the database (seeds, and
 the articles of recent stories), so several daemons on one database agree.
@@ -21,93 +33,38 @@ the articles of recent stories), so several daemons on one database agree.
 
 from __future__ import annotations
 
+import heapq
 import math
-import re
-from collections import Counter, defaultdict
-from dataclasses import dataclass, field
-from functools import lru_cache
+import sys
+from array import array
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
 
-from wordfreq import zipf_frequency
+from .dedup_text import NUM_PERM, cosine, features, idf, signature, signature_similarity
 
-from .canonical import fold
+__all__ = ["Candidate", "Decision", "StoryIndex", "cosine", "features", "signature",
+           "signature_similarity"]
 
-MAX_FEATURES = 120
-_WORD = re.compile(r"\$?\d+(?:[.,]\d+)*%?|[^\W\d_]+", re.UNICODE)
-_NAME = re.compile(r"\b(?:[A-Z][\w'’-]+)(?:\s+(?:of |de |the |and )?[A-Z][\w'’-]+)+")
-_COMMON_ZIPF = 5.6    # words at least this common ("the", "said", "year") carry no evidence
-MIN_SHARED = 3        # short texts sharing one rare word ("Netflix") are not one story
-NEAR_DUP_JACCARD = 0.5  # shingle overlap of a copy with different boilerplate
-
-
-@lru_cache(maxsize=200_000)
-def _idf(word: str) -> float:
-    z = zipf_frequency(word, "en")
-    if z >= _COMMON_ZIPF:
-        return 0.0
-    return 8.0 - z          # unknown words (names, coinages): 8; "netflix": ~3.8
-
-
-def _tokens(text: str) -> list[str]:
-    out = []
-    for w in _WORD.findall(fold(text).replace("’", "'")):
-        if len(w) < 2 and not w.isdigit():
-            continue
-        out.append(w)
-    return out
+NEAR_DUP_JACCARD = 0.5   # shingle overlap of a copy with different boilerplate
+INDEX_FEATURES = 24      # an article is findable through its top features only
+QUERY_FEATURES = 16      # a decision probes the postings of its own top features
+POSTING_CAP = 48         # most recent non-seed articles kept per feature
+RESCORE = 16             # candidate articles scored in full per decision
+LSH_BANDS, LSH_ROWS = 21, 3  # near-duplicate candidates: 63 of the 64 MinHash values
+LSH_BUCKET_CAP = 64      # most recent articles kept per LSH bucket
+CENTROIDS = 4            # candidate stories whose centroid is scored
+CENTROID_FEATURES = 240  # a story's summed vector keeps its heaviest features
+SHORT_FEATURES = 12      # up to this many features: a headline (the headline threshold applies)
+LONG_FEATURES = 48       # from this many: an article (the same-story threshold applies)
+LONE_WORD_IDF = 4.5      # "titanfall" 5.4, "snowden" 4.6 pass alone; "netflix" 3.8 does not
+STALE_EXPONENT = 0.5     # past the window a story's score is scaled by (window / gap) ** this
 
 
-def features(title: str, text: str) -> dict[str, float]:
-    """A unit-length sparse vector of the article's most telling words and names."""
-    counts: Counter[str] = Counter(_tokens(text))
-    for w in _tokens(title):
-        counts[w] += 2                      # the headline says what the event is
-    weights: dict[str, float] = {}
-    for w, n in counts.items():
-        idf = _idf(w)
-        if idf > 0:
-            weights[w] = (1.0 + math.log(n)) * idf
-    names: Counter[str] = Counter()
-    for m in _NAME.finditer(f"{title}\n{text}"):
-        name = fold(m.group(0))
-        parts = [p for p in _tokens(name) if _idf(p) > 0]
-        if parts:
-            names["n:" + " ".join(_tokens(name))] += 1
-    for name, n in names.items():
-        rare = max((_idf(p) for p in name[2:].split()), default=0.0)
-        weights[name] = (1.0 + math.log(n)) * (rare + 2.0)
-    top = sorted(weights.items(), key=lambda kv: -kv[1])[:MAX_FEATURES]
-    norm = math.sqrt(sum(v * v for _, v in top)) or 1.0
-    return {k: round(v / norm, 5) for k, v in top}
-
-
-SHINGLE = 5
-NUM_PERM = 64
-
-
-def signature(text: str) -> bytes:
-    """MinHash (datasketch) of the text's word 5-shingles, as bytes for storage."""
-    import numpy as np
-    from datasketch import MinHash
-
-    words = _tokens(text)
-    mh = MinHash(num_perm=NUM_PERM, seed=7)
-    shingles = {" ".join(words[i:i + SHINGLE]) for i in range(max(1, len(words) - SHINGLE + 1))}
-    mh.update_batch([s.encode() for s in shingles])
-    return np.asarray(mh.hashvalues, dtype=np.uint64).tobytes()
-
-
-def signature_similarity(a: bytes, b: bytes) -> float:
-    """Estimated Jaccard similarity of two signatures' shingle sets."""
-    import numpy as np
-
-    va, vb = np.frombuffer(a, dtype=np.uint64), np.frombuffer(b, dtype=np.uint64)
-    return float(np.count_nonzero(va == vb)) / len(va) if len(va) == len(vb) and len(va) else 0.0
-
-
-def cosine(a: dict[str, float], b: dict[str, float]) -> float:
-    if len(a) > len(b):
-        a, b = b, a
-    return sum(v * b.get(k, 0.0) for k, v in a.items())
+def min_shared(n_a: int, n_b: int) -> int:
+    """Shared features needed before a cosine counts: two headlines may meet on
+    one rare word ("Sbarro"), two articles sharing only "Netflix" are not one story."""
+    n = min(n_a, n_b)
+    return 1 if n <= SHORT_FEATURES else 2 if n <= LONG_FEATURES else 3
 
 
 @dataclass(frozen=True)
@@ -118,6 +75,7 @@ class Candidate:
     text_hash: str
     is_seed: bool = False
     signature: bytes | None = None
+    published: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -128,84 +86,326 @@ class Decision:
     nearest_story_id: int | None
     runner_up_story_id: int | None = None
     runner_up_score: float | None = None
+    evidence: tuple[str, ...] = ()  # the shared features that weigh most in the score
+    threshold: float | None = None  # the same-story threshold this article was held to
+
+
+@dataclass
+class _Story:
+    """What the index keeps per story: its seed flag, the span of its articles'
+    publication times and, once it has two articles, their summed vector."""
+
+    is_seed: bool = False
+    first: datetime | None = None
+    last: datetime | None = None
+    size: int = 0
+    sums: dict[str, float] | None = None
+    norm: float = 1.0
+
+    def extend(self, when: datetime | None) -> None:
+        if when is None:
+            return
+        self.first = when if self.first is None else min(self.first, when)
+        self.last = when if self.last is None else max(self.last, when)
+
+    def gap(self, when: datetime) -> timedelta | None:
+        """How far a time lies outside the story's span (None: the story has no time)."""
+        if self.first is None or self.last is None:
+            return None
+        if when < self.first:
+            return self.first - when
+        return max(when - self.last, timedelta(0))
+
+    def absorb(self, feats: dict[str, float], first: dict[str, float] | None) -> None:
+        """Add an article's vector to the story's sum (a lone article is its own centroid)."""
+        self.size += 1
+        if self.size == 1:
+            return
+        if self.sums is None:
+            self.sums = dict(first or {})
+        sums = self.sums
+        for k, v in feats.items():
+            sums[k] = sums.get(k, 0.0) + v
+        if len(sums) > 2 * CENTROID_FEATURES:   # keep memory bounded for big stories
+            keep = heapq.nlargest(CENTROID_FEATURES, sums.items(), key=lambda kv: kv[1])
+            self.sums = sums = dict(keep)
+        self.norm = math.sqrt(sum(v * v for v in sums.values())) or 1.0
+
+    def centroid_cosine(self, feats: dict[str, float]) -> float | None:
+        if self.sums is None:
+            return None
+        sums = self.sums
+        return sum(v * sums.get(k, 0.0) for k, v in feats.items()) / self.norm
+
+
+def _utc(when: datetime | None) -> datetime | None:
+    if when is None or when.tzinfo is not None:
+        return when
+    return when.replace(tzinfo=UTC)
 
 
 @dataclass
 class StoryIndex:
     """Candidates (seed articles and recent articles) with an inverted index over
-    their features, so a decision scores only the articles that share a word."""
+    their top features and an LSH over their shingle signatures.
 
-    same_story_threshold: float = 0.30
+    ``same_story_threshold`` holds for articles, ``headline_threshold`` for
+    headline-only entries (short texts share fewer words); texts in between get
+    a threshold in between. ``window``: a story whose dated articles all lie
+    further than this from the article's publication time is no candidate (a
+    seed story stays one, its score scaled down with the gap)."""
+
+    same_story_threshold: float = 0.35      # defaults as in config.DedupSettings
     near_duplicate_threshold: float = 0.80
+    headline_threshold: float = 0.16
+    window: timedelta | None = timedelta(days=14)
     _items: list[Candidate] = field(default_factory=list)
-    _postings: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
+    _postings: dict[str, _Postings] = field(default_factory=dict)
+    _seed_postings: dict[str, _Postings] = field(default_factory=dict)
     _hashes: dict[str, int] = field(default_factory=dict)
+    _stories: dict[int, _Story] = field(default_factory=dict)
+    _first_of: dict[int, int] = field(default_factory=dict)   # story -> its first article
+    _lsh: dict[int, int | list[int]] = field(default_factory=dict)   # band key -> article(s)
 
     def __len__(self) -> int:
         return len(self._items)
 
+    # --- building -------------------------------------------------------------
+
     def add(self, cand: Candidate) -> None:
+        # one shared str per feature and one float per value: a stored article
+        # then costs its dict, not 120 strings and floats of its own
+        feats = {_intern(k): _FLOATS.setdefault(round(v, 4), round(v, 4)) for k, v in cand.features.items()}
+        cand = replace(cand, features=feats, published=_utc(cand.published))
         idx = len(self._items)
         self._items.append(cand)
         self._hashes.setdefault(cand.text_hash, idx)
-        for k in cand.features:
-            self._postings[k].append(idx)
+        story = self._stories.setdefault(cand.story_id, _Story())
+        first = self._first_of.setdefault(cand.story_id, idx)
+        story.is_seed = story.is_seed or cand.is_seed
+        story.extend(cand.published)
+        story.absorb(cand.features, self._items[first].features)
+        postings = self._seed_postings if cand.is_seed else self._postings
+        for k in _top(feats, INDEX_FEATURES):
+            plist = postings.get(k)
+            if plist is None:
+                plist = postings[k] = _Postings()
+            plist.add(idx, feats[k], None if cand.is_seed else POSTING_CAP)
+        if cand.signature is not None and len(cand.signature) == NUM_PERM * 8:
+            lsh = self._lsh
+            for key in _bands(cand.signature):
+                bucket = lsh.get(key)
+                if bucket is None:
+                    lsh[key] = idx           # most buckets hold one article: no list for them
+                elif isinstance(bucket, int):
+                    lsh[key] = [bucket, idx]
+                else:
+                    bucket.append(idx)
+                    if len(bucket) > 2 * LSH_BUCKET_CAP:   # shared boilerplate: keep the most recent
+                        del bucket[:-LSH_BUCKET_CAP]
 
     def move_story(self, old: int, new: int) -> None:
         """Re-label candidates after two stories were merged."""
-        from dataclasses import replace
-
+        if old == new:
+            return
         self._items = [replace(c, story_id=new) if c.story_id == old else c for c in self._items]
+        self._stories.pop(old, None)
+        self._stories.pop(new, None)
+        self._first_of.pop(old, None)
+        self._first_of.pop(new, None)
+        for idx, c in enumerate(self._items):   # rebuild the merged story's summary
+            if c.story_id == new:
+                story = self._stories.setdefault(new, _Story())
+                first = self._first_of.setdefault(new, idx)
+                story.is_seed = story.is_seed or c.is_seed
+                story.extend(c.published)
+                story.absorb(c.features, self._items[first].features)
 
-    def story_scores(self, feats: dict[str, float]) -> dict[int, float]:
-        """Best cosine per story among candidates sharing at least MIN_SHARED
-        features (fewer shared words are no evidence, however rare they are)."""
-        dots: dict[int, float] = defaultdict(float)
-        shared: dict[int, int] = defaultdict(int)
-        for k, v in feats.items():
-            for idx in self._postings.get(k, ()):
-                dots[idx] += v * self._items[idx].features[k]
-                shared[idx] += 1
-        best: dict[int, float] = {}
-        for idx, score in dots.items():
-            if shared[idx] < MIN_SHARED:
+    # --- scoring --------------------------------------------------------------
+
+    def threshold_for(self, feats: dict[str, float]) -> float:
+        """The same-story threshold for a text with this many features."""
+        n = len(feats)
+        lo, hi = self.headline_threshold, self.same_story_threshold
+        if n <= SHORT_FEATURES:
+            return lo
+        if n >= LONG_FEATURES:
+            return hi
+        return lo + (hi - lo) * (n - SHORT_FEATURES) / (LONG_FEATURES - SHORT_FEATURES)
+
+    def _candidates(self, feats: dict[str, float]) -> list[int]:
+        """Articles sharing a top feature with the query, the RESCORE best by their
+        dot product over the probed features (one vectorised pass: the cost is
+        bounded by QUERY_FEATURES x POSTING_CAP postings, whatever the index size)."""
+        import numpy as np
+
+        ids: list[np.ndarray] = []
+        contrib: list[np.ndarray] = []
+        for k in _top(feats, QUERY_FEATURES):
+            v = feats[k]
+            for postings in (self._seed_postings.get(k), self._postings.get(k)):
+                if postings is not None and postings.ids:
+                    ids.append(np.frombuffer(postings.ids, dtype=np.int64))
+                    contrib.append(np.frombuffer(postings.weights, dtype=np.float32) * v)
+        if not ids:
+            return []
+        all_ids = np.concatenate(ids)
+        uniq, inverse = np.unique(all_ids, return_inverse=True)
+        partial = np.bincount(inverse, weights=np.concatenate(contrib))
+        if len(uniq) > RESCORE:
+            keep = np.argpartition(-partial, RESCORE - 1)[:RESCORE]
+            uniq = uniq[keep]
+        return [int(i) for i in uniq]
+
+    def _time_factor(self, story: _Story, published: datetime | None) -> float:
+        """1 within the window; 0 for a stale story; (window/gap)^e for a stale seed story."""
+        if published is None or self.window is None:
+            return 1.0
+        gap = story.gap(published)
+        if gap is None or gap <= self.window:
+            return 1.0
+        if not story.is_seed:
+            return 0.0
+        return float((self.window / gap) ** STALE_EXPONENT)
+
+    def scored(self, feats: dict[str, float],
+               published: datetime | None = None) -> list[tuple[int, float, int]]:
+        """(story, score, best article index) per candidate story, best first.
+
+        A story's score is the mean of its best article's cosine (single link:
+        a rewrite of any one article counts) and its centroid's cosine (the
+        story as a whole: keeps one shared word from chaining stories together),
+        times the time factor."""
+        published = _utc(published)
+        best: dict[int, tuple[float, int]] = {}
+        factors: dict[int, float] = {}
+        for idx in self._candidates(feats):
+            item = self._items[idx]
+            sid = item.story_id
+            if sid not in factors:
+                factors[sid] = self._time_factor(self._stories[sid], published)
+            if factors[sid] <= 0.0:
                 continue
-            sid = self._items[idx].story_id
-            if score > best.get(sid, 0.0):
-                best[sid] = score
-        return best
+            f = item.features
+            shared = feats.keys() & f.keys()
+            if len(shared) < min_shared(len(feats), len(f)):
+                continue
+            if len(shared) == 1 and not _rare(next(iter(shared))):
+                continue
+            link = sum([feats[k] * f[k] for k in shared])
+            if link > best.get(sid, (0.0, -1))[0]:
+                best[sid] = (link, idx)
+        out = []
+        ranked = sorted(best.items(), key=lambda kv: -kv[1][0])
+        for rank, (sid, (link, idx)) in enumerate(ranked):
+            # the centroid of the best few only: it moves a score by half its
+            # difference from the link, which cannot lift a story from far down
+            centroid = self._stories[sid].centroid_cosine(feats) if rank < CENTROIDS else None
+            score = link if centroid is None else (link + centroid) / 2
+            out.append((sid, score * factors[sid], idx))
+        return sorted(out, key=lambda t: -t[1])
 
-    def _copy_of(self, feats: dict[str, float], sig: bytes) -> tuple[int, float] | None:
+    def story_scores(self, feats: dict[str, float], published: datetime | None = None) -> dict[int, float]:
+        """Score per candidate story (see ``scored``)."""
+        return {sid: s for sid, s, _ in self.scored(feats, published)}
+
+    def _copy_of(self, sig: bytes) -> tuple[int, float] | None:
         """The story of a stored copy (wire text, syndication): MinHash Jaccard of
-        the shingles >= NEAR_DUP_JACCARD, checked on the closest keyword matches."""
-        dots: dict[int, float] = defaultdict(float)
-        for k, v in feats.items():
-            for idx in self._postings.get(k, ()):
-                dots[idx] += v * self._items[idx].features[k]
-        for idx, _ in sorted(dots.items(), key=lambda kv: -kv[1])[:20]:
+        the shingles >= NEAR_DUP_JACCARD, among the LSH candidates."""
+        if len(sig) != NUM_PERM * 8 or not self._lsh:
+            return None
+        seen: set[int] = set()
+        for key in _bands(sig):
+            bucket = self._lsh.get(key)
+            if isinstance(bucket, int):
+                seen.add(bucket)
+            elif bucket is not None:
+                seen.update(bucket)
+        found: tuple[int, float] | None = None
+        for idx in seen:
             other = self._items[idx].signature
-            if other is not None:
-                j = signature_similarity(sig, other)
-                if j >= NEAR_DUP_JACCARD:
-                    return self._items[idx].story_id, j
-        return None
+            if other is None:
+                continue
+            j = signature_similarity(sig, other)
+            if j >= NEAR_DUP_JACCARD and (found is None or j > found[1]):
+                found = (self._items[idx].story_id, j)
+        return found
 
-    def decide(self, feats: dict[str, float], text_hash: str, sig: bytes | None = None) -> Decision:
-        ranked = sorted(self.story_scores(feats).items(), key=lambda kv: -kv[1])
-        nearest, score = ranked[0] if ranked else (None, None)
-        runner, runner_score = ranked[1] if len(ranked) > 1 else (None, None)
+    def _evidence(self, feats: dict[str, float], idx: int | None) -> tuple[str, ...]:
+        if idx is None:
+            return ()
+        f = self._items[idx].features
+        shared = sorted(feats.keys() & f.keys(), key=lambda k: -feats[k] * f[k])
+        return tuple(shared[:6])
+
+    def decide(self, feats: dict[str, float], text_hash: str, sig: bytes | None = None,
+               published: datetime | None = None) -> Decision:
+        """The story of a new article, with the nearest story, the runner-up and why.
+        ``published`` (optional) applies the time window."""
+        ranked = self.scored(feats, published)
+        nearest, score, nidx = ranked[0] if ranked else (None, None, None)
+        runner, runner_score, _ = ranked[1] if len(ranked) > 1 else (None, None, None)
+        threshold = self.threshold_for(feats)
         if text_hash in self._hashes:
             sid = self._items[self._hashes[text_hash]].story_id
-            return Decision("text_hash", sid, 1.0, sid, nearest if nearest != sid else runner,
-                            score if nearest != sid else runner_score)
-        copy = self._copy_of(feats, sig) if sig is not None else None
+            other = next(((s, v) for s, v, _ in ranked if s != sid), (None, None))
+            return Decision("text_hash", sid, 1.0, sid, other[0], other[1], ("text_hash",), threshold)
+        copy = self._copy_of(sig) if sig is not None else None
         if copy is not None:
             sid, j = copy
-            other = next(((s, v) for s, v in ranked if s != sid), (None, None))
-            return Decision("near_duplicate", sid, j, sid, other[0], other[1])
+            other = next(((s, v) for s, v, _ in ranked if s != sid), (None, None))
+            return Decision("near_duplicate", sid, j, sid, other[0], other[1], ("shingles",), threshold)
+        evidence = self._evidence(feats, nidx)
         if nearest is not None and score is not None:
             if score >= self.near_duplicate_threshold:
-                return Decision("near_duplicate", nearest, score, nearest, runner, runner_score)
-            if score >= self.same_story_threshold:
-                return Decision("same_story", nearest, score, nearest, runner, runner_score)
-        return Decision("new_story", None, score, nearest, runner, runner_score)
+                return Decision("near_duplicate", nearest, score, nearest, runner, runner_score,
+                                evidence, threshold)
+            if score >= threshold:
+                return Decision("same_story", nearest, score, nearest, runner, runner_score,
+                                evidence, threshold)
+        return Decision("new_story", None, score, nearest, runner, runner_score, evidence, threshold)
+
+
+class _Postings:
+    """The articles indexed under one feature, with their weight for it (so a
+    probe needs no dict lookups), oldest first; capped for non-seed articles."""
+
+    __slots__ = ("ids", "weights")
+
+    def __init__(self) -> None:
+        self.ids = array("q")
+        self.weights = array("f")
+
+    def add(self, idx: int, weight: float, cap: int | None) -> None:
+        self.ids.append(idx)
+        self.weights.append(weight)
+        if cap is not None and len(self.ids) > 2 * cap:   # amortised trim to the most recent
+            del self.ids[:-cap]
+            del self.weights[:-cap]
+
+
+_FLOATS: dict[float, float] = {}
+
+
+def _intern(key: str) -> str:
+    return sys.intern(key)
+
+
+def _rare(key: str) -> bool:
+    """Whether one shared feature alone is evidence: a name, or a word rarer in
+    English than "Netflix" or "bitcoin" (two headlines on Netflix are not one story)."""
+    return key.startswith("n:") or idf(key) >= LONE_WORD_IDF
+
+
+def _top(feats: dict[str, float], n: int) -> list[str]:
+    if len(feats) <= n:
+        return list(feats)
+    return heapq.nlargest(n, feats, key=feats.__getitem__)
+
+
+def _bands(sig: bytes) -> list[int]:
+    """LSH keys of a signature: BANDS bands of ROWS hash values each. Two texts
+    with shingle Jaccard J meet in some band with probability 1-(1-J^3)^21:
+    0.94 at 0.5, 0.998 at 0.7; candidates are then checked on the full signature."""
+    width = LSH_ROWS * 8
+    return [hash((b, sig[b * width:(b + 1) * width])) for b in range(LSH_BANDS)]

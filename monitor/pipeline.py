@@ -300,7 +300,8 @@ def store_outcomes(ctx: Context, outcomes: list[FeedOutcome], summary: PollSumma
                 summary.skipped_known += 1
                 continue
             stored_urls.add(draft.url)
-            decision = index.decide(draft.features, draft.text_hash, draft.signature)
+            when = draft.published_at or draft.seen_at
+            decision = index.decide(draft.features, draft.text_hash, draft.signature, published=when)
             try:
                 with s.begin_nested():
                     res = repo.write_article(s, draft, decision, draft.matches, ctx.channels)
@@ -310,7 +311,8 @@ def store_outcomes(ctx: Context, outcomes: list[FeedOutcome], summary: PollSumma
                 summary.skipped_known += 1  # another daemon stored the same page meanwhile
                 continue
             index.add(dedup.Candidate(res.article_id, res.story_id, draft.features,
-                                      draft.text_hash, res.story_is_seed, draft.signature))
+                                      draft.text_hash, res.story_is_seed, draft.signature,
+                                      published=when))
             in_txn.append((draft, decision, res))
             if len(in_txn) >= batch:
                 s.commit()
@@ -401,7 +403,7 @@ def load_seeds(ctx: Context) -> tuple[int, int]:
             continue
         feats = dedup.features(doc.title, doc.text)
         sig = dedup.signature(doc.text)
-        decision = index.decide(feats, th, sig)
+        decision = index.decide(feats, th, sig, published=doc.published)
         draft = repo.ArticleDraft(
             url=doc.url, original_url=doc.url, title=doc.title, text=doc.text, text_hash=th,
             features=feats, signature=sig, seen_at=now, published_at=doc.published,
@@ -410,6 +412,7 @@ def load_seeds(ctx: Context) -> tuple[int, int]:
         with Session(ctx.engine) as s:
             res = repo.store_article(s, draft, decision, match_topics(ctx.topics, doc.title, doc.text),
                                      is_seed=True)
-        index.add(dedup.Candidate(res.article_id, res.story_id, feats, th, True, sig))
+        index.add(dedup.Candidate(res.article_id, res.story_id, feats, th, True, sig,
+                                  published=doc.published))
         added += 1
     return added, unchanged

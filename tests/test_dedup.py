@@ -84,3 +84,31 @@ def test_wire_copy_with_different_boilerplate_is_a_near_duplicate() -> None:
     d = index2.decide(features("Netflix AI", copy), text_hash(copy), signature(copy))
     assert d.layer == "near_duplicate" and d.story_id == story_of["004"]
     assert d.score is not None and d.score >= 0.5
+
+
+def test_two_headlines_meet_on_one_rare_word_two_articles_do_not() -> None:
+    """Headline-only entries are held to the lower headline threshold; a lone
+    shared name is evidence for a headline, not for a full article."""
+    index = StoryIndex()
+    first = "Sbarro files for bankruptcy again"
+    index.add(Candidate(1, 1, features(first, first), text_hash(first)))
+    second = "Pizza chain Sbarro to close 155 stores"
+    d = index.decide(features(second, second), text_hash(second))
+    assert d.layer == "same_story" and d.story_id == 1 and d.threshold == index.headline_threshold
+    long_doc = read_seeds(SEEDS)[0]
+    assert index.threshold_for(features(long_doc.title, long_doc.text)) == index.same_story_threshold
+
+
+def test_postings_stay_bounded_and_seeds_are_never_dropped() -> None:
+    from monitor import dedup
+
+    index = StoryIndex()
+    seed = features("Netflix seed story", "Netflix Sarandos Eternaut quarterly call")
+    index.add(Candidate(0, 0, seed, "seed", True))
+    for i in range(1, 5 * dedup.POSTING_CAP):
+        text = f"Netflix story number {i} about Sarandos"
+        index.add(Candidate(i, i, features(text, text), text_hash(text)))
+    assert all(len(p.ids) <= 2 * dedup.POSTING_CAP for p in index._postings.values())
+    assert "netflix" in index._seed_postings and len(index._seed_postings["netflix"].ids) == 1
+    d = index.decide(seed, "other")
+    assert d.story_id == 0, d

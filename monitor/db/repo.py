@@ -127,15 +127,17 @@ def known_urls(session: Session, urls: list[str]) -> set[str]:
 
 def load_index(session: Session, settings: Settings, now: datetime) -> StoryIndex:
     """Candidates: every seed article, and the articles of stories seen within the window."""
-    index = StoryIndex(settings.dedup.same_story_threshold, settings.dedup.near_duplicate_threshold)
+    d = settings.dedup
+    index = StoryIndex(d.same_story_threshold, d.near_duplicate_threshold,
+                       headline_threshold=d.headline_threshold, window=d.window)
     since = now - settings.dedup.window
     q = (select(Article.id, Article.story_id, Article.features, Article.text_hash, Story.is_seed,
-                Article.signature)
+                Article.signature, func.coalesce(Article.published_at, Article.seen_at))
          .join(Story, Story.id == Article.story_id)
          .where(or_(Story.is_seed.is_(True), Story.last_seen_at >= since))
          .order_by(Article.id))
-    for aid, sid, feats, th, is_seed, sig in session.execute(q):
-        index.add(Candidate(aid, sid, feats or {}, th, bool(is_seed), sig))
+    for aid, sid, feats, th, is_seed, sig, published in session.execute(q):
+        index.add(Candidate(aid, sid, feats or {}, th, bool(is_seed), sig, published=published))
     return index
 
 
