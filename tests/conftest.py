@@ -94,3 +94,30 @@ def smtp_server() -> Iterator[Any]:
         yield handler
     finally:
         ctl.stop()
+
+
+def poll_once(settings: Any, *, seeds: bool = False) -> tuple[Any, Any]:
+    """Migrate, optionally load the seeds, then poll every configured feed once with
+    the real pipeline, as `monitor poll` does. Returns (engine, summary)."""
+    import asyncio
+    from datetime import UTC, datetime, timedelta
+
+    from sqlalchemy.orm import Session
+
+    from monitor.db import repo
+    from monitor.db.engine import make_engine
+    from monitor.db.migrate import upgrade
+    from monitor.pipeline import Context, load_seeds, poll_feeds
+
+    engine = make_engine(settings.database.url)
+    upgrade(engine)
+    ctx = Context.create(settings, engine)
+    if seeds:
+        load_seeds(ctx)
+    now = datetime.now(UTC)
+    with Session(engine) as s:
+        repo.sync_feeds(s, settings, now)
+        s.commit()
+        feeds = repo.claim_due_feeds(s, "test", now, timedelta(minutes=5),
+                                     [f.name for f in settings.feeds])
+    return engine, asyncio.run(poll_feeds(ctx, feeds))

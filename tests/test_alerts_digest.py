@@ -5,7 +5,6 @@ text, failing-feed alerts, and a digest that parses back to every story."""
 
 from __future__ import annotations
 
-import asyncio
 import shutil
 import ssl
 import subprocess
@@ -22,15 +21,11 @@ from sqlalchemy.orm import Session
 import monitor.alerts as alerts_mod
 from monitor.alerts import build_email, deliver_pending, send_email
 from monitor.config import EmailSettings, Settings, settings_from_dict
-from monitor.db import repo
-from monitor.db.engine import make_engine
-from monitor.db.migrate import upgrade
 from monitor.db.models import Alert
 from monitor.digest import make_digest
 from monitor.errors import DeliveryError
-from monitor.pipeline import Context, poll_feeds
 
-from .conftest import SMTPRecorder, free_port
+from .conftest import SMTPRecorder, free_port, poll_once
 from .httpserver import LoopbackServer
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -143,16 +138,7 @@ def _settings(tmp: Path, srv: LoopbackServer, smtp_port: int, **extra: Any) -> S
 
 
 def _poll(settings: Settings) -> Any:
-    engine = make_engine(settings.database.url)
-    upgrade(engine)
-    now = datetime.now(UTC)
-    with Session(engine) as s:
-        repo.sync_feeds(s, settings, now)
-        s.commit()
-        feeds = repo.claim_due_feeds(s, "t", now, timedelta(minutes=5),
-                                     [f.name for f in settings.feeds])
-    asyncio.run(poll_feeds(Context.create(settings, engine), feeds))
-    return engine
+    return poll_once(settings)[0]
 
 
 def test_recipients_switches_escaping_and_digest_parse_back(tmp_path: Path, smtp_server: Any) -> None:

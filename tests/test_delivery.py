@@ -4,7 +4,6 @@ out later, once; login over STARTTLS-less plain SMTP uses the env password."""
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -15,16 +14,12 @@ from sqlalchemy.orm import Session
 
 from monitor.alerts import build_email, deliver_pending, send_email
 from monitor.config import Settings, settings_from_dict
-from monitor.db import repo
-from monitor.db.engine import make_engine
-from monitor.db.migrate import upgrade
 from monitor.db.models import Alert, Digest
 from monitor.demo import demo_topics, serve_site
 from monitor.digest import make_digest
 from monitor.errors import DeliveryError
-from monitor.pipeline import Context, load_seeds, poll_feeds
 
-from .conftest import free_port
+from .conftest import free_port, poll_once
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -41,25 +36,15 @@ def settings_for(tmp: Path, base: str, smtp_port: int, **alerts: Any) -> Setting
     }, base=tmp)
 
 
-def poll_once(settings: Settings) -> Any:
-    engine = make_engine(settings.database.url)
-    upgrade(engine)
-    ctx = Context.create(settings, engine)
-    load_seeds(ctx)
-    now = datetime.now(UTC)
-    with Session(engine) as s:
-        repo.sync_feeds(s, settings, now)
-        s.commit()
-        feeds = repo.claim_due_feeds(s, "test", now, timedelta(minutes=5))
-    summary = asyncio.run(poll_feeds(ctx, feeds))
-    return engine, summary
+def seeded_poll(settings: Settings) -> Any:
+    return poll_once(settings, seeds=True)
 
 
 def test_smtp_down_then_up_every_alert_arrives_once(tmp_path: Path, smtp_server: Any) -> None:
     dead_port = free_port()  # nothing listens here
     with serve_site() as base:
         down = settings_for(tmp_path, base, dead_port)
-        engine, summary = poll_once(down)
+        engine, summary = seeded_poll(down)
     assert summary.alerts_created == 3  # Q3 2026 earnings, WGA guidance, football league
     report = deliver_pending(down, engine)
     assert report.sent == 0 and report.pending == 3
@@ -86,7 +71,7 @@ def test_unsent_digest_is_sent_with_the_next_one(tmp_path: Path, smtp_server: An
     dead_port = free_port()
     with serve_site() as base:
         down = settings_for(tmp_path, base, dead_port, immediate=False)
-        engine, summary = poll_once(down)
+        engine, summary = seeded_poll(down)
     assert summary.alerts_created == 0  # immediate alerts off: nothing in the outbox
     failed = make_digest(down, engine)
     assert failed.status == "failed" and str(dead_port) in (failed.error or "")
@@ -135,7 +120,7 @@ def test_webhook_gets_slack_text_and_the_structured_alert(tmp_path: Path) -> Non
             "topics": demo_topics(),
             "alerts": {"webhook_url": hook.url("/hook")},
         }, base=tmp_path)
-        engine, summary = poll_once(settings)
+        engine, summary = seeded_poll(settings)
         assert summary.alerts_created == 1
         assert deliver_pending(settings, engine).sent == 1
         posts = [r for r in hook.requests if r.method == "POST"]

@@ -4,7 +4,6 @@ stored from the feed's summary with the failure kept; nothing stored is lost."""
 
 from __future__ import annotations
 
-import asyncio
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -14,12 +13,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from monitor.config import Settings, settings_from_dict
-from monitor.db import repo
-from monitor.db.engine import make_engine
-from monitor.db.migrate import upgrade
 from monitor.db.models import Article, Feed, FetchLog
-from monitor.pipeline import Context, PollSummary, poll_feeds
+from monitor.pipeline import PollSummary
 
+from .conftest import poll_once
 from .httpserver import LoopbackServer, Response
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -49,15 +46,7 @@ def make_settings(tmp: Path, feeds: list[tuple[str, str]]) -> Settings:
 
 
 def poll(settings: Settings) -> tuple[Any, PollSummary]:
-    engine = make_engine(settings.database.url)
-    upgrade(engine)
-    now = datetime.now(UTC)
-    with Session(engine) as s:
-        repo.sync_feeds(s, settings, now)
-        s.commit()
-        feeds = repo.claim_due_feeds(s, "t", now, timedelta(minutes=5),
-                                     [f.name for f in settings.feeds])
-    return engine, asyncio.run(poll_feeds(Context.create(settings, engine), feeds))
+    return poll_once(settings)
 
 
 def test_broken_feeds_are_recorded_and_the_others_processed(tmp_path: Path) -> None:
