@@ -45,6 +45,7 @@ from .fetch import Fetcher, FetchResult
 from .topics import Topic, compile_topics, match_topics
 
 log = logging.getLogger("monitor.pipeline")
+WORKER_TASKS = 400
 
 
 def utcnow() -> datetime:
@@ -109,7 +110,11 @@ class Workers:
 
             ctx = mp.get_context("forkserver")
             ctx.set_forkserver_preload(["monitor.analyze"])
-            self._pool = ProcessPoolExecutor(self.workers, mp_context=ctx)
+            # workers are replaced after a while: trafilatura's and our caches grow
+            # with every page, and a fresh worker (forked from the preloaded
+            # server) costs milliseconds
+            self._pool = ProcessPoolExecutor(self.workers, mp_context=ctx,
+                                             max_tasks_per_child=WORKER_TASKS)
         return await asyncio.get_running_loop().run_in_executor(
             self._pool, analyze_page, html, url, entry_title, self.spec)
 
