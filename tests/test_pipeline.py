@@ -4,11 +4,13 @@ stored from the feed's summary with the failure kept; nothing stored is lost."""
 
 from __future__ import annotations
 
+import json
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -191,7 +193,8 @@ def test_temporary_redirect_keeps_the_feed_url(tmp_path: Path) -> None:
         assert feed_row(engine, "Temp").url == srv.url("/feed.xml")
 
 
-def test_gone_feed_is_disabled_and_failing_feed_suspended_until_enabled(tmp_path: Path) -> None:
+def test_gone_feed_is_disabled_and_failing_feed_suspended_until_enabled(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     from monitor.cli import main
 
     with LoopbackServer() as srv:
@@ -218,6 +221,11 @@ def test_gone_feed_is_disabled_and_failing_feed_suspended_until_enabled(tmp_path
         cfg = tmp_path / "config.yaml"
         cfg.write_text(f"database:\n  url: {settings.database.url}\nseeds:\n  path: {ROOT / 'seeds'}\n"
                        f"feeds:\n  - name: Flaky\n    url: {srv.url('/flaky.xml')}\n")
+        capsys.readouterr()
+        assert main(["feeds", "--errors", "--format", "json", "--config", str(cfg)]) == 0
+        errors = json.loads(capsys.readouterr().out)
+        assert [e["code"] for e in errors if e["feed"] == "Flaky"] == ["http_503"] * 3
+        assert any(e["feed"] == "Gone" and e["code"] == "http_410" for e in errors)
         assert main(["feeds", "enable", "Flaky", "--config", str(cfg)]) == 0
         row = feed_row(engine, "Flaky")
         assert row.status == "ok" or row.status == "never_polled"
