@@ -313,31 +313,6 @@ def mentions_cmd(app: App, topic: str | None, since: str | None, new_only: bool,
                            MENTION_FIELDS), nl=False)
 
 
-@command(cli, "stories")
-@click.option("--topic", default=None, help="only stories that mention this topic")
-@since_option
-@click.option("--explain", "explain", type=int, default=None, metavar="ID",
-              help="show why each article of story ID is in it")
-@fmt_option
-@limit_option
-def stories_cmd(app: App, topic: str | None, since: str | None, explain: int | None, fmt: str,
-                limit: int | None) -> None:
-    """List stories, newest first."""
-    from .db import queries
-
-    app.require_db()
-    with Session(app.engine) as s:
-        if explain is not None:
-            rows = queries.explain_story(s, explain)
-            if not rows:
-                raise UsageError(f"--explain: no story {explain}")
-            click.echo(render_rows(rows, fmt), nl=False)
-            return
-        rows = queries.stories(s, topic=topic, since=_since(since), limit=limit)
-    click.echo(render_rows(rows, fmt, ["story_id", "last_seen_at", "is_seed", "article_count",
-                                       "topics", "sources", "title"], STORY_FIELDS), nl=False)
-
-
 @command(cli, "articles")
 @since_option
 @click.option("--text", "with_text", is_flag=True, help="include the clean text")
@@ -432,7 +407,7 @@ def demo_cmd(output: str | None, debug: bool) -> None:
     run_demo(Path(output) if output else None, echo=click.echo)
 
 
-from . import cli_topics  # noqa: E402,F401  (registers `monitor topics`)
+from . import cli_stories, cli_topics  # noqa: E402,F401  (register `monitor stories|topics`)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -294,6 +294,67 @@ def failing_feeds(session: Session) -> list[tuple[Feed, datetime, int]]:
     return sorted(out, key=lambda t: t[1])
 
 
+def merge_stories(session: Session, keep_id: int, other_id: int) -> Story | None:
+    """An operator's merge: every article, mention and alert claim of ``other``
+    moves to ``keep``; the articles record the decision (layer 'merged'), and the
+    candidate index, derived from these rows, follows it from now on."""
+    with session.begin():
+        keep, other = session.get(Story, keep_id), session.get(Story, other_id)
+        if keep is None or other is None or keep_id == other_id:
+            return None
+        session.execute(update(Article).where(Article.story_id == other_id).values(
+            story_id=keep_id, story_layer="merged", nearest_story_id=keep_id))
+        session.execute(update(Mention).where(Mention.story_id == other_id).values(story_id=keep_id))
+        kept = set(session.scalars(select(StoryTopic.topic).where(StoryTopic.story_id == keep_id)))
+        for claim in list(session.scalars(select(StoryTopic).where(StoryTopic.story_id == other_id))):
+            topic, first = claim.topic, claim.first_article_id
+            created = claim.created_at
+            session.delete(claim)
+            if topic not in kept:  # the story's first mention of a topic stays its claim
+                session.flush()
+                session.add(StoryTopic(story_id=keep_id, topic=topic, first_article_id=first,
+                                       created_at=created))
+        keep.is_seed = keep.is_seed or other.is_seed
+        keep.first_seen_at = min(keep.first_seen_at, other.first_seen_at)
+        keep.last_seen_at = max(keep.last_seen_at, other.last_seen_at)
+        keep.article_count = (keep.article_count or 0) + (other.article_count or 0)
+        session.flush()
+        session.delete(other)
+        return keep
+
+
+def split_article(session: Session, url: str, now: datetime) -> Story | None:
+    """An operator's split: the article (by canonical URL) leaves its story for a
+    story of its own (layer 'split'), with its mentions and the topic claims it made."""
+    with session.begin():
+        art = session.scalar(select(Article).where(Article.url == url))
+        if art is None:
+            return None
+        old = session.get(Story, art.story_id)
+        assert old is not None
+        new = Story(title=art.title or art.url, is_seed=art.seed_file is not None,
+                    first_seen_at=art.seen_at, last_seen_at=art.seen_at, article_count=1)
+        session.add(new)
+        session.flush()
+        art.story_id, art.story_layer, art.nearest_story_id = new.id, "split", old.id
+        session.execute(update(Mention).where(Mention.article_id == art.id).values(story_id=new.id))
+        for claim in list(session.scalars(select(StoryTopic).where(
+                StoryTopic.story_id == old.id, StoryTopic.first_article_id == art.id))):
+            topic, created = claim.topic, claim.created_at
+            session.delete(claim)
+            session.flush()
+            session.add(StoryTopic(story_id=new.id, topic=topic, first_article_id=art.id,
+                                   created_at=created))
+        old.article_count = max(0, (old.article_count or 1) - 1)
+        session.flush()
+        if old.article_count == 0:
+            session.delete(old)
+        elif old.is_seed and art.seed_file is not None:
+            old.is_seed = (session.scalar(select(func.count(Article.id)).where(
+                Article.story_id == old.id, Article.seed_file.is_not(None))) or 0) > 0
+        return new
+
+
 def enable_feed(session: Session, name: str, now: datetime) -> Feed | None:
     """A person re-enables a suspended or disabled feed: it is due now."""
     with session.begin():

@@ -1,0 +1,91 @@
+"""`monitor stories`: list stories, explain them, and let an operator merge
+two stories or split an article out (the decision is kept in the database)."""
+
+from __future__ import annotations
+
+from datetime import UTC
+
+import click
+from sqlalchemy.orm import Session
+
+from .cli import (
+    STORY_FIELDS,
+    App,
+    _setup_logging,
+    _since,
+    cli,
+    command,
+    fmt_option,
+    limit_option,
+    since_option,
+)
+from .errors import UsageError
+from .output import render_rows
+
+
+@cli.group("stories", invoke_without_command=True)
+@click.option("--config", "config", type=click.Path(dir_okay=False), default=None,
+              help="config file (default ./config.yaml or $MONITOR_CONFIG)")
+@click.option("--topic", default=None, help="only stories that mention this topic")
+@since_option
+@click.option("--explain", "explain", type=int, default=None, metavar="ID",
+              help="show why each article of story ID is in it")
+@fmt_option
+@limit_option
+@click.option("--debug", is_flag=True, help="debug logs and tracebacks")
+@click.pass_context
+def stories_group(ctx: click.Context, config: str | None, topic: str | None, since: str | None,
+                  explain: int | None, fmt: str, limit: int | None, debug: bool) -> None:
+    """List stories, newest first (merge and split them with the subcommands)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from .db import queries
+
+    _setup_logging(debug)
+    app = App(config, debug)
+    app.require_db()
+    with Session(app.engine) as s:
+        if explain is not None:
+            rows = queries.explain_story(s, explain)
+            if not rows:
+                raise UsageError(f"--explain: no story {explain}")
+            click.echo(render_rows(rows, fmt), nl=False)
+            return
+        rows = queries.stories(s, topic=topic, since=_since(since), limit=limit)
+    click.echo(render_rows(rows, fmt, ["story_id", "last_seen_at", "is_seed", "article_count",
+                                       "topics", "sources", "title"], STORY_FIELDS), nl=False)
+
+
+@command(stories_group, "merge")
+@click.argument("keep", type=int)
+@click.argument("other", type=int)
+def stories_merge(app: App, keep: int, other: int) -> None:
+    """Merge story OTHER into story KEEP (the decision is kept: later articles
+    are compared with the merged story)."""
+    from .db import repo
+
+    app.require_db()
+    with Session(app.engine, expire_on_commit=False) as s:
+        merged = repo.merge_stories(s, keep, other)
+    if merged is None:
+        raise UsageError(f"cannot merge story {other} into {keep}: both must exist and differ")
+    click.echo(f"story {other} merged into {keep}: {merged.article_count} articles")
+
+
+@command(stories_group, "split")
+@click.argument("url")
+def stories_split(app: App, url: str) -> None:
+    """Move the article at URL (its canonical URL) out of its story into a story of its own."""
+    from datetime import datetime
+
+    from .canonical import canonical_url
+    from .db import repo
+
+    app.require_db()
+    with Session(app.engine, expire_on_commit=False) as s:
+        new = repo.split_article(s, url, datetime.now(UTC))
+        if new is None and canonical_url(url) != url:
+            new = repo.split_article(s, canonical_url(url), datetime.now(UTC))
+    if new is None:
+        raise UsageError(f"no stored article with the URL {url}")
+    click.echo(f"article moved to a story of its own: story {new.id}")
