@@ -11,13 +11,14 @@ import asyncio
 import functools
 import logging
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC
 from pathlib import Path
 from typing import Any
 
 import click
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
@@ -64,25 +65,31 @@ class App:
         from .db.migrate import is_current, upgrade
         from .pipeline import Context, load_seeds
 
-        try:
+        with self._reachable():
             if not is_current(self.engine):
                 upgrade(self.engine)
-        except OperationalError as e:
-            raise DatabaseError(f"database {self.engine.url.render_as_string(hide_password=True)}: "
-                                f"{str(e.orig).strip().splitlines()[0]}") from None
         load_seeds(Context.create(self.settings, self.engine))
+
+    @contextmanager
+    def _reachable(self) -> Iterator[None]:
+        """A database that cannot be reached is a one-line error naming it."""
+        try:
+            yield
+        except OperationalError as e:
+            raise DatabaseError(f"database {self.db_name}: "
+                                f"{str(e.orig).strip().splitlines()[0]}") from None
+
+    @property
+    def db_name(self) -> str:
+        return self.engine.url.render_as_string(hide_password=True)
 
     def require_db(self) -> None:
         from .db.migrate import current_revision, head_revision
 
-        try:
+        with self._reachable():
             cur = current_revision(self.engine)
-        except OperationalError as e:
-            raise DatabaseError(f"database {self.engine.url.render_as_string(hide_password=True)}: "
-                                f"{str(e.orig).strip().splitlines()[0]}") from None
         if cur is None:
-            raise DatabaseError(f"database {self.engine.url.render_as_string(hide_password=True)} "
-                                "is not initialized: run `monitor init` first")
+            raise DatabaseError(f"database {self.db_name} is not initialized: run `monitor init` first")
         if cur != head_revision(self.engine):
             raise DatabaseError("the database schema is older than this version: run "
                                 "`monitor db upgrade`")
@@ -211,6 +218,7 @@ def poll_cmd(app: App, names: tuple[str, ...]) -> None:
 
     from .alerts import deliver_pending
     from .db import repo
+    from .db.models import Feed
     from .pipeline import Context, poll_feeds
     from .progress import Progress
 
@@ -225,9 +233,13 @@ def poll_cmd(app: App, names: tuple[str, ...]) -> None:
         enabled = [f.name for f in settings.feeds if f.enabled]
         wanted = list(names) or enabled
         feeds = repo.claim_due_feeds(s, f"poll:{id(app)}", now, timedelta(minutes=30), wanted)
-    busy = sorted(set(wanted) - {f.name for f in feeds} - (set(wanted) - set(enabled)))
-    if busy:
-        click.echo(f"skipped (being polled by a running daemon): {', '.join(busy)}", err=True)
+        claimed = {f.name for f in feeds}
+        for row in s.scalars(select(Feed).where(Feed.name.in_(set(wanted) - claimed))):
+            why = (f"{row.status}: run `monitor feeds enable {row.name}`"
+                   if row.status in ("suspended", "disabled") and row.enabled
+                   else "disabled in the config" if not row.enabled
+                   else "being polled by a running daemon")
+            click.echo(f"skipped {row.name} ({why})", err=True)
     progress = Progress()
     try:
         summary = asyncio.run(poll_feeds(Context.create(settings, app.engine, progress=progress),

@@ -204,23 +204,6 @@ class StoryIndex:
                     if len(bucket) > 2 * LSH_BUCKET_CAP:   # shared boilerplate: keep the most recent
                         del bucket[:-LSH_BUCKET_CAP]
 
-    def move_story(self, old: int, new: int) -> None:
-        """Re-label candidates after two stories were merged."""
-        if old == new:
-            return
-        self._items = [replace(c, story_id=new) if c.story_id == old else c for c in self._items]
-        self._stories.pop(old, None)
-        self._stories.pop(new, None)
-        self._first_of.pop(old, None)
-        self._first_of.pop(new, None)
-        for idx, c in enumerate(self._items):   # rebuild the merged story's summary
-            if c.story_id == new:
-                story = self._stories.setdefault(new, _Story())
-                first = self._first_of.setdefault(new, idx)
-                story.is_seed = story.is_seed or c.is_seed
-                story.extend(c.published)
-                story.absorb(c.features, self._items[first].features)
-
     # --- scoring --------------------------------------------------------------
 
     def threshold_for(self, feats: dict[str, float]) -> float:
@@ -304,10 +287,6 @@ class StoryIndex:
             score = link if centroid is None else (link + centroid) / 2
             out.append((sid, score * factors[sid], idx))
         return sorted(out, key=lambda t: -t[1])
-
-    def story_scores(self, feats: dict[str, float], published: datetime | None = None) -> dict[int, float]:
-        """Score per candidate story (see ``scored``)."""
-        return {sid: s for sid, s, _ in self.scored(feats, published)}
 
     def _copy_of(self, sig: bytes) -> tuple[int, float] | None:
         """The story of a stored copy (wire text, syndication): MinHash Jaccard of

@@ -1,13 +1,14 @@
 """The one orchestrator: a poll of some feeds, from the conditional GET to the
 alert outbox. Read ``poll_feeds`` first; every stage it calls is a module of its own.
 
-    collect (per feed, concurrently):
+    collect (per feed, concurrently, a chunk of feeds at a time):
         conditional GET -> 304? done : parse entries -> canonical URLs ->
-        skip URLs already stored -> fetch pages -> extract (process pool;
-        the feed's summary when a page fails)
-    store (one writer, in publication order across the whole poll):
-        dedup decision -> topic matches -> article + story + mentions + alerts
-        in one transaction
+        skip URLs already stored -> fetch pages -> analyze in the process pool
+        (extract, hash, features, signature, topic matches; the feed's
+        summary when a page fails)
+    store (one writer thread, in publication order within the chunk):
+        dedup decision -> article + story + mentions + alerts, committed in
+        batches, each article in a savepoint
     record each feed's state (success, or the failure with its code)
 
 Side effects: HTTP requests and database writes; nothing is sent here (the
@@ -42,7 +43,7 @@ from .errors import ExtractError, FeedParseError, FetchError
 from .extract import detect_lang
 from .feeds import FeedEntry, ParsedFeed, discover_feed_links, parse_feed
 from .fetch import Fetcher, FetchResult
-from .topics import Topic, compile_topics, match_topics
+from .topics import Topic, compile_topics
 
 log = logging.getLogger("monitor.pipeline")
 WORKER_TASKS = 400
@@ -362,8 +363,7 @@ def _record(ctx: Context, o: FeedOutcome, summary: PollSummary, now: datetime) -
     summary.skipped_known += o.skipped_known
     summary.page_errors += len(o.page_errors)
     with Session(ctx.engine) as s:
-        for url, code, message in o.page_errors:
-            repo.log_page_error(s, o.feed.id, url, code, message, now)
+        repo.log_page_errors(s, o.feed.id, o.page_errors, now)
         if o.error:
             code, message = o.error
             summary.feeds_failed.append((o.feed.name, code, message))
@@ -399,25 +399,24 @@ def load_seeds(ctx: Context) -> tuple[int, int]:
         existing = repo.seed_articles(s)
         index = repo.load_index(s, ctx.settings, now)
     added = unchanged = 0
+    spec = topic_spec(ctx.topics)
     for doc in docs:
-        th = text_hash(doc.text)
         if doc.file in existing:
             unchanged += 1
-            if existing[doc.file].text_hash != th:
+            if existing[doc.file].text_hash != text_hash(doc.text):
                 log.warning("seed %s changed since it was loaded; the stored copy is kept", doc.file)
             continue
-        feats = dedup.features(doc.title, doc.text)
-        sig = dedup.signature(doc.text)
-        decision = index.decide(feats, th, sig, published=doc.published)
+        a = analyze_text(doc.title, doc.text, spec)
+        when = doc.published or now  # as load_index dates it: published, else first seen
+        decision = index.decide(a.features, a.text_hash, a.signature, published=when)
         draft = repo.ArticleDraft(
-            url=doc.url, original_url=doc.url, title=doc.title, text=doc.text, text_hash=th,
-            features=feats, signature=sig, seen_at=now, published_at=doc.published,
-            lang=detect_lang(doc.text),
-            seed_file=doc.file, text_source="seed")
+            url=doc.url, original_url=doc.url, title=doc.title, text=doc.text,
+            text_hash=a.text_hash, features=a.features, signature=a.signature, seen_at=now,
+            published_at=doc.published, lang=detect_lang(doc.text), seed_file=doc.file,
+            text_source="seed")
         with Session(ctx.engine) as s:
-            res = repo.store_article(s, draft, decision, match_topics(ctx.topics, doc.title, doc.text),
-                                     is_seed=True)
-        index.add(dedup.Candidate(res.article_id, res.story_id, feats, th, True, sig,
-                                  published=doc.published))
+            res = repo.store_article(s, draft, decision, a.matches, is_seed=True)
+        index.add(dedup.Candidate(res.article_id, res.story_id, a.features, a.text_hash, True,
+                                  a.signature, published=when))
         added += 1
     return added, unchanged

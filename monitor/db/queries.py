@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
+from ..snippets import make_snippet
 from .models import Article, Feed, Mention, Story
 
 
@@ -72,8 +73,6 @@ def articles(s: Session, *, since: datetime | None = None, text: bool = False,
 
 def search(s: Session, query: str, *, limit: int | None = None) -> list[dict[str, Any]]:
     """Every word of the query must occur in the title or the text (case-insensitive)."""
-    from .. import topics as _topics
-
     words = [w for w in query.split() if w]
     q = _articles_query()
     for w in words:
@@ -85,7 +84,7 @@ def search(s: Session, query: str, *, limit: int | None = None) -> list[dict[str
         row = _article_row(a, src, False)
         low = a.text.lower()
         pos = min((p for p in (low.find(w.lower()) for w in words) if p >= 0), default=0)
-        row["snippet"] = _topics.make_snippet(a.text, pos, pos + (len(words[0]) if words else 0))
+        row["snippet"] = make_snippet(a.text, pos, pos + (len(words[0]) if words else 0))
         out.append(row)
     return out
 

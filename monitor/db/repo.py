@@ -372,21 +372,16 @@ def recent_errors(session: Session, limit: int = 50) -> list[tuple[FetchLog, str
     return [(log, name) for log, name in session.execute(q)]
 
 
-def log_page_error(session: Session, feed_id: int | None, url: str, code: str, message: str,
-                   now: datetime) -> None:
+def log_page_errors(session: Session, feed_id: int | None, errors: list[tuple[str, str, str]],
+                    now: datetime) -> None:
+    """Page failures (url, code, message) of one feed, for `monitor feeds --errors`."""
+    if not errors:
+        return
     with session.begin():
-        session.add(FetchLog(feed_id=feed_id, url=url, code=code, message=message, at=now))
-
-
-def release_lease(session: Session, feed_id: int) -> None:
-    with session.begin():
-        session.execute(update(Feed).where(Feed.id == feed_id).values(lease_owner=None, lease_until=None))
+        session.add_all(FetchLog(feed_id=feed_id, url=url, code=code, message=message, at=now)
+                        for url, code, message in errors)
 
 
 def seed_articles(session: Session) -> dict[str, Article]:
     return {a.seed_file: a for a in session.scalars(select(Article).where(Article.seed_file.is_not(None)))
             if a.seed_file}
-
-
-def count_articles(session: Session) -> int:
-    return int(session.scalar(select(func.count(Article.id))) or 0)
