@@ -13,8 +13,6 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-import trafilatura
-
 from .canonical import normalize_text, strip_clutter
 from .errors import ExtractError
 
@@ -66,6 +64,8 @@ def _parse_date(value: str | None) -> datetime | None:
 def extract_page(html: bytes, url: str) -> Extracted:
     """Extract the main text and metadata of one page; raises ExtractError
     (code 'empty_text') when no article text can be found."""
+    import trafilatura  # here, not at the top: the main process of a poll never extracts
+
     try:
         doc = trafilatura.bare_extraction(
             html, url=url, with_metadata=True, include_comments=False,

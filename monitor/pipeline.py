@@ -19,11 +19,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
@@ -34,7 +32,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from . import dedup, schedule
-from .analyze import Analysis, TopicSpec, analyze_page, analyze_text, topic_spec
+from .analyze import Analysis, analyze_text, topic_spec
 from .canonical import canonical_url, text_hash
 from .config import Settings
 from .db import repo
@@ -44,9 +42,9 @@ from .extract import detect_lang
 from .feeds import FeedEntry, ParsedFeed, discover_feed_links, parse_feed
 from .fetch import Fetcher, FetchResult
 from .topics import Topic, compile_topics
+from .workers import Workers
 
 log = logging.getLogger("monitor.pipeline")
-WORKER_TASKS = 400
 
 
 def utcnow() -> datetime:
@@ -89,40 +87,6 @@ class PollSummary:
     page_errors_seen: int = 0
     feeds_done: int = 0
     started: float = field(default_factory=time.monotonic)
-
-
-class Workers:
-    """The per-article CPU work (monitor.analyze: trafilatura, hashes, features,
-    topic matches) in a process pool sized to the cores, or inline for one worker."""
-
-    def __init__(self, workers: int, spec: TopicSpec, in_flight: int = 16) -> None:
-        self.workers = workers or os.cpu_count() or 1
-        self.spec = spec
-        self._pool: Executor | None = None
-        # back-pressure: pages being fetched or waiting for a worker are capped, so
-        # page bodies do not pile up in memory when fetching outruns extraction
-        self.slots = asyncio.Semaphore(in_flight + 2 * self.workers)
-
-    async def analyze_page(self, html: bytes, url: str, entry_title: str | None) -> Analysis:
-        if self.workers <= 1:
-            return analyze_page(html, url, entry_title, self.spec)
-        if self._pool is None:
-            import multiprocessing as mp
-
-            ctx = mp.get_context("forkserver")
-            ctx.set_forkserver_preload(["monitor.analyze"])
-            # workers are replaced after a while: trafilatura's and our caches grow
-            # with every page, and a fresh worker (forked from the preloaded
-            # server) costs milliseconds
-            self._pool = ProcessPoolExecutor(self.workers, mp_context=ctx,
-                                             max_tasks_per_child=WORKER_TASKS)
-        return await asyncio.get_running_loop().run_in_executor(
-            self._pool, analyze_page, html, url, entry_title, self.spec)
-
-    def close(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
-            self._pool = None
 
 
 @dataclass
