@@ -1,6 +1,7 @@
 """The per-article CPU work, run in the worker processes next to extraction so
 that the single writer only decides and stores: the page's text (trafilatura),
-its hash, its dedup features and MinHash signature, and its topic matches.
+its language, its hash, its dedup features (with the ones that are evidence on
+their own) and MinHash signature, and its topic matches.
 
 Pure functions of their arguments; topics travel as (key, query, case_sensitive)
 specs and are compiled once per worker process.
@@ -8,12 +9,12 @@ specs and are compiled once per worker process.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 
 from . import dedup
 from .canonical import text_hash
-from .extract import Extracted, extract_page
+from .extract import Extracted, detect_lang, extract_page
 from .topics import Topic, TopicMatch, compile_topic, match_topics
 
 TopicSpec = tuple[tuple[str, str, bool], ...]
@@ -27,6 +28,8 @@ class Analysis:
     features: dict[str, float]
     signature: bytes
     matches: list[TopicMatch]
+    lone: frozenset[str] = frozenset()   # dedup.lone_evidence(features)
+    lang: str | None = None
     page: Extracted | None = None
 
 
@@ -39,10 +42,13 @@ def _compiled(spec: TopicSpec) -> list[Topic]:
     return [compile_topic(k, q, cs) for k, q, cs in spec]
 
 
-def analyze_text(title: str, text: str, spec: TopicSpec) -> Analysis:
-    return Analysis(title=title, text=text, text_hash=text_hash(text),
-                    features=dedup.features(title, text), signature=dedup.signature(text),
-                    matches=match_topics(_compiled(spec), title, text))
+def analyze_text(title: str, text: str, spec: TopicSpec, lang: str | None = None) -> Analysis:
+    """A text's analysis; its language is detected unless given."""
+    feats = dedup.features(title, text)
+    return Analysis(title=title, text=text, text_hash=text_hash(text), features=feats,
+                    signature=dedup.signature(text),
+                    matches=match_topics(_compiled(spec), title, text),
+                    lone=dedup.lone_evidence(feats), lang=lang or detect_lang(text))
 
 
 def analyze_page(html: bytes, url: str, entry_title: str | None, spec: TopicSpec) -> Analysis:
@@ -50,5 +56,4 @@ def analyze_page(html: bytes, url: str, entry_title: str | None, spec: TopicSpec
     page's <title>, which often carries the site name. Raises ExtractError."""
     page = extract_page(html, url)
     title = entry_title or page.title or url
-    a = analyze_text(title, page.text, spec)
-    return Analysis(a.title, a.text, a.text_hash, a.features, a.signature, a.matches, page)
+    return replace(analyze_text(title, page.text, spec, lang=page.lang), page=page)

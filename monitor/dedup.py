@@ -20,6 +20,10 @@ are held to a lower threshold than articles, texts in between to one in
 between. Every decision carries the nearest story, its score, the runner-up,
 the threshold applied and the shared features that made the match.
 
+A stored article costs the index its top features as two flat arrays
+(feature ids into one shared vocabulary, float32 weights), its signature and a
+few scalars: about 2 KiB, not a dict of 120 entries.
+
 Candidate search is bounded: each article is indexed under its top features
 only, a feature's posting list keeps its most recent entries (seeds are never
 dropped), and only the best few candidates are scored in full, so a decision
@@ -35,15 +39,15 @@ from __future__ import annotations
 
 import heapq
 import math
-import sys
 from array import array
+from collections.abc import Collection
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
 from .dedup_text import NUM_PERM, cosine, features, idf, signature, signature_similarity
 
-__all__ = ["Candidate", "Decision", "StoryIndex", "cosine", "features", "signature",
-           "signature_similarity"]
+__all__ = ["Candidate", "Decision", "StoryIndex", "cosine", "features", "lone_evidence",
+           "signature", "signature_similarity"]
 
 NEAR_DUP_JACCARD = 0.5   # shingle overlap of a copy with different boilerplate
 INDEX_FEATURES = 24      # an article is findable through its top features only
@@ -144,6 +148,23 @@ def _utc(when: datetime | None) -> datetime | None:
     return when.replace(tzinfo=UTC)
 
 
+class _Item:
+    """A stored article as the index keeps it: feature ids and weights as flat arrays."""
+
+    __slots__ = ("article_id", "story_id", "text_hash", "is_seed", "signature", "published",
+                 "keys", "weights")
+
+    def __init__(self, cand: Candidate, keys: array, weights: array) -> None:
+        self.article_id = cand.article_id
+        self.story_id = cand.story_id
+        self.text_hash = cand.text_hash
+        self.is_seed = cand.is_seed
+        self.signature = cand.signature
+        self.published = cand.published
+        self.keys = keys          # array('i'): ids in StoryIndex._words
+        self.weights = weights    # array('f')
+
+
 @dataclass
 class StoryIndex:
     """Candidates (seed articles and recent articles) with an inverted index over
@@ -159,7 +180,9 @@ class StoryIndex:
     near_duplicate_threshold: float = 0.80
     headline_threshold: float = 0.16
     window: timedelta | None = timedelta(days=14)
-    _items: list[Candidate] = field(default_factory=list)
+    _items: list[_Item] = field(default_factory=list)
+    _vocab: dict[str, int] = field(default_factory=dict)     # feature -> id
+    _words: list[str] = field(default_factory=list)          # id -> feature
     _postings: dict[str, _Postings] = field(default_factory=dict)
     _seed_postings: dict[str, _Postings] = field(default_factory=dict)
     _hashes: dict[str, int] = field(default_factory=dict)
@@ -172,19 +195,40 @@ class StoryIndex:
 
     # --- building -------------------------------------------------------------
 
+    def _id(self, key: str) -> int:
+        vid = self._vocab.get(key)
+        if vid is None:
+            vid = self._vocab[key] = len(self._words)
+            self._words.append(key)
+        return vid
+
+    def features_of(self, idx: int) -> dict[str, float]:
+        """A stored article's feature vector, as it was added."""
+        item = self._items[idx]
+        return {self._words[k]: w for k, w in zip(item.keys, item.weights)}
+
+    def candidates(self) -> list[Candidate]:
+        """The stored articles, as Candidates."""
+        return [Candidate(it.article_id, it.story_id, self.features_of(i), it.text_hash, it.is_seed,
+                          it.signature, it.published) for i, it in enumerate(self._items)]
+
     def add(self, cand: Candidate) -> None:
-        # one shared str per feature and one float per value: a stored article
-        # then costs its dict, not 120 strings and floats of its own
-        feats = {_intern(k): _FLOATS.setdefault(round(v, 4), round(v, 4)) for k, v in cand.features.items()}
-        cand = replace(cand, features=feats, published=_utc(cand.published))
+        ids = [self._id(k) for k in cand.features]
+        words = self._words
+        # the same str object for a feature everywhere (postings, story sums)
+        feats = dict(zip([words[i] for i in ids], cand.features.values()))
+        cand = replace(cand, published=_utc(cand.published))
         idx = len(self._items)
-        self._items.append(cand)
+        self._items.append(_Item(cand, array("i", ids), array("f", feats.values())))
         self._hashes.setdefault(cand.text_hash, idx)
         story = self._stories.setdefault(cand.story_id, _Story())
         first = self._first_of.setdefault(cand.story_id, idx)
         story.is_seed = story.is_seed or cand.is_seed
         story.extend(cand.published)
-        story.absorb(cand.features, self._items[first].features)
+        if story.size == 1 and story.sums is None:
+            story.absorb(feats, self.features_of(first))
+        else:
+            story.absorb(feats, None)
         postings = self._seed_postings if cand.is_seed else self._postings
         for k in _top(feats, INDEX_FEATURES):
             plist = postings.get(k)
@@ -251,8 +295,8 @@ class StoryIndex:
             return 0.0
         return float((self.window / gap) ** STALE_EXPONENT)
 
-    def scored(self, feats: dict[str, float],
-               published: datetime | None = None) -> list[tuple[int, float, int]]:
+    def scored(self, feats: dict[str, float], published: datetime | None = None,
+               lone: Collection[str] | None = None) -> list[tuple[int, float, int]]:
         """(story, score, best article index) per candidate story, best first.
 
         A story's score is the mean of its best article's cosine (single link:
@@ -262,6 +306,8 @@ class StoryIndex:
         published = _utc(published)
         best: dict[int, tuple[float, int]] = {}
         factors: dict[int, float] = {}
+        vocab = self._vocab
+        query = {vid: v for k, v in feats.items() if (vid := vocab.get(k)) is not None}
         for idx in self._candidates(feats):
             item = self._items[idx]
             sid = item.story_id
@@ -269,13 +315,18 @@ class StoryIndex:
                 factors[sid] = self._time_factor(self._stories[sid], published)
             if factors[sid] <= 0.0:
                 continue
-            f = item.features
-            shared = feats.keys() & f.keys()
-            if len(shared) < min_shared(len(feats), len(f)):
+            link, shared, last = 0.0, 0, -1
+            for k, w in zip(item.keys, item.weights):
+                q = query.get(k)
+                if q is not None:
+                    link += q * w
+                    shared += 1
+                    last = k
+            if shared < min_shared(len(feats), len(item.keys)):
                 continue
-            if len(shared) == 1 and not _rare(next(iter(shared))):
+            if shared == 1 and not (self._words[last] in lone if lone is not None
+                                    else _rare(self._words[last])):
                 continue
-            link = sum([feats[k] * f[k] for k in shared])
             if link > best.get(sid, (0.0, -1))[0]:
                 best[sid] = (link, idx)
         out = []
@@ -313,15 +364,17 @@ class StoryIndex:
     def _evidence(self, feats: dict[str, float], idx: int | None) -> tuple[str, ...]:
         if idx is None:
             return ()
-        f = self._items[idx].features
+        f = self.features_of(idx)
         shared = sorted(feats.keys() & f.keys(), key=lambda k: -feats[k] * f[k])
         return tuple(shared[:6])
 
     def decide(self, feats: dict[str, float], text_hash: str, sig: bytes | None = None,
-               published: datetime | None = None) -> Decision:
+               published: datetime | None = None,
+               lone: Collection[str] | None = None) -> Decision:
         """The story of a new article, with the nearest story, the runner-up and why.
-        ``published`` (optional) applies the time window."""
-        ranked = self.scored(feats, published)
+        ``published`` (optional) applies the time window; ``lone`` (optional) is
+        ``lone_evidence(feats)`` when the caller has it already."""
+        ranked = self.scored(feats, published, lone)
         nearest, score, nidx = ranked[0] if ranked else (None, None, None)
         runner, runner_score, _ = ranked[1] if len(ranked) > 1 else (None, None, None)
         threshold = self.threshold_for(feats)
@@ -363,17 +416,17 @@ class _Postings:
             del self.weights[:-cap]
 
 
-_FLOATS: dict[float, float] = {}
-
-
-def _intern(key: str) -> str:
-    return sys.intern(key)
-
-
 def _rare(key: str) -> bool:
     """Whether one shared feature alone is evidence: a name, or a word rarer in
     English than "Netflix" or "bitcoin" (two headlines on Netflix are not one story)."""
     return key.startswith("n:") or idf(key) >= LONE_WORD_IDF
+
+
+def lone_evidence(feats: dict[str, float]) -> frozenset[str]:
+    """The features of a vector that are evidence on their own (see _rare).
+    Computed next to the features (in the worker that has the word table
+    loaded) and passed to ``decide``, so the deciding process needs no table."""
+    return frozenset(k for k in feats if _rare(k))
 
 
 def _top(feats: dict[str, float], n: int) -> list[str]:

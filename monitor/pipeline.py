@@ -38,7 +38,6 @@ from .config import Settings
 from .db import repo
 from .db.models import Feed
 from .errors import ExtractError, FeedParseError, FetchError
-from .extract import detect_lang
 from .feeds import FeedEntry, ParsedFeed, discover_feed_links, parse_feed
 from .fetch import Fetcher, FetchResult
 from .topics import Topic, compile_topics
@@ -228,7 +227,7 @@ async def _article(ctx: Context, fetcher: Fetcher, workers: Workers, feed: Feed,
     if found is None:  # the page failed: the feed's own text stands in for it
         if not entry.summary and not entry.title:
             return None
-        found = analyze_text(entry.title or url, entry.summary or entry.title, workers.spec)
+        found = await workers.analyze_text(entry.title or url, entry.summary or entry.title)
     if summary is not None:
         summary.analyzed += 1
         summary.page_errors_seen += error is not None
@@ -241,7 +240,7 @@ async def _article(ctx: Context, fetcher: Fetcher, workers: Workers, feed: Feed,
         matches=found.matches, seen_at=utcnow(),
         author=(page.author if page else None) or entry.author,
         published_at=entry.published or (page.published if page else None),
-        lang=page.lang if page else detect_lang(found.text), feed_id=feed.id, feed_name=feed.name,
+        lang=found.lang, lone=found.lone, feed_id=feed.id, feed_name=feed.name,
         guid=entry.guid, text_source="page" if page else "feed_summary",
         fetch_error_code=error[0] if error else None, fetch_error=error[1] if error else None,
     )
@@ -271,7 +270,8 @@ def store_outcomes(ctx: Context, outcomes: list[FeedOutcome], summary: PollSumma
                 continue
             stored_urls.add(draft.url)
             when = draft.published_at or draft.seen_at
-            decision = index.decide(draft.features, draft.text_hash, draft.signature, published=when)
+            decision = index.decide(draft.features, draft.text_hash, draft.signature, published=when,
+                                    lone=draft.lone)
             try:
                 with s.begin_nested():
                     res = repo.write_article(s, draft, decision, draft.matches, ctx.channels)
@@ -372,11 +372,11 @@ def load_seeds(ctx: Context) -> tuple[int, int]:
             continue
         a = analyze_text(doc.title, doc.text, spec)
         when = doc.published or now  # as load_index dates it: published, else first seen
-        decision = index.decide(a.features, a.text_hash, a.signature, published=when)
+        decision = index.decide(a.features, a.text_hash, a.signature, published=when, lone=a.lone)
         draft = repo.ArticleDraft(
             url=doc.url, original_url=doc.url, title=doc.title, text=doc.text,
             text_hash=a.text_hash, features=a.features, signature=a.signature, seen_at=now,
-            published_at=doc.published, lang=detect_lang(doc.text), seed_file=doc.file,
+            published_at=doc.published, lang=a.lang, seed_file=doc.file,
             text_source="seed")
         with Session(ctx.engine) as s:
             res = repo.store_article(s, draft, decision, a.matches, is_seed=True)

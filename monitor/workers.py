@@ -20,7 +20,7 @@ import asyncio
 import os
 from concurrent.futures import Executor, ProcessPoolExecutor
 
-from .analyze import Analysis, TopicSpec, analyze_page
+from .analyze import Analysis, TopicSpec, analyze_page, analyze_text
 
 WORKER_TASKS = 100          # pages a worker analyzes before it is replaced
 PRELOAD = "monitor.preload"  # imported by the forkserver: calls warm_up()
@@ -94,6 +94,14 @@ class Workers:
             return analyze_page(html, url, entry_title, self.spec)
         return await asyncio.get_running_loop().run_in_executor(
             self._executor(), analyze_page, html, url, entry_title, self.spec)
+
+    async def analyze_text(self, title: str, text: str) -> Analysis:
+        """A feed entry's own text (when its page failed), in the pool too: the
+        main process then never loads the word table or the language model."""
+        if self.workers <= 1:
+            return analyze_text(title, text, self.spec)
+        return await asyncio.get_running_loop().run_in_executor(
+            self._executor(), analyze_text, title, text, self.spec)
 
     def close(self) -> None:
         for pool in self._retiring:

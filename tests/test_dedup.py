@@ -78,7 +78,7 @@ def test_wire_copy_with_different_boilerplate_is_a_near_duplicate() -> None:
             "\nCopyright 2026 The Valley Tribune. All rights reserved. Sign up for our newsletter.")
     # the stored seeds need signatures for this layer
     index2 = StoryIndex(same_story_threshold=0.35)
-    for c in index._items:
+    for c in index.candidates():
         text = read_seeds(SEEDS)[c.article_id].text
         index2.add(Candidate(c.article_id, c.story_id, c.features, c.text_hash, True, signature(text)))
     d = index2.decide(features("Netflix AI", copy), text_hash(copy), signature(copy))

@@ -39,6 +39,7 @@ class ArticleDraft:
     author: str | None = None
     published_at: datetime | None = None
     lang: str | None = None
+    lone: frozenset[str] | None = None   # dedup.lone_evidence(features), if computed
     feed_id: int | None = None
     feed_name: str | None = None
     guid: str | None = None
