@@ -38,11 +38,14 @@ the articles of recent stories), so several daemons on one database agree.
 from __future__ import annotations
 
 import heapq
-import math
 from array import array
 from collections.abc import Collection
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import numpy as np
 
 from .dedup_text import NUM_PERM, cosine, features, idf, signature, signature_similarity
 
@@ -103,7 +106,8 @@ class _Story:
     first: datetime | None = None
     last: datetime | None = None
     size: int = 0
-    sums: dict[str, float] | None = None
+    ids: np.ndarray | None = None       # the summed vector: sorted feature ids,
+    weights: np.ndarray | None = None   # and their float32 sums
     norm: float = 1.0
 
     def extend(self, when: datetime | None) -> None:
@@ -120,26 +124,36 @@ class _Story:
             return self.first - when
         return max(when - self.last, timedelta(0))
 
-    def absorb(self, feats: dict[str, float], first: dict[str, float] | None) -> None:
-        """Add an article's vector to the story's sum (a lone article is its own centroid)."""
+    def absorb(self, ids: np.ndarray, weights: np.ndarray,
+               first: tuple[np.ndarray, np.ndarray] | None) -> None:
+        """Add an article's vector (feature ids, weights) to the story's sum (a
+        lone article is its own centroid). The sum is kept as sorted id and
+        float32 weight arrays, trimmed to its heaviest features."""
+        import numpy as np
+
         self.size += 1
         if self.size == 1:
             return
-        if self.sums is None:
-            self.sums = dict(first or {})
-        sums = self.sums
-        for k, v in feats.items():
-            sums[k] = sums.get(k, 0.0) + v
-        if len(sums) > 2 * CENTROID_FEATURES:   # keep memory bounded for big stories
-            keep = heapq.nlargest(CENTROID_FEATURES, sums.items(), key=lambda kv: kv[1])
-            self.sums = sums = dict(keep)
-        self.norm = math.sqrt(sum(v * v for v in sums.values())) or 1.0
+        if self.ids is None:
+            self.ids, self.weights = first if first is not None else (ids[:0], weights[:0])
+        every = np.concatenate([self.ids, ids])
+        uniq, inverse = np.unique(every, return_inverse=True)
+        sums = np.bincount(inverse, weights=np.concatenate([self.weights, weights]))
+        if len(uniq) > 2 * CENTROID_FEATURES:   # keep memory bounded for big stories
+            keep = np.sort(np.argpartition(-sums, CENTROID_FEATURES - 1)[:CENTROID_FEATURES])
+            uniq, sums = uniq[keep], sums[keep]
+        self.ids, self.weights = uniq.astype(np.int32), sums.astype(np.float32)
+        self.norm = float(np.sqrt(np.dot(sums, sums))) or 1.0
 
-    def centroid_cosine(self, feats: dict[str, float]) -> float | None:
-        if self.sums is None:
+    def centroid_cosine(self, query_ids: np.ndarray, query_weights: np.ndarray) -> float | None:
+        """Cosine of a unit query vector (sorted ids, weights) with the story's sum."""
+        import numpy as np
+
+        if self.ids is None or self.weights is None:
             return None
-        sums = self.sums
-        return sum(v * sums.get(k, 0.0) for k, v in feats.items()) / self.norm
+        _, mine, theirs = np.intersect1d(self.ids, query_ids, assume_unique=True,
+                                         return_indices=True)
+        return float(np.dot(self.weights[mine], query_weights[theirs])) / self.norm
 
 
 def _utc(when: datetime | None) -> datetime | None:
@@ -202,6 +216,13 @@ class StoryIndex:
             self._words.append(key)
         return vid
 
+    def _vector(self, idx: int) -> tuple[np.ndarray, np.ndarray]:
+        import numpy as np
+
+        item = self._items[idx]
+        return (np.frombuffer(item.keys, dtype=np.int32),
+                np.frombuffer(item.weights, dtype=np.float32))
+
     def features_of(self, idx: int) -> dict[str, float]:
         """A stored article's feature vector, as it was added."""
         item = self._items[idx]
@@ -225,10 +246,8 @@ class StoryIndex:
         first = self._first_of.setdefault(cand.story_id, idx)
         story.is_seed = story.is_seed or cand.is_seed
         story.extend(cand.published)
-        if story.size == 1 and story.sums is None:
-            story.absorb(feats, self.features_of(first))
-        else:
-            story.absorb(feats, None)
+        first_vec = self._vector(first) if story.size == 1 and story.ids is None else None
+        story.absorb(*self._vector(idx), first_vec)
         postings = self._seed_postings if cand.is_seed else self._postings
         for k in _top(feats, INDEX_FEATURES):
             plist = postings.get(k)
@@ -331,10 +350,12 @@ class StoryIndex:
                 best[sid] = (link, idx)
         out = []
         ranked = sorted(best.items(), key=lambda kv: -kv[1][0])
+        q_ids, q_weights = _sorted_vector(query)
         for rank, (sid, (link, idx)) in enumerate(ranked):
             # the centroid of the best few only: it moves a score by half its
             # difference from the link, which cannot lift a story from far down
-            centroid = self._stories[sid].centroid_cosine(feats) if rank < CENTROIDS else None
+            centroid = (self._stories[sid].centroid_cosine(q_ids, q_weights)
+                        if rank < CENTROIDS else None)
             score = link if centroid is None else (link + centroid) / 2
             out.append((sid, score * factors[sid], idx))
         return sorted(out, key=lambda t: -t[1])
@@ -427,6 +448,15 @@ def lone_evidence(feats: dict[str, float]) -> frozenset[str]:
     Computed next to the features (in the worker that has the word table
     loaded) and passed to ``decide``, so the deciding process needs no table."""
     return frozenset(k for k in feats if _rare(k))
+
+
+def _sorted_vector(query: dict[int, float]) -> tuple[np.ndarray, np.ndarray]:
+    import numpy as np
+
+    ids = np.fromiter(query.keys(), dtype=np.int32, count=len(query))
+    weights = np.fromiter(query.values(), dtype=np.float64, count=len(query))
+    order = np.argsort(ids)
+    return ids[order], weights[order]
 
 
 def _top(feats: dict[str, float], n: int) -> list[str]:
