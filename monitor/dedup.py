@@ -194,6 +194,7 @@ class StoryIndex:
     near_duplicate_threshold: float = 0.80
     headline_threshold: float = 0.16
     window: timedelta | None = timedelta(days=14)
+    loaded_through: int = 0                 # the highest stored article id loaded (db.repo)
     _items: list[_Item] = field(default_factory=list)
     _vocab: dict[str, int] = field(default_factory=dict)     # feature -> id
     _words: list[str] = field(default_factory=list)          # id -> feature

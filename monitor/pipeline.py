@@ -117,6 +117,7 @@ async def poll_feeds(ctx: Context, feeds: Sequence[Feed]) -> PollSummary:
     summary = PollSummary(feeds=len(feeds))
     workers = Workers(ctx.settings.fetch.extract_workers, topic_spec(ctx.topics),
                       ctx.settings.fetch.concurrency)
+    writer = WriterState()
     chunk = ctx.settings.fetch.poll_chunk
     writing: asyncio.Future[None] | None = None
     try:
@@ -128,7 +129,7 @@ async def poll_feeds(ctx: Context, feeds: Sequence[Feed]) -> PollSummary:
                 if writing is not None:
                     await writing  # one writer: chunks are stored in order
                 writing = asyncio.ensure_future(
-                    asyncio.to_thread(store_outcomes, ctx, list(outcomes), summary))
+                    asyncio.to_thread(store_outcomes, ctx, list(outcomes), summary, writer))
             if writing is not None:
                 await writing
     finally:
@@ -251,14 +252,30 @@ def _order_key(d: repo.ArticleDraft) -> tuple[int, datetime]:
     return (0, d.published_at) if d.published_at else (1, d.seen_at)
 
 
-def store_outcomes(ctx: Context, outcomes: list[FeedOutcome], summary: PollSummary) -> None:
+@dataclass
+class WriterState:
+    """What the writer keeps from one chunk to the next within a poll: the story
+    index (loaded once, then extended with what other daemons stored meanwhile)
+    and the ids of the articles it stored and added itself."""
+
+    index: dedup.StoryIndex | None = None
+    own: set[int] = field(default_factory=set)
+
+
+def store_outcomes(ctx: Context, outcomes: list[FeedOutcome], summary: PollSummary,
+                   state: WriterState | None = None) -> None:
     """The single writer: decide and store every new article in publication
     order, fetch.write_batch articles per transaction (each in a savepoint, so a
     page another daemon stored meanwhile is skipped alone), then record each
     feed's state."""
     now = utcnow()
+    state = state or WriterState()
     with Session(ctx.engine) as s:
-        index = repo.load_index(s, ctx.settings, now)
+        if state.index is None:
+            state.index = repo.load_index(s, ctx.settings, now)
+        else:
+            repo.extend_index(s, state.index, ctx.settings, now, skip=state.own)
+    index = state.index
     drafts = sorted((d for o in outcomes for d in o.drafts), key=_order_key)
     stored_urls: set[str] = set()
     batch = ctx.settings.fetch.write_batch
@@ -283,6 +300,7 @@ def store_outcomes(ctx: Context, outcomes: list[FeedOutcome], summary: PollSumma
             index.add(dedup.Candidate(res.article_id, res.story_id, draft.features,
                                       draft.text_hash, res.story_is_seed, draft.signature,
                                       published=when))
+            state.own.add(res.article_id)
             in_txn.append((draft, decision, res))
             if len(in_txn) >= batch:
                 s.commit()

@@ -9,7 +9,7 @@ mention. Side effects: database writes only.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Container
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -131,15 +131,34 @@ def load_index(session: Session, settings: Settings, now: datetime) -> StoryInde
     d = settings.dedup
     index = StoryIndex(d.same_story_threshold, d.near_duplicate_threshold,
                        headline_threshold=d.headline_threshold, window=d.window)
+    extend_index(session, index, settings, now)
+    return index
+
+
+def extend_index(session: Session, index: StoryIndex, settings: Settings, now: datetime,
+                 skip: Container[int] = ()) -> int:
+    """Add to the index the candidates stored since it was last loaded or
+    extended (by another daemon, say), except the article ids in ``skip`` (the
+    caller's own, added already). Returns how many were added.
+
+    By id: on PostgreSQL an article another daemon commits late with a lower id
+    than one already loaded is missed until the index is next loaded whole (the
+    next poll), just as an article committed after a load always was."""
     since = now - settings.dedup.window
     q = (select(Article.id, Article.story_id, Article.features, Article.text_hash, Story.is_seed,
                 Article.signature, func.coalesce(Article.published_at, Article.seen_at))
          .join(Story, Story.id == Article.story_id)
-         .where(or_(Story.is_seed.is_(True), Story.last_seen_at >= since))
+         .where(or_(Story.is_seed.is_(True), Story.last_seen_at >= since),
+                Article.id > index.loaded_through)
          .order_by(Article.id))
+    added = 0
     for aid, sid, feats, th, is_seed, sig, published in session.execute(q):
+        index.loaded_through = aid
+        if aid in skip:
+            continue
         index.add(Candidate(aid, sid, feats or {}, th, bool(is_seed), sig, published=published))
-    return index
+        added += 1
+    return added
 
 
 def message_id(kind: str, key: str, domain: str = "news-monitor") -> str:

@@ -1,0 +1,66 @@
+"""The writer keeps one story index for a whole poll and extends it between
+chunks with what other daemons stored meanwhile, skipping its own articles."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy.orm import Session
+
+from monitor.analyze import analyze_text
+from monitor.config import Settings
+from monitor.db import repo
+from monitor.db.engine import make_engine
+from monitor.db.migrate import upgrade
+
+NOW = datetime(2026, 11, 20, 12, tzinfo=UTC)
+TEXTS = [
+    ("Sbarro files for bankruptcy", "The pizza chain Sbarro filed for bankruptcy protection "
+     "in Delaware on Monday, citing falling mall traffic and rising cheese costs."),
+    ("Sbarro to close 155 stores", "Sbarro, the pizza chain, will close 155 of its mall "
+     "restaurants after its bankruptcy filing in Delaware, the company said."),
+    ("Titanfall studio lays off staff", "Respawn, the studio behind Titanfall, laid off a "
+     "quarter of its staff on Thursday as Electronic Arts cut costs."),
+]
+
+
+def _store(engine: object, settings: Settings, i: int) -> int:
+    title, text = TEXTS[i]
+    a = analyze_text(title, text, ())
+    draft = repo.ArticleDraft(url=f"https://example.org/{i}", original_url=None, title=title,
+                              text=text, text_hash=a.text_hash, features=a.features,
+                              signature=a.signature, seen_at=NOW, published_at=NOW)
+    with Session(engine) as s:  # type: ignore[arg-type]
+        index = repo.load_index(s, settings, NOW)
+    decision = index.decide(a.features, a.text_hash, a.signature, published=NOW, lone=a.lone)
+    with Session(engine) as s:  # type: ignore[arg-type]
+        return repo.store_article(s, draft, decision, []).article_id
+
+
+@pytest.mark.parametrize("db_url", ["sqlite", "postgresql"], indirect=True)
+def test_extend_index_adds_what_others_stored_and_skips_own(db_url: str) -> None:
+    settings = Settings.model_validate({"database": {"url": db_url}})
+    engine = make_engine(db_url)
+    upgrade(engine)
+    try:
+        _store(engine, settings, 0)
+        with Session(engine) as s:
+            index = repo.load_index(s, settings, NOW)
+        assert len(index) == 1 and index.loaded_through > 0
+        other = _store(engine, settings, 1)           # "another daemon" stores the follow-up
+        own = _store(engine, settings, 2)             # and this writer stores one itself
+        with Session(engine) as s:
+            added = repo.extend_index(s, index, settings, NOW, skip={own})
+            assert added == 1 and index.loaded_through == own
+            assert repo.extend_index(s, index, settings, NOW) == 0   # nothing new since
+        assert {c.article_id for c in index.candidates()} == {1, other}
+        # the extended index decides like a freshly loaded one
+        a = analyze_text("Sbarro closes more restaurants", "Sbarro will close more mall "
+                         "restaurants in its Delaware bankruptcy, the pizza chain said.", ())
+        with Session(engine) as s:
+            fresh = repo.load_index(s, settings, NOW)
+        assert index.decide(a.features, a.text_hash, published=NOW).story_id == \
+            fresh.decide(a.features, a.text_hash, published=NOW).story_id is not None
+    finally:
+        engine.dispose()
