@@ -17,17 +17,29 @@ import math
 import re
 from collections import Counter
 from functools import lru_cache
+from operator import itemgetter
+from typing import TYPE_CHECKING
 
 from wordfreq import zipf_frequency
 
 from .canonical import fold
+
+if TYPE_CHECKING:
+    import numpy as np
 
 MAX_FEATURES = 120
 TITLE_BOOST = 2        # a headline word counts as three
 MAX_NAME_WORDS = 4
 LEAD_WORDS = 60        # the lead: the first words of the body count twice
 _WORD = re.compile(r"\$?\d+(?:[.,]\d+)*%?|[^\W\d_]+", re.UNICODE)
-_NAME = re.compile(r"\b(?:[A-Z][\w'’-]+)(?:\s+(?:of |de |the |and )?[A-Z][\w'’-]+)+")
+# _WORD on ASCII text, less the single letters tokens() drops: the same tokens, found faster
+_WORD_ASCII = re.compile(r"\$?[0-9]+(?:[.,][0-9]+)*%?|[a-zA-Z]{2,}")
+# non-ASCII characters of English news that _WORD treats as it treats a space (none is a letter,
+# a digit or one of $.,%): spaced out, they leave most texts ASCII, for _WORD_ASCII
+_SEPARATORS = "“”‘’—–«»•©®£€"
+# a capitalised word (not inside another word) and more: the capital comes first and the word
+# boundary is checked behind it, so that re can skip ahead to capitals instead of trying every position
+_NAME = re.compile(r"[A-Z](?<!\w[A-Z])[\w'’-]+(?:\s+(?:of |de |the |and )?[A-Z][\w'’-]+)+")
 _COMMON_ZIPF = 5.6     # words at least this common ("the", "said", "year") carry no evidence
 # plural-looking words that are not plurals (stemming them would merge "news" with "new")
 _NO_STEM = frozenset("""news series species means lens always perhaps whereas across
@@ -67,13 +79,29 @@ def stem(w: str) -> str:
     return w
 
 
+@lru_cache(maxsize=200_000)
+def _stem_idf(w: str) -> tuple[str, float]:
+    """stem() and idf() of a word: one cache look-up per word instead of two."""
+    return stem(w), idf(w)
+
+
 def tokens(text: str) -> list[str]:
-    out = []
-    for w in _WORD.findall(fold(text).replace("’", "'")):
-        if len(w) < 2 and not w.isdigit():
-            continue
-        out.append(w)
-    return out
+    """The folded words and numbers ("$1.5", "12%") of a text, single letters left out."""
+    text = fold(text)
+    if not text.isascii():
+        for c in _SEPARATORS:
+            text = text.replace(c, " ")
+    if text.isascii():
+        return _WORD_ASCII.findall(text)
+    # single letters ("s" of "it's") carry nothing; single digits do
+    return [w for w in _WORD.findall(text) if len(w) > 1 or w.isdigit()]
+
+
+@lru_cache(maxsize=16)
+def _text_tokens(text: str) -> tuple[str, ...]:
+    """tokens() of an article's text, kept for a few calls: features() and
+    signature() of one article both need them (a tuple: callers share it)."""
+    return tuple(tokens(text))
 
 
 def _title_case(title: str) -> bool:
@@ -82,37 +110,43 @@ def _title_case(title: str) -> bool:
     return len(words) >= 3 and sum(w[0].isupper() for w in words) >= 0.6 * len(words)
 
 
+@lru_cache(maxsize=50_000)
+def _name(run: str) -> str | None:
+    """The feature of a run of capitalised words, or None. Cached: the same
+    names come back within an article and across articles."""
+    parts = tokens(run)
+    if len(parts) > MAX_NAME_WORDS:    # a run of capitals that long is a Title Case line
+        return None
+    if any(idf(p) > 0 for p in parts):
+        return "n:" + " ".join(parts)
+    return None
+
+
 def _names(text: str) -> list[str]:
-    out = []
-    for m in _NAME.finditer(text):
-        parts = tokens(m.group(0))
-        if len(parts) > MAX_NAME_WORDS:    # a run of capitals that long is a Title Case line
-            continue
-        if any(idf(p) > 0 for p in parts):
-            out.append("n:" + " ".join(parts))
-    return out
+    return [name for name in map(_name, _NAME.findall(text)) if name is not None]
 
 
 def features(title: str, text: str) -> dict[str, float]:
     """A unit-length sparse vector of the article's most telling word stems and names."""
     title_words = tokens(title)
-    body = tokens(text)
-    if body == title_words:      # a headline-only entry (feed without a page)
-        body = []
-    counts: Counter[str] = Counter()
-    rarity: dict[str, float] = {}
-    for i, w in enumerate(body):
-        s = stem(w)
-        counts[s] += 2 if i < LEAD_WORDS else 1
-        rarity[s] = max(rarity.get(s, 0.0), idf(w))
+    body = _text_tokens(text)
+    if body == tuple(title_words):      # a headline-only entry (feed without a page)
+        body = ()
+    # count the words first (Counter counts in C), then stem and weigh each distinct word once
+    word_counts = Counter(body)
+    word_counts.update(body[:LEAD_WORDS])         # the lead counts twice
     for w in title_words:
-        s = stem(w)
-        counts[s] += TITLE_BOOST + 1
-        rarity[s] = max(rarity.get(s, 0.0), idf(w))
-    weights: dict[str, float] = {}
-    for s, n in counts.items():
-        if rarity[s] > 0:
-            weights[s] = (1.0 + math.log(n)) * rarity[s]
+        word_counts[w] += TITLE_BOOST + 1
+    counts: dict[str, int] = {}
+    rarity: dict[str, float] = {}
+    for w, n in word_counts.items():
+        s, r = _stem_idf(w)
+        if s in counts:                 # another word of the same stem
+            counts[s] += n
+            rarity[s] = max(rarity[s], r)
+        else:
+            counts[s], rarity[s] = n, r
+    weights = {s: (1.0 + math.log(counts[s])) * r for s, r in rarity.items() if r > 0}
     names: Counter[str] = Counter(_names(text) if body else [])
     if not _title_case(title):
         for name in _names(title):
@@ -120,7 +154,10 @@ def features(title: str, text: str) -> dict[str, float]:
     for name, n in names.items():
         rare = max((idf(p) for p in name[2:].split()), default=0.0)
         weights[name] = (1.0 + math.log(n)) * (rare + 2.0)
-    top = sorted(weights.items(), key=lambda kv: (-kv[1], kv[0]))[:MAX_FEATURES]
+    # by weight, ties by key: a sort by key, then a stable sort by weight (no key tuples to build)
+    top = sorted(weights.items())
+    top.sort(key=itemgetter(1), reverse=True)
+    del top[MAX_FEATURES:]
     norm = math.sqrt(sum(v * v for _, v in top)) or 1.0
     return {k: round(v / norm, 5) for k, v in top}
 
@@ -136,13 +173,24 @@ NUM_PERM = 64
 MINHASH_SEED = 7
 
 
+@lru_cache(maxsize=1)
+def _permutations() -> tuple[str, tuple[np.ndarray, np.ndarray]]:
+    """datasketch's scheme and permutations for (NUM_PERM, MINHASH_SEED), drawn
+    once: MinHash() draws them again for every sketch unless given them."""
+    from datasketch import MinHash
+
+    mh = MinHash(num_perm=NUM_PERM, seed=MINHASH_SEED)
+    return mh.scheme, mh.permutations
+
+
 def signature(text: str) -> bytes:
     """MinHash (datasketch) of the text's word 5-shingles, as bytes for storage."""
     import numpy as np
     from datasketch import MinHash
 
-    words = tokens(text)
-    mh = MinHash(num_perm=NUM_PERM, seed=MINHASH_SEED)
+    words = _text_tokens(text)
+    scheme, permutations = _permutations()
+    mh = MinHash(num_perm=NUM_PERM, seed=MINHASH_SEED, permutations=permutations, scheme=scheme)
     shingles = {" ".join(words[i:i + SHINGLE]) for i in range(max(1, len(words) - SHINGLE + 1))}
     mh.update_batch([s.encode() for s in shingles])
     return np.asarray(mh.hashvalues, dtype=np.uint64).tobytes()
