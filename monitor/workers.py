@@ -22,7 +22,7 @@ from concurrent.futures import Executor, ProcessPoolExecutor
 
 from .analyze import Analysis, TopicSpec, analyze_page, analyze_text
 
-WORKER_TASKS = 100          # pages a worker analyzes before it is replaced
+WORKER_TASKS = 50           # pages a worker analyzes before it is replaced
 PRELOAD = "monitor.preload"  # imported by the forkserver: calls warm_up()
 
 _SAMPLE = ("Netflix said on Tuesday that the Writers Guild of America had reached an "
