@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import threading
 from concurrent.futures import Executor, ProcessPoolExecutor
 
 from .analyze import Analysis, TopicSpec, analyze_page, analyze_text
@@ -63,7 +64,7 @@ class Workers:
         self.spec = spec
         self._pool: Executor | None = None
         self._submitted = 0                   # tasks given to the current pool
-        self._retiring: list[Executor] = []   # replaced pools finishing their queue
+        self._retiring: list[threading.Thread] = []   # replaced pools finishing their queue
         # back-pressure: pages being fetched or waiting for a worker are capped, so
         # page bodies do not pile up in memory when fetching outruns extraction
         self.slots = asyncio.Semaphore(in_flight + 2 * self.workers)
@@ -80,8 +81,12 @@ class Workers:
         forkserver) once its workers have had WORKER_TASKS pages each. The old
         pool finishes the pages already queued to it, then its workers exit."""
         if self._pool is not None and self._submitted >= self.workers * WORKER_TASKS:
-            self._pool.shutdown(wait=False)
-            self._retiring.append(self._pool)
+            # the old pool is shut down (its queue finished, its workers joined)
+            # in a thread of its own, and forgotten once that is done
+            self._retiring = [t for t in self._retiring if t.is_alive()]
+            retire = threading.Thread(target=self._pool.shutdown, name="retire-pool", daemon=True)
+            retire.start()
+            self._retiring.append(retire)
             self._pool = None
         if self._pool is None:
             self._pool = self._start()
@@ -104,8 +109,8 @@ class Workers:
             self._executor(), analyze_text, title, text, self.spec)
 
     def close(self) -> None:
-        for pool in self._retiring:
-            pool.shutdown(wait=True, cancel_futures=True)
+        for retire in self._retiring:
+            retire.join()
         self._retiring = []
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
