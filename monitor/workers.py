@@ -6,7 +6,8 @@ code and loaded its data (the language model, the word-frequency table, the
 MinHash permutations; see ``warm_up``): a worker starts warm in milliseconds
 and shares those pages with its siblings instead of loading its own copy. That
 is what makes recycling workers cheap (``WORKER_TASKS``), which bounds the
-growth of trafilatura's and our caches.
+growth of a worker's heap (about 0.4 MB per page, not in any cache we could
+clear).
 
 Recycling is done here, by replacing the whole pool, not with
 ``ProcessPoolExecutor(max_tasks_per_child=...)``: on Python 3.11 and 3.12 that
