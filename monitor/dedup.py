@@ -20,9 +20,10 @@ are held to a lower threshold than articles, texts in between to one in
 between. Every decision carries the nearest story, its score, the runner-up,
 the threshold applied and the shared features that made the match.
 
-A stored article costs the index its top features as two flat arrays
-(feature ids into one shared vocabulary, float32 weights), its signature and a
-few scalars: about 2 KiB, not a dict of 120 entries.
+A stored article costs the index its features as two flat arrays (feature
+ids into one shared vocabulary, float32 weights: about 1 KiB, where a dict of
+120 entries cost 5), its signature, its LSH keys and a few scalars: 5 KiB in
+all (bench/dedup_scale.py).
 
 Candidate search is bounded: each article is indexed under its top features
 only, a feature's posting list keeps its most recent entries (seeds are never
