@@ -15,7 +15,7 @@ from functools import lru_cache
 from . import dedup
 from .canonical import text_hash
 from .extract import Extracted, detect_lang, extract_page
-from .topics import Topic, TopicMatch, compile_topic, match_topics
+from .topics import Topic, TopicMatch, match_topics
 
 TopicSpec = tuple[tuple[str, str, bool], ...]
 
@@ -39,7 +39,7 @@ def topic_spec(topics: list[Topic]) -> TopicSpec:
 
 @lru_cache(maxsize=8)
 def _compiled(spec: TopicSpec) -> list[Topic]:
-    return [compile_topic(k, q, cs) for k, q, cs in spec]
+    return [Topic(k, q, cs) for k, q, cs in spec]
 
 
 def analyze_text(title: str, text: str, spec: TopicSpec, lang: str | None = None) -> Analysis:

@@ -1,4 +1,4 @@
-"""Canonical forms: URLs (one article per page), text normalization and hashes,
+"""Canonical forms: URLs (one article per page), text normalization, accent folding and hashes,
 and the removal of scraped clutter (language selectors, bylines, image credits,
 "Related News"/"Comments" tails) that must never make unrelated articles look alike.
 
@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
+from functools import lru_cache
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import courlan
@@ -36,18 +37,25 @@ def canonical_url(url: str, base: str | None = None) -> str:
     return urlunsplit((parts.scheme.lower(), parts.netloc.lower(), path, query, ""))
 
 
-_COMBINING = re.compile(
-    "[\u0300-\u036f\u0483-\u0489\u0591-\u05bd\u0610-\u061a\u064b-\u065f\u0670"
-    "\u06d6-\u06ed\u0900-\u0903\u093a-\u094f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff"
-    "\u302a-\u302f\u3099\u309a\ufe20-\ufe2f]")
+@lru_cache(maxsize=1)
+def _combining() -> dict[int, None]:
+    """str.translate table that deletes every combining character (all lie below U+20000)."""
+    return dict.fromkeys(c for c in range(0x300, 0x20000) if unicodedata.combining(chr(c)))
+
+
+def strip_accents(text: str) -> str:
+    """Compatibility-decompose (NFKD) and drop combining marks; case is kept: 'Café' -> 'Cafe'.
+    ASCII text (most news) is returned as it is."""
+    if text.isascii():
+        return text
+    return unicodedata.normalize("NFKD", text).translate(_combining())
 
 
 def fold(text: str) -> str:
-    """Lowercase and strip accents: 'Café' -> 'cafe'. ASCII text (most news) takes
-    the fast path; the rest is decomposed and its combining marks removed."""
+    """Lowercase and strip accents: 'Café' -> 'cafe'. ASCII text takes the fast path."""
     if text.isascii():
         return text.lower()
-    return _COMBINING.sub("", unicodedata.normalize("NFKD", text)).lower()
+    return strip_accents(text).lower()
 
 
 def normalize_text(text: str) -> str:

@@ -27,18 +27,17 @@ def topics_test(app: App, query: str, source: str, case_sensitive: bool, fmt: st
     (a text or HTML file, or a URL) and why: the terms found and where."""
     import json
 
-    from .topics import QuerySyntaxError, compile_topic, explain
+    from .topics import QuerySyntaxError, Topic, explain
 
     settings = app.settings
     if query in settings.topics:
         t = settings.topics[query]
-        topic = compile_topic(query, t.query, t.case_sensitive)
+        topic = Topic(query, t.query, t.case_sensitive)
     else:
         try:
-            topic = compile_topic("query", query, case_sensitive)
+            topic = Topic("query", query, case_sensitive)
         except QuerySyntaxError as e:
-            raise UsageError(f"the query does not parse: {e.reason} at position {e.position}:\n"
-                             f"  {query}\n  {' ' * e.position}^") from None
+            raise UsageError(f"the query does not parse: {e.describe()}") from None
     title, text = _load_source(app, source)
     result = explain(topic, title, text)
     if fmt == "json":
@@ -60,6 +59,7 @@ def _load_source(app: App, source: str) -> tuple[str, str]:
     """(title, text) of a URL (fetched and extracted), an HTML file or a text file
     (its first line is the title)."""
     from .extract import extract_page
+    from .feeds import looks_like_html
 
     if source.startswith(("http://", "https://")):
         from .fetch import Fetcher
@@ -77,8 +77,7 @@ def _load_source(app: App, source: str) -> tuple[str, str]:
         data = path.read_bytes()
     except OSError as e:
         raise UsageError(f"{source}: cannot read: {e.strerror}") from None
-    if path.suffix.lower() in (".html", ".htm") or data.lstrip()[:15].lower().startswith(
-            (b"<!doctype html", b"<html")):
+    if path.suffix.lower() in (".html", ".htm") or looks_like_html(data):
         page = extract_page(data, path.resolve().as_uri())
         return page.title, page.text
     text = data.decode("utf-8", "replace")

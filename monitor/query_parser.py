@@ -15,7 +15,8 @@ from dataclasses import field as dc_field
 from lark import Lark, Token, Tree
 from lark.exceptions import UnexpectedCharacters, UnexpectedInput
 
-from .query_tokens import _QWORD_RE, _WORD_RE, _fold
+from .canonical import strip_accents
+from .query_tokens import _QWORD_RE, _WORD_RE
 
 __all__ = ["QuerySyntaxError", "Node", "Term", "And", "Or", "Not", "Near", "Scoped", "parse_query"]
 
@@ -29,6 +30,12 @@ class QuerySyntaxError(ValueError):
         self.position = position
         self.query = query
 
+    def describe(self) -> str:
+        """The reason and position, then the query and a caret under that position, as the CLI
+        and config validation show it after their own prefix, e.g.
+        ``"unclosed '(' at position 0:\\n  (Netflix OR Hulu\\n  ^"``."""
+        return f"{self.reason} at position {self.position}:\n  {self.query}\n  {' ' * self.position}^"
+
 
 # ---------------------------------------------------------------- AST
 
@@ -38,7 +45,6 @@ class Term:            # a word, hyphenated word or phrase: words at consecutive
     words: tuple[str, ...]         # accent-folded words (case kept; folded at compile time)
     prefix: tuple[bool, ...]       # word i ended with '*'
     phrase: bool = False
-    pos: int = dc_field(default=0, compare=False)
 
 
 @dataclass(frozen=True)
@@ -153,7 +159,7 @@ def _make_term(raw: str, pos: int, q: str, phrase: bool) -> Term:
             break
         if m.group(2) and _WORD_RE.match(raw, m.end()):
             raise QuerySyntaxError("* goes at the end of a word, e.g. deepfake*", pos + m.end() - 1, q)
-        words.append(_fold(m.group(1)))
+        words.append(strip_accents(m.group(1)))
         prefix.append(bool(m.group(2)))
         last = m.end()
     star = raw.find("*", last)
@@ -162,7 +168,7 @@ def _make_term(raw: str, pos: int, q: str, phrase: bool) -> Term:
     if not words:
         why = "empty phrase" if phrase else f"{raw!r} has no letters or digits"
         raise QuerySyntaxError(why, pos - phrase, q)
-    return Term(" ".join(raw.split()), tuple(words), tuple(prefix), phrase, pos=pos)
+    return Term(" ".join(raw.split()), tuple(words), tuple(prefix), phrase)
 
 
 def _bare_not(node: Node) -> int | None:

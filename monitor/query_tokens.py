@@ -9,9 +9,9 @@ finds where query words occur. Pure module: no I/O.
 from __future__ import annotations
 
 import re
-import unicodedata
-from functools import lru_cache
 from itertools import accumulate
+
+from .canonical import strip_accents
 
 _MARKS = ("\u0300-\u036f\u0483-\u0489\u0591-\u05c7\u0610-\u061a\u064b-\u065f\u0670"
           "\u0900-\u0963\u0966-\u0dff\u0e31-\u0e3a\u0e47-\u0e4e\u1ab0-\u1aff\u1dc0-\u1dff"
@@ -38,19 +38,6 @@ def _may_join(text: str) -> bool:
     return False
 
 
-@lru_cache(maxsize=1)
-def _combining() -> dict[int, None]:
-    """str.translate table that deletes combining characters (all lie below U+20000)."""
-    return dict.fromkeys(c for c in range(0x300, 0x20000) if unicodedata.combining(chr(c)))
-
-
-def _fold(word: str) -> str:
-    """Accent-fold (NFKD, drop combining marks); case is kept."""
-    if word.isascii():
-        return word
-    return unicodedata.normalize("NFKD", word).translate(_combining())
-
-
 _Occ = tuple[int, int]            # first and last token position of one occurrence
 
 
@@ -75,7 +62,7 @@ class _Doc:
         if not ascii_:
             words = self._parts[1::2]
             self._forms = words if "".join(words).isascii() else [
-                w if w.isascii() else _fold(w) for w in words]
+                w if w.isascii() else strip_accents(w) for w in words]
         self._spans: list[tuple[int, int]] | None = None
         self._cases: dict[bool, tuple[str, set[str], list[str]]] = {}
         self._hits: dict[tuple[bool, str, bool], list[_Occ]] = {}

@@ -5,39 +5,40 @@ Topics in config.yaml are boolean queries in the style of media-monitoring tools
 parentheses, ``A NEAR/n B``, trailing ``*`` wildcards and ``title:`` scoping. The AST and
 parser live in :mod:`monitor.query_parser` and are re-exported here.
 
-Texts are tokenized once per article (see :mod:`monitor.query_tokens`) and shared by every
-topic. A topic first checks the words it cannot do without (cheap set lookups), then
-evaluates its compiled query. :func:`explain` shows what a query finds in a text and why
+:func:`match_topics` tokenizes an article's title and text once (see
+:mod:`monitor.query_tokens`) and hands them to every topic's :meth:`Topic.match_docs`. A topic
+first checks the words it cannot do without (cheap set lookups), then evaluates its compiled
+query. :func:`explain` shows what a query finds in a text and why
 it is false. Pure module: no I/O.
 """
 
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
-from typing import Any
+from typing import Any, Protocol
 
 from .query_parser import And, Near, Node, Not, Or, QuerySyntaxError, Scoped, Term, parse_query
 from .query_tokens import _Doc
 from .snippets import make_snippet
 
 __all__ = ["QuerySyntaxError", "Node", "Term", "And", "Or", "Not", "Near", "Scoped",
-           "parse_query", "Match", "TopicMatch", "Topic", "compile_topic", "compile_topics",
+           "parse_query", "Match", "TopicMatch", "Topic", "compile_topics",
            "match_topics", "make_snippet", "highlight_spans", "explain"]
-
-
-@lru_cache(maxsize=32)
-def _analyze(text: str) -> _Doc:
-    return _Doc(text)
 
 
 # ---------------------------------------------------------------- matching
 
 _Hit = tuple[str, int, int, str]              # field, first token, last token, query term
-_Eval = Callable[[Mapping[str, _Doc]], tuple[bool, list[_Hit]]]
+_Docs = Mapping[str, _Doc]                    # "title" and "text", tokenized
+_Eval = Callable[[_Docs], tuple[bool, list[_Hit]]]
 _FIELDS = ("title", "text")
+
+
+def _docs(title: str, text: str) -> dict[str, _Doc]:
+    """An article's title and text, tokenized once for every topic that looks at them."""
+    return {"title": _Doc(title or ""), "text": _Doc(text or "")}
 
 
 @dataclass(frozen=True)
@@ -60,10 +61,6 @@ def _compile(node: Node, cs: bool, fields: tuple[str, ...]) -> _Eval:
     """Turn the AST into closures: docs -> (is true, hits of positive terms)."""
     if isinstance(node, Term):
         parts, label = _parts(node, cs), node.text
-        if len(parts) == 1:                   # one word: skip the phrase machinery
-            (word, prefix), = parts
-            return lambda docs: _result([(f, s, e, label) for f in fields
-                                         for s, e in docs[f]._word(cs, word, prefix)])
         return lambda docs: _result([(f, s, e, label) for f in fields
                                      for s, e in docs[f].occurrences(cs, parts)])
     if isinstance(node, Scoped):
@@ -76,12 +73,12 @@ def _compile(node: Node, cs: bool, fields: tuple[str, ...]) -> _Eval:
         return lambda docs: _result(_near(left(docs), right, docs, n))
     subs = [_compile(c, cs, fields) for c in node.children]
     if isinstance(node, Or):
-        def or_(docs: Mapping[str, _Doc]) -> tuple[bool, list[_Hit]]:
+        def or_(docs: _Docs) -> tuple[bool, list[_Hit]]:
             results = [sub(docs) for sub in subs]      # all branches: every true one is reported
             return any(ok for ok, _ in results), [h for ok, hits in results if ok for h in hits]
         return or_
 
-    def and_(docs: Mapping[str, _Doc]) -> tuple[bool, list[_Hit]]:
+    def and_(docs: _Docs) -> tuple[bool, list[_Hit]]:
         hits: list[_Hit] = []
         for sub in subs:
             ok, found = sub(docs)
@@ -100,8 +97,7 @@ def _result(hits: list[_Hit]) -> tuple[bool, list[_Hit]]:
     return bool(hits), hits
 
 
-def _near(left: tuple[bool, list[_Hit]], right: _Eval, docs: Mapping[str, _Doc],
-          n: int) -> list[_Hit]:
+def _near(left: tuple[bool, list[_Hit]], right: _Eval, docs: _Docs, n: int) -> list[_Hit]:
     """Hits of either side that have a partner on the other side within n positions."""
     if not left[0] or not (rh := right(docs)[1]) or not left[1]:
         return []
@@ -130,10 +126,6 @@ def _scoped_terms(node: Node, fields: tuple[str, ...] = _FIELDS,
     return [x for k in kids for x in _scoped_terms(k, fields, negated)]
 
 
-def _positive_terms(node: Node) -> list[Term]:
-    return [t for t, _ in _scoped_terms(node)]
-
-
 _Need = frozenset[tuple[str, bool]]
 
 
@@ -158,7 +150,8 @@ def _needs(node: Node, cs: bool) -> list[_Need]:
 
 
 class Topic:
-    """A compiled topic query; :meth:`match` tests one article."""
+    """A compiled topic query; :meth:`match` tests one article, :meth:`match_docs` one that is
+    already tokenized (by :func:`match_topics`, for all topics at once)."""
 
     def __init__(self, key: str, query: str, case_sensitive: bool = False) -> None:
         self.key = key
@@ -166,7 +159,7 @@ class Topic:
         self.case_sensitive = case_sensitive
         self.node: Node = parse_query(query)
         self._eval = _compile(self.node, case_sensitive, _FIELDS)
-        self._positive = list(dict.fromkeys(_parts(t, case_sensitive) for t in _positive_terms(self.node)))
+        self._positive = list(dict.fromkeys(_parts(t, case_sensitive) for t, _ in _scoped_terms(self.node)))
         self._needs = [sorted(n, key=lambda p: -len(p[0])) for n in dict.fromkeys(
             _needs(self.node, case_sensitive)) if min(len(w) for w, _ in n) > 2]   # else always met
 
@@ -175,8 +168,11 @@ class Topic:
 
     def match(self, title: str, text: str) -> TopicMatch | None:
         """The topic's hits in this article, or None when the query is false for it."""
-        title, text = title or "", text or ""
-        docs = {"title": _analyze(title), "text": _analyze(text)}
+        return self.match_docs(_docs(title, text))
+
+    def match_docs(self, docs: _Docs) -> TopicMatch | None:
+        """:meth:`match` for an article already tokenized: ``{"title": _Doc(title), "text":
+        _Doc(text)}``, as :func:`match_topics` builds it once for all topics."""
         cs, both = self.case_sensitive, docs.values()
         if not all(any(d._word(cs, w, p) for w, p in need for d in both) for need in self._needs):
             return None                       # a word the query cannot do without is missing
@@ -186,37 +182,41 @@ class Topic:
         found = {(f, docs[f].spans[s][0], docs[f].spans[e][1], term) for f, s, e, term in hits}
         matches = [Match(term, f, s, e)
                    for f, s, e, term in sorted(found, key=lambda m: (m[0] != "title", m[1:]))]
-        body = [m for m in matches if m.field == "text"]
-        snippet = make_snippet(text, body[0].start, body[0].end) if body else make_snippet(text, 0, 0)
+        snippet = _snippet(docs["text"].text, ((m.field, m.start, m.end) for m in matches))
         return TopicMatch(self.key, list(dict.fromkeys(m.term for m in matches)), matches, snippet)
 
 
-def compile_topic(key: str, query: str, case_sensitive: bool = False) -> Topic:
-    return Topic(key, query, case_sensitive)
+def _snippet(text: str, hits: Iterable[tuple[str, int, int]]) -> str:
+    """The snippet around the first of the (field, start, end) ``hits`` that is in the text,
+    or from the start of the text when none is."""
+    start, end = next(((s, e) for f, s, e in hits if f == "text"), (0, 0))
+    return make_snippet(text, start, end)
 
 
-def compile_topics(topics: Mapping[str, Any]) -> list[Topic]:
-    """Compile config topics; values are TopicSettings-like objects, dicts or query strings."""
-    out = []
-    for key, spec in topics.items():
-        if isinstance(spec, str):
-            spec = {"query": spec}
-        if isinstance(spec, Mapping):
-            query, case = spec.get("query"), spec.get("case_sensitive", False)
-        else:
-            query, case = getattr(spec, "query", None), getattr(spec, "case_sensitive", False)
-        out.append(Topic(key, str(query), bool(case)))
-    return out
+class TopicSettingsLike(Protocol):
+    """What :func:`compile_topics` reads of a topic's settings (``monitor.config.TopicSettings``)."""
+
+    @property
+    def query(self) -> str: ...
+
+    @property
+    def case_sensitive(self) -> bool: ...
+
+
+def compile_topics(topics: Mapping[str, TopicSettingsLike]) -> list[Topic]:
+    """Compile the configured topics (``Settings.topics``: key -> TopicSettings)."""
+    return [Topic(key, t.query, t.case_sensitive) for key, t in topics.items()]
 
 
 def match_topics(topics: Sequence[Topic], title: str, text: str) -> list[TopicMatch]:
-    """Every topic that matches the article (the texts are tokenized once, then shared)."""
-    return [m for t in topics if (m := t.match(title, text)) is not None]
+    """Every topic that matches the article (the title and text are tokenized once, then shared)."""
+    docs = _docs(title, text)
+    return [m for t in topics if (m := t.match_docs(docs)) is not None]
 
 
 def highlight_spans(topic: Topic, snippet: str) -> list[tuple[int, int]]:
     """Char spans in ``snippet`` where the topic's positive terms occur, merged and sorted."""
-    doc = _analyze(snippet)
+    doc = _Doc(snippet)
     found = sorted((doc.spans[s][0], doc.spans[e][1])
                    for parts in topic._positive
                    for s, e in doc.occurrences(topic.case_sensitive, parts))
@@ -237,18 +237,16 @@ def explain(topic: Topic, title: str, text: str) -> dict[str, Any]:
     ``start``/``end`` offsets and a few words of ``context``; the ``snippet``; and ``reason``,
     a short why-not when the query is false (None when it matches)."""
     title, text = title or "", text or ""
-    docs, raw, cs = {"title": _analyze(title), "text": _analyze(text)}, {"title": title, "text": text}, \
-        topic.case_sensitive
+    docs, raw, cs = _docs(title, text), {"title": title, "text": text}, topic.case_sensitive
     seen = {(f, s, e, t.text): None for t, fields in _scoped_terms(topic.node) for f in fields
             for s, e in docs[f].occurrences(cs, _parts(t, cs))}
     occ = [(f, docs[f].spans[s][0], docs[f].spans[e][1], t, _context(raw[f], docs[f], s, e))
            for f, s, e, t in sorted(seen, key=lambda h: (h[0] != "title", h[1], h[2], h[3]))]
     terms = [dict(zip(("field", "start", "end", "term", "context"), o)) for o in occ]
-    m = topic.match(title, text)
+    m = topic.match_docs(docs)
     if m is not None:
         return {"matched": True, "terms": terms, "snippet": m.snippet, "reason": None}
-    start, end = next(((s, e) for f, s, e, _, _ in occ if f == "text"), (0, 0))
-    snippet = make_snippet(text, start, end)
+    snippet = _snippet(text, (o[:3] for o in occ))
     reason = _why_false(topic.node, docs, cs, _FIELDS)[1] if terms else "no query term found"
     return {"matched": False, "terms": terms, "snippet": snippet, "reason": reason}
 
@@ -265,13 +263,10 @@ def _names(terms: Sequence[str], most: int = 3) -> str:
     return ", ".join(repr(t) for t in terms[:most]) + more
 
 
-def _why_false(node: Node, docs: Mapping[str, _Doc], cs: bool,
-               fields: tuple[str, ...]) -> tuple[int, str]:
+def _why_false(node: Node, docs: _Docs, cs: bool, fields: tuple[str, ...]) -> tuple[int, str]:
     """For a node that is false here: (how many of its positive terms occur, why it is false).
     Of OR alternatives, the one with the most terms found is the one explained."""
     where = " in the title" if fields == ("title",) else ""
-    found = [t.text for t, fs in _scoped_terms(node, fields)
-             if any(docs[f].occurrences(cs, _parts(t, cs)) for f in fs)]
     if isinstance(node, Term):
         return 0, f"{node.text!r} not found{where}"
     if isinstance(node, Scoped):
@@ -280,18 +275,26 @@ def _why_false(node: Node, docs: Mapping[str, _Doc], cs: bool,
         hits = _compile(node.child, cs, fields)(docs)[1]
         return 0, "NOT branch matched" + (f": {_names([h[3] for h in hits])}" if hits else "")
     if isinstance(node, Near):
+        found = _found(node, docs, cs, fields)
         (lok, lh), (rok, rh) = (_compile(c, cs, fields)(docs) for c in (node.left, node.right))
         if not (lok and rok):
-            return len(found), _why_false(node.right if lok else node.left, docs, cs, fields)[1]
+            return found, _why_false(node.right if lok else node.left, docs, cs, fields)[1]
         gaps = [max(r[1] - h[2], h[1] - r[2]) for h in lh for r in rh if h[0] == r[0]]
         gap = f"closest: {min(gaps)}" if gaps else "one in the title, one in the text"
-        return len(found), (f"{_names([h[3] for h in lh])} and {_names([h[3] for h in rh])} found, "
-                            f"but not within {node.n} words ({gap})")
+        return found, (f"{_names([h[3] for h in lh])} and {_names([h[3] for h in rh])} found, "
+                       f"but not within {node.n} words ({gap})")
     if isinstance(node, And):                 # a matching NOT first: it is the surprise
+        found = _found(node, docs, cs, fields)
         bad = sorted((c for c in node.children if not _compile(c, cs, fields)(docs)[0]),
                      key=lambda c: not isinstance(c, Not))
-        return len(found), "; ".join(_why_false(c, docs, cs, fields)[1] for c in bad[:2])
+        return found, "; ".join(_why_false(c, docs, cs, fields)[1] for c in bad[:2])
     best = max((_why_false(c, docs, cs, fields) for c in node.children), key=lambda r: r[0])
     if best[0] == 0:
         return 0, f"none of {_names([t.text for t, _ in _scoped_terms(node, fields)])} found{where}"
     return best
+
+
+def _found(node: Node, docs: _Docs, cs: bool, fields: tuple[str, ...]) -> int:
+    """How many of the positive terms under ``node`` occur in the fields they are searched in."""
+    return sum(any(docs[f].occurrences(cs, _parts(t, cs)) for f in fs)
+               for t, fs in _scoped_terms(node, fields))

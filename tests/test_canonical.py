@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from monitor.canonical import canonical_url, strip_clutter, text_hash
+from monitor.canonical import canonical_url, fold, strip_accents, strip_clutter, text_hash
 
 SEEDS = Path(__file__).resolve().parent.parent / "seeds"
 
@@ -38,3 +38,15 @@ def test_seed_clutter_is_removed() -> None:
 def test_text_hash_ignores_spacing_and_case() -> None:
     assert text_hash("Netflix  said,\nhello.") == text_hash("netflix said hello")
     assert text_hash("Netflix said hello") != text_hash("Netflix said goodbye")
+
+
+def test_strip_accents_and_fold() -> None:
+    assert strip_accents("Café") == "Cafe" and fold("Café") == "cafe"
+    assert fold("Cafe\u0301") == "cafe"                                      # decomposed é
+    assert strip_accents("Ångström") == "Angstrom" and fold("\u212bNGSTRÖM") == "angstrom"  # Å, Å sign
+    assert strip_accents("Plain ASCII") == "Plain ASCII" and fold("Plain ASCII") == "plain ascii"
+    # every combining mark goes, also those a hand-written list of ranges missed
+    shalom = "\u05e9\u05b8\u05c1\u05dc\u05d5\u05b9\u05dd"                    # with vowels and shin dot
+    assert strip_accents(shalom) == "\u05e9\u05dc\u05d5\u05dd"
+    assert strip_accents("\u0e44\u0e21\u0e48") == "\u0e44\u0e21"                 # Thai tone mark mai ek
+    assert text_hash(f"{shalom} Café") == text_hash("\u05e9\u05dc\u05d5\u05dd cafe")

@@ -5,11 +5,11 @@ from __future__ import annotations
 import random
 import time
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 
-from monitor.config import load_config
+from monitor.config import TopicSettings, load_config, settings_from_dict
+from monitor.errors import ConfigError
 from monitor.topics import (
     And,
     Match,
@@ -21,7 +21,6 @@ from monitor.topics import (
     Term,
     Topic,
     TopicMatch,
-    compile_topic,
     compile_topics,
     explain,
     highlight_spans,
@@ -32,7 +31,7 @@ from monitor.topics import (
 
 
 def hit(query: str, text: str, title: str = "", case_sensitive: bool = False) -> bool:
-    return compile_topic("t", query, case_sensitive).match(title, text) is not None
+    return Topic("t", query, case_sensitive).match(title, text) is not None
 
 
 # ---------------------------------------------------------------- operators and precedence
@@ -140,7 +139,7 @@ def test_hyphenated_term_matches_hyphen_space_and_line_break() -> None:
 def test_apostrophes_straight_and_curly() -> None:
     assert hit("Sora", "Sora's debut")
     assert hit("Sora", "Sora’s debut")
-    m = compile_topic("t", "Sora").match("", "OpenAI’s Sora’s debut")
+    m = Topic("t", "Sora").match("", "OpenAI’s Sora’s debut")
     assert m is not None and m.matches == [Match("Sora", "text", 9, 13)]
     assert hit('"OpenAI\'s Sora"', "OpenAI’s Sora")
     assert hit("Writers'", "Writers’ Guild")
@@ -157,7 +156,7 @@ def test_accents_folded_both_ways_with_original_offsets() -> None:
     assert hit("Café", "the cafe")
     assert hit("cafe", "the Café")
     assert hit("cafe", "the Cafe\u0301")                    # decomposed é
-    m = compile_topic("t", "cafe").match("", "à la Café!")
+    m = Topic("t", "cafe").match("", "à la Café!")
     assert m is not None and m.matches == [Match("cafe", "text", 5, 9)]
 
 
@@ -167,7 +166,7 @@ def test_phrase_across_line_break_and_hyphenated_line_break() -> None:
     assert hit("generative", "new genera-\ntive tools")
     assert hit('"generative AI"', "new genera-\ntive AI tools")
     assert hit("genera", "new genera-\ntive tools")           # the split parts still count
-    m = compile_topic("t", "generative").match("", "new genera-\ntive tools")
+    m = Topic("t", "generative").match("", "new genera-\ntive tools")
     assert m is not None and (m.matches[0].start, m.matches[0].end) == (4, 16)
 
 
@@ -201,7 +200,7 @@ def test_tokens_agree_with_a_plain_reference_on_random_texts() -> None:
 
 def test_needed_words_of_a_query() -> None:
     def needs(q: str) -> list[set[str]]:
-        return [{w + "*" * p for w, p in n} for n in compile_topic("t", q)._needs]
+        return [{w + "*" * p for w, p in n} for n in Topic("t", q)._needs]
     assert needs("Netflix NOT Hulu") == [{"netflix"}]
     assert needs('(Sora OR "OpenAI\'s Sora") NEAR/5 video*') == [{"sora", "openai"}, {"video*"}]
     assert needs('title:"Writers Guild" AND (AI OR deepfake*)') == [{"writers"}]   # 'ai': everywhere
@@ -212,8 +211,8 @@ def test_needed_words_of_a_query() -> None:
 def test_needed_words_check_never_changes_a_result(shipped: dict[str, Topic]) -> None:
     texts = [c[2] for c in CASES] + [
         "genera-\ntive AI and the Writers\nGuild", "SAG-\nAFTRA on A.I.", "Café Sora 2 NETFLIX"]
-    topics = list(shipped.values()) + [compile_topic("x", '"generative AI" OR (Café NEAR/2 Sora)'),
-                                       compile_topic("y", "SAG-AFTRA NEAR/3 A.I.", True)]
+    topics = list(shipped.values()) + [Topic("x", '"generative AI" OR (Café NEAR/2 Sora)'),
+                                       Topic("y", "SAG-AFTRA NEAR/3 A.I.", True)]
     for topic in topics:
         for text in texts:
             for title in ("", text):
@@ -253,15 +252,31 @@ def test_syntax_errors(query: str, reason: str, position: int) -> None:
     assert isinstance(info.value, ValueError)
 
 
-def test_compile_topic_raises_syntax_error_too() -> None:
+def test_topic_raises_syntax_error_too() -> None:
     with pytest.raises(QuerySyntaxError):
-        compile_topic("bad", "Netflix AND (")
+        Topic("bad", "Netflix AND (")
+
+
+def test_syntax_error_describe_points_at_the_position(tmp_path: Path) -> None:
+    with pytest.raises(QuerySyntaxError) as info:
+        parse_query("Netflix OR Hulu)")
+    assert info.value.describe() == "unexpected ')' at position 15:\n  Netflix OR Hulu)\n" + " " * 17 + "^"
+    with pytest.raises(QuerySyntaxError) as info:
+        parse_query("")
+    assert info.value.describe() == "empty query at position 0:\n  \n  ^"
+    # the same text as the config check shows after its own prefix
+    query = "Sora AND (OpenAI OR"
+    with pytest.raises(QuerySyntaxError) as info:
+        parse_query(query)
+    with pytest.raises(ConfigError) as config_error:
+        settings_from_dict({"topics": {"sora": {"query": query}}}, base=tmp_path)
+    assert str(config_error.value).endswith(f"topics.sora.query: {info.value.describe()}")
 
 
 # ---------------------------------------------------------------- results: matches, matched, snippets
 
 def test_topic_match_lists_terms_title_first() -> None:
-    t = compile_topic("guild", '("SAG-AFTRA" OR "Writers Guild") AI NOT "Guild Wars"')
+    t = Topic("guild", '("SAG-AFTRA" OR "Writers Guild") AI NOT "Guild Wars"')
     m = t.match("Writers Guild on AI", "SAG-AFTRA and the Writers Guild published AI rules.")
     assert isinstance(m, TopicMatch) and m.topic == "guild"
     assert m.matched == ["Writers Guild", "AI", "SAG-AFTRA"]
@@ -272,17 +287,17 @@ def test_topic_match_lists_terms_title_first() -> None:
 
 
 def test_negated_terms_never_count_as_matched() -> None:
-    m = compile_topic("t", "Netflix NOT (Hulu NOT Disney)").match("", "Netflix, Hulu and Disney")
+    m = Topic("t", "Netflix NOT (Hulu NOT Disney)").match("", "Netflix, Hulu and Disney")
     assert m is not None and m.matched == ["Netflix"]
 
 
 def test_or_reports_every_true_branch() -> None:
-    m = compile_topic("t", "Netflix OR Hulu").match("", "Hulu then Netflix")
+    m = Topic("t", "Netflix OR Hulu").match("", "Hulu then Netflix")
     assert m is not None and m.matched == ["Hulu", "Netflix"]
 
 
 def test_near_reports_only_the_close_occurrences() -> None:
-    m = compile_topic("t", "Sora NEAR/2 OpenAI").match("", "Sora the hero. " + "x " * 20 + "OpenAI Sora")
+    m = Topic("t", "Sora NEAR/2 OpenAI").match("", "Sora the hero. " + "x " * 20 + "OpenAI Sora")
     assert m is not None and [x.term for x in m.matches] == ["OpenAI", "Sora"]
 
 
@@ -290,7 +305,7 @@ def test_snippet_around_first_body_match() -> None:
     words = [f"word{i}" for i in range(200)]
     words[120] = "Netflix"
     text = "  ".join(words[:60]) + "\n\n" + " ".join(words[60:])
-    m = compile_topic("t", "Netflix").match("", text)
+    m = Topic("t", "Netflix").match("", text)
     assert m is not None
     s = m.snippet
     assert len(s) <= 300 and "Netflix" in s
@@ -304,7 +319,7 @@ def test_snippet_around_first_body_match() -> None:
 
 def test_snippet_title_only_match_uses_start_of_text() -> None:
     text = "First sentence here. " + "filler " * 100
-    m = compile_topic("t", "title:Netflix").match("Netflix news", text)
+    m = Topic("t", "title:Netflix").match("Netflix news", text)
     assert m is not None and m.snippet.startswith("First sentence here.") and m.snippet.endswith("…")
     assert len(m.snippet) <= 300
 
@@ -358,7 +373,7 @@ def test_make_snippet_far_into_a_long_text() -> None:
 
 
 def test_highlight_spans() -> None:
-    t = compile_topic("t", '("SAG-AFTRA" OR "digital replica*") NOT Guild')
+    t = Topic("t", '("SAG-AFTRA" OR "digital replica*") NOT Guild')
     snippet = "…SAG AFTRA rules on Digital Replicas, and sag-aftra again…"
     spans = highlight_spans(t, snippet)
     assert [snippet[s:e] for s, e in spans] == ["SAG AFTRA", "Digital Replicas", "sag-aftra"]
@@ -367,10 +382,10 @@ def test_highlight_spans() -> None:
 
 # ---------------------------------------------------------------- API glue
 
-def test_compile_topics_accepts_models_and_dicts() -> None:
+def test_compile_topics_takes_topic_settings() -> None:
     topics = compile_topics({
-        "a": SimpleNamespace(query="Netflix", case_sensitive=True),
-        "b": {"query": "Hulu"},
+        "a": TopicSettings(query="Netflix", case_sensitive=True),
+        "b": TopicSettings(query="Hulu"),
     })
     assert [(t.key, t.query, t.case_sensitive) for t in topics] == [
         ("a", "Netflix", True), ("b", "Hulu", False)]
@@ -389,8 +404,8 @@ def test_match_topics_tokenizes_each_text_once(monkeypatch: pytest.MonkeyPatch) 
             super().__init__(text)
 
     monkeypatch.setattr(topics_module, "_Doc", CountingDoc)
-    topics = [compile_topic("a", "Netflix"), compile_topic("b", "netflix OR Hulu*", True),
-              compile_topic("c", "title:Netflix price")]
+    topics = [Topic("a", "Netflix"), Topic("b", "netflix OR Hulu*", True),
+              Topic("c", "title:Netflix price")]
     text = "A one-off text about Netflix and Hulu prices, tokenized once. 8c1f"
     found = match_topics(topics, "Netflix price 8c1f", text)
     assert [m.topic for m in found] == ["a", "b", "c"]
@@ -408,13 +423,14 @@ def test_parse_query_returns_term_nodes() -> None:
 # ---------------------------------------------------------------- shipped topics
 
 ROOT = Path(__file__).resolve().parent.parent
-SHIPPED = {k: v.query for k, v in load_config(ROOT / "config.yaml").topics.items()}   # what ships
+SHIPPED = load_config(ROOT / "config.yaml").topics          # what ships, case_sensitive included
 
 _FILLER = ("The committee met on Tuesday to discuss the annual budget, the new health plan, "
            "parking at the studio lot, the schedule for next year's awards ceremony, and a "
            "proposal to move the spring meeting to a larger venue downtown so that more members "
            "can attend in person. Several members asked for the minutes to be published online "
            "before the vote, and the chair agreed to circulate them by Friday.")
+assert len(_FILLER.split()) >= 60          # puts an unrelated AI sentence far from SAG-AFTRA
 
 CASES: list[tuple[str, str, str, bool]] = [
     # topic, title, text, expected
@@ -487,10 +503,6 @@ def test_shipped_topics(shipped: dict[str, Topic], topic: str, title: str, text:
     assert (shipped[topic].match(title, text) is not None) is expected
 
 
-def test_filler_puts_the_unrelated_ai_sentence_far_away() -> None:
-    assert len(_FILLER.split()) >= 60
-
-
 def test_match_topics_on_shipped_topics(shipped: dict[str, Topic]) -> None:
     text = ("SAG-AFTRA criticised OpenAI after Sora 2 videos used actors' likenesses; "
             "the union also praised Netflix for its AI disclosure rules.")
@@ -510,7 +522,7 @@ def test_speed_three_topics_on_1000_word_article(shipped: dict[str, Topic]) -> N
     match_topics(topics, "warm-up", "warm-up")
     start = time.perf_counter()
     for i in range(20):
-        found = match_topics(topics, f"Headline {i}", text + f" {i}")   # new text: no cache hits
+        found = match_topics(topics, f"Headline {i}", text + f" {i}")
     per_article = (time.perf_counter() - start) / 20
     assert {m.topic for m in found} == {"netflix", "guild_ai_policy"}
     assert per_article < 0.05                      # generous bound for slow CI; typically ~2 ms
@@ -519,7 +531,7 @@ def test_speed_three_topics_on_1000_word_article(shipped: dict[str, Topic]) -> N
 # ---------------------------------------------------------------- explain
 
 def test_explain_matched_lists_every_term_occurrence_with_offsets_and_context() -> None:
-    t = compile_topic("t", "Netflix NEAR/3 price")
+    t = Topic("t", "Netflix NEAR/3 price")
     title, text = "Netflix news", "Analysts say Netflix raised the price again, and Netflix fans grumbled."
     e = explain(t, title, text)
     assert e["matched"] is True and e["reason"] is None
@@ -534,7 +546,7 @@ def test_explain_matched_lists_every_term_occurrence_with_offsets_and_context() 
 
 
 def test_explain_near_too_far_shows_terms_and_distance() -> None:
-    t = compile_topic("t", '"SAG-AFTRA" NEAR/5 AI')
+    t = Topic("t", '"SAG-AFTRA" NEAR/5 AI')
     text = "SAG-AFTRA met on Tuesday to discuss the health plan and dues; later, AI came up."
     e = explain(t, "", text)
     assert e["matched"] is False
@@ -545,35 +557,35 @@ def test_explain_near_too_far_shows_terms_and_distance() -> None:
 
 
 def test_explain_near_across_title_and_text() -> None:
-    e = explain(compile_topic("t", "Sora NEAR/5 OpenAI"), "Sora tops the charts", "OpenAI said so.")
+    e = explain(Topic("t", "Sora NEAR/5 OpenAI"), "Sora tops the charts", "OpenAI said so.")
     assert e["reason"] == ("'Sora' and 'OpenAI' found, but not within 5 words "
                            "(one in the title, one in the text)")
 
 
 def test_explain_not_branch_and_negated_terms_not_listed() -> None:
-    t = compile_topic("t", 'Sora NOT ("Kingdom Hearts" OR SoraNews24)')
+    t = Topic("t", 'Sora NOT ("Kingdom Hearts" OR SoraNews24)')
     e = explain(t, "", "Sora returns in Kingdom Hearts IV.")
     assert e["matched"] is False and e["reason"] == "NOT branch matched: 'Kingdom Hearts'"
     assert [x["term"] for x in e["terms"]] == ["Sora"]
 
 
 def test_explain_missing_terms_and_title_scope() -> None:
-    e = explain(compile_topic("t", "Netflix AND price"), "", "Netflix rises")
+    e = explain(Topic("t", "Netflix AND price"), "", "Netflix rises")
     assert e["reason"] == "'price' not found"
-    e = explain(compile_topic("t", "(Netflix OR Hulu) price"), "", "Disney price hike")
+    e = explain(Topic("t", "(Netflix OR Hulu) price"), "", "Disney price hike")
     assert e["reason"] == "none of 'Netflix', 'Hulu' found"
-    e = explain(compile_topic("t", "title:Netflix price"), "Streaming news", "Netflix price hike")
+    e = explain(Topic("t", "title:Netflix price"), "Streaming news", "Netflix price hike")
     assert [x["term"] for x in e["terms"]] == ["price"]       # Netflix is only looked for in the title
     assert e["reason"] == "'Netflix' not found in the title"
 
 
 def test_explain_nothing_found_and_empty_inputs() -> None:
-    e = explain(compile_topic("t", "Netflix"), "", "A story about the weather. " * 30)
+    e = explain(Topic("t", "Netflix"), "", "A story about the weather. " * 30)
     assert e == {"matched": False, "terms": [], "snippet": e["snippet"], "reason": "no query term found"}
     assert e["snippet"].startswith("A story about the weather.") and len(e["snippet"]) <= 300
-    assert explain(compile_topic("t", "Netflix"), "", "") == {
+    assert explain(Topic("t", "Netflix"), "", "") == {
         "matched": False, "terms": [], "snippet": "", "reason": "no query term found"}
-    assert explain(compile_topic("t", "Apple", case_sensitive=True), "", "apple pie")["terms"] == []
+    assert explain(Topic("t", "Apple", case_sensitive=True), "", "apple pie")["terms"] == []
 
 
 def test_explain_on_shipped_topics(shipped: dict[str, Topic]) -> None:
