@@ -5,7 +5,7 @@ Prints, in one run: the first poll's feeds/s and articles/s; for the second,
 unchanged poll, how many feed bodies were downloaded (goal: 0, every feed
 answered 304 Not Modified) and its duration as a ratio of the first.
 
-    .venv/bin/python bench/fetch.py [--feeds 500] [--entries 20] [--hosts 10]
+    .venv/bin/python bench/fetch.py [--feeds 500] [--entries 20] [--hosts 100]
 
 Feeds are spread over several loopback addresses (127.0.0.1, 127.0.0.2, ...),
 each its own "site", so the per-host politeness caps apply as on the web.
@@ -49,8 +49,9 @@ def vocabulary() -> list[str]:
 class Site:
     """One loopback address serving feeds and pages; counts what it served."""
 
-    def __init__(self, host: str, feeds: dict[str, bytes], pages: dict[str, bytes]) -> None:
-        self.feeds, self.pages = feeds, pages
+    def __init__(self, host: str) -> None:
+        self.feeds: dict[str, tuple[bytes, str]] = {}      # path -> (body, ETag)
+        self.pages: dict[str, bytes] = {}
         self.counts = {"feed_200": 0, "feed_304": 0, "page": 0}
         lock = threading.Lock()
         site = self
@@ -63,8 +64,7 @@ class Site:
 
             def do_GET(self) -> None:  # noqa: N802
                 if self.path in site.feeds:
-                    body = site.feeds[self.path]
-                    etag = '"' + hashlib.md5(body).hexdigest() + '"'
+                    body, etag = site.feeds[self.path]
                     if self.headers.get("If-None-Match") == etag:
                         with lock:
                             site.counts["feed_304"] += 1
@@ -101,6 +101,10 @@ class Site:
         self.base = f"http://{host}:{self.httpd.server_address[1]}"
         threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
 
+    def add_feed(self, path: str, body: bytes) -> None:
+        """Serve a feed, its ETag computed once here rather than on every request."""
+        self.feeds[path] = (body, '"' + hashlib.md5(body).hexdigest() + '"')
+
 
 def build(n_feeds: int, n_entries: int, n_hosts: int) -> tuple[list[Site], list[tuple[str, str]]]:
     vocab = vocabulary()
@@ -108,9 +112,7 @@ def build(n_feeds: int, n_entries: int, n_hosts: int) -> tuple[list[Site], list[
     feeds: list[tuple[str, str]] = []
     sites = []
     for h in range(n_hosts):
-        site_feeds: dict[str, bytes] = {}
-        site_pages: dict[str, bytes] = {}
-        site = Site(f"127.0.0.{h + 1}", site_feeds, site_pages)
+        site = Site(f"127.0.0.{h + 1}")
         for f in range(h, n_feeds, n_hosts):
             items = []
             for e in range(n_entries):
@@ -118,16 +120,16 @@ def build(n_feeds: int, n_entries: int, n_hosts: int) -> tuple[list[Site], list[
                 title = " ".join(rng.sample(vocab, 6)).capitalize()
                 paras = "".join(f"<p>{' '.join(rng.sample(vocab, 25)).capitalize()}.</p>"
                                 for _ in range(6))
-                site_pages[path] = (f"<html lang='en'><head><title>{title}</title></head><body>"
+                site.pages[path] = (f"<html lang='en'><head><title>{title}</title></head><body>"
                                     f"<nav>Home | World | Sport</nav><article><h1>{title}</h1>"
                                     f"{paras}</article><footer>(c) bench</footer></body></html>").encode()
                 day = 1 + (e % 20)
                 items.append(f"<item><title>{title}</title><link>{site.base}{path}</link>"
                              f"<guid>{f}-{e}</guid><pubDate>Mon, {day:02d} Nov 2026 10:00:00 GMT"
                              "</pubDate></item>")
-            site_feeds[f"/{f}.xml"] = (f"<?xml version='1.0'?><rss version='2.0'><channel>"
-                                       f"<title>Feed {f}</title><link>{site.base}/</link>"
-                                       + "".join(items) + "</channel></rss>").encode()
+            site.add_feed(f"/{f}.xml", (f"<?xml version='1.0'?><rss version='2.0'><channel>"
+                                        f"<title>Feed {f}</title><link>{site.base}/</link>"
+                                        + "".join(items) + "</channel></rss>").encode())
             feeds.append((f"Feed {f}", f"{site.base}/{f}.xml"))
         sites.append(site)
     return sites, feeds

@@ -6,7 +6,9 @@ GUIDs dropped. It judges a body by what came out of it, not by feedparser's ``bo
 flag (real feeds are bozo for harmless reasons): an HTML page or anything without a feed
 in it is ``not_a_feed``, broken XML that yields nothing is ``parse_error``, and a valid
 feed with no items is simply empty. ``discover_feed_links`` finds the feeds an HTML page
-advertises.
+advertises; ``looks_like_html`` sniffs a body for an HTML page. ``Inflate`` undoes gzip or
+deflate in bounded steps, for raw gzip feed bodies here and Content-Encoding in
+``fetch.py``.
 
 Pure: no network, no files, no clock other than ``now`` (default: the current time).
 """
@@ -17,11 +19,13 @@ import codecs
 import email.utils
 import hashlib
 import io
+import itertools
 import json
 import re
 import time
 import xml.sax
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from html import unescape
@@ -44,6 +48,8 @@ _BOMS = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
          (codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"),
          (codecs.BOM_UTF16_BE, "utf-16"))
 _HTML_START = re.compile(rb"<(!doctype\s+html|html|head|body)[\s>]", re.I)
+HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})   # media types of HTML pages
+INFLATE_STEP = 64 * 1024                  # most bytes one Inflate step may produce
 
 
 @dataclass
@@ -177,29 +183,73 @@ def _guid(guid: Any, link: str | None, title: str, summary: str) -> str:
     return "sha256:" + hashlib.sha256(f"{title}\n{summary}".encode()).hexdigest()[:32]
 
 
+class Inflate:
+    """One gzip or deflate stream, undone at most INFLATE_STEP output bytes per step.
+
+    Inflating a whole input at once lets a small gzip bomb (64 KB of input can be 64 MB
+    of output) allocate its full size before any limit is checked; a caller that counts
+    the pieces ``feed`` yields stops a bomb at most one step past its limit. Concatenated
+    gzip members are read in turn; trailing bytes after the stream are ignored. Raises
+    zlib.error for a corrupt stream.
+    """
+
+    def __init__(self, gzip: bool) -> None:
+        self._gzip = gzip
+        self._d = zlib.decompressobj(16 + zlib.MAX_WBITS if gzip else zlib.MAX_WBITS)
+        self._fresh = True
+        self._done = False
+
+    def feed(self, data: bytes) -> Iterator[bytes]:
+        """The output for the next piece of input, in pieces of at most INFLATE_STEP."""
+        while not self._done:
+            try:
+                out = self._d.decompress(data, INFLATE_STEP)
+            except zlib.error:
+                if self._gzip or not self._fresh:
+                    raise
+                # "deflate" is often sent as a raw stream without the zlib header.
+                self._d, self._fresh = zlib.decompressobj(-zlib.MAX_WBITS), False
+                continue
+            self._fresh = False
+            if out:
+                yield out
+            data = self._d.unconsumed_tail
+            if self._d.eof:
+                rest = self._d.unused_data
+                if self._gzip and rest.startswith(b"\x1f\x8b"):   # concatenated members
+                    self._d, data = zlib.decompressobj(16 + zlib.MAX_WBITS), rest
+                    continue
+                self._done = True                               # ignore trailing junk
+            elif not data and len(out) < INFLATE_STEP:
+                return          # input used up and nothing pending (a full step may be)
+
+    def flush(self) -> Iterator[bytes]:
+        """What is left once the input has ended (a truncated stream ends here too)."""
+        if not self._done:
+            yield self._d.flush()
+
+
 def _gunzip(body: bytes, url: str) -> bytes:
+    inflate = Inflate(gzip=True)
     out: list[bytes] = []
     size = 0
-    data = body
     try:
-        while data[:2] == b"\x1f\x8b":          # one or more gzip members
-            d = zlib.decompressobj(16 + zlib.MAX_WBITS)
-            chunk = d.decompress(data, MAX_GUNZIP_BYTES + 1 - size)
-            size += len(chunk)
-            if size > MAX_GUNZIP_BYTES or d.unconsumed_tail:
+        for piece in itertools.chain(inflate.feed(body), inflate.flush()):
+            size += len(piece)
+            if size > MAX_GUNZIP_BYTES:
                 raise FeedParseError(f"{url}: gzip body inflates past {MAX_GUNZIP_BYTES} "
                                      "bytes", code="too_large")
-            out.append(chunk)
-            data = d.unused_data
+            out.append(piece)
     except zlib.error as e:
         raise FeedParseError(f"{url}: corrupt gzip body: {e}", code="parse_error") from None
     return b"".join(out)
 
 
-def _looks_like_html(body: bytes, media_type: str | None) -> bool:
-    if media_type in ("text/html", "application/xhtml+xml"):
-        return True
-    return bool(_HTML_START.search(body[:2048]))
+def looks_like_html(body: bytes) -> bool:
+    """True if the body's start reads as an HTML page: a doctype, <html>, <head> or
+    <body> tag in its first 2 KB after a UTF-8 byte-order mark and whitespace."""
+    head = body[:4096].removeprefix(codecs.BOM_UTF8).lstrip()[:2048]
+    return _HTML_START.search(head) is not None
 
 
 # --- parsing ---------------------------------------------------------------------
@@ -242,7 +292,7 @@ def parse_feed(body: bytes, url: str, *, content_type: str | None = None,
     exc = result.get("bozo_exception") if result.get("bozo") else None
     if not result.entries:
         if not version:
-            if _looks_like_html(body, media_type):
+            if media_type in HTML_TYPES or looks_like_html(body):
                 raise FeedParseError(
                     f"{url}: this is an HTML page, not a feed; discover_feed_links() can "
                     "find the feed URL it advertises", code="not_a_feed")

@@ -7,6 +7,8 @@ conditional GETs, follows redirects itself so every hop is checked, bounds each 
 time and size (the size while streaming, after undoing Content-Encoding), caps
 concurrency globally and per host, and refuses article pages on private networks.
 It never parses or decodes the body text: that is ``feeds.py``'s and ``extract.py``'s job.
+robots.txt rules live in a ``RobotsCache``, which can outlive one Fetcher (pass the
+same one to each) so a site's robots.txt is fetched once a day, not once a poll.
 
 Side effects: network requests and DNS lookups; nothing is written anywhere.
 """
@@ -16,15 +18,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import email.utils
-import importlib.util
 import ipaddress
 import logging
 import socket
 import ssl
+import time
 import zlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from types import TracebackType
 from urllib.parse import urlsplit
 from urllib.robotparser import RobotFileParser
@@ -33,19 +35,19 @@ import httpx
 
 from .config import FetchSettings
 from .errors import FetchError
+from .feeds import HTML_TYPES, Inflate, looks_like_html
 
 FEED_ACCEPT = ("application/rss+xml, application/atom+xml, application/feed+json, "
                "application/xml;q=0.9, text/xml;q=0.9, */*;q=0.8")
 PAGE_ACCEPT = "text/html, application/xhtml+xml;q=0.9, */*;q=0.1"
 ROBOTS_MAX_BYTES = 512 * 1024
+ROBOTS_TTL = timedelta(hours=24)          # RFC 9309 2.4: cache robots.txt at most 24 h
+ROBOTS_ERROR_TTL = timedelta(hours=1)     # an unreadable robots.txt is retried sooner
 log = logging.getLogger("monitor.fetch")
-# Only what _Inflate can undo a bounded step at a time. Brotli is not offered: the
+# Only what feeds.Inflate can undo a bounded step at a time. Brotli is not offered: the
 # brotli package is not a dependency, and its older APIs cannot bound output per call.
 ACCEPT_ENCODING = "gzip, deflate"
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
-HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
-_INFLATE_STEP = 64 * 1024          # most bytes one decompress call may produce
-_HAVE_H2 = importlib.util.find_spec("h2") is not None
 
 Resolver = Callable[[str, int], Awaitable[list[str]]]
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -63,7 +65,6 @@ class FetchResult:
     etag: str | None
     last_modified: str | None
     headers: dict[str, str]                   # lowercased names, of the final response
-    elapsed: float                            # seconds spent fetching (not queueing)
     redirects: list[tuple[int, str]] = field(default_factory=list)
 
     @property
@@ -130,49 +131,7 @@ async def system_resolver(host: str, port: int) -> list[str]:
     return [str(info[4][0]) for info in infos]
 
 
-class _Inflate:
-    """One gzip or deflate layer, undone at most _INFLATE_STEP output bytes per call.
-
-    httpx's own decoders inflate a whole network chunk at once (a 64 KB chunk of a
-    gzip bomb is 64 MB); stepping with ``max_length`` lets the size limit stop a bomb
-    after at most one step past the limit.
-    """
-
-    def __init__(self, gzip: bool) -> None:
-        self._gzip = gzip
-        self._d = zlib.decompressobj(16 + zlib.MAX_WBITS if gzip else zlib.MAX_WBITS)
-        self._fresh = True
-        self._done = False
-
-    def feed(self, data: bytes) -> Iterator[bytes]:
-        while not self._done:
-            try:
-                out = self._d.decompress(data, _INFLATE_STEP)
-            except zlib.error:
-                if self._gzip or not self._fresh:
-                    raise
-                # "deflate" is often sent as a raw stream without the zlib header.
-                self._d, self._fresh = zlib.decompressobj(-zlib.MAX_WBITS), False
-                continue
-            self._fresh = False
-            if out:
-                yield out
-            data = self._d.unconsumed_tail
-            if self._d.eof:
-                rest = self._d.unused_data
-                if self._gzip and rest.startswith(b"\x1f\x8b"):   # concatenated members
-                    self._d, data = zlib.decompressobj(16 + zlib.MAX_WBITS), rest
-                    continue
-                self._done = True                               # ignore trailing junk
-            elif not data and len(out) < _INFLATE_STEP:
-                return          # input used up and nothing pending (a full step may be)
-
-    def flush(self) -> Iterator[bytes]:
-        if not self._done:
-            yield self._d.flush()
-
-
-def _inflater(header: str) -> _Inflate | None:
+def _inflater(header: str) -> Inflate | None:
     """The decoder for a Content-Encoding header; ValueError for what we cannot undo."""
     codings = [c.strip().lower() for c in header.split(",") if c.strip().lower()
                not in ("", "identity")]
@@ -180,13 +139,12 @@ def _inflater(header: str) -> _Inflate | None:
         return None
     if len(codings) > 1 or codings[0] not in ("gzip", "x-gzip", "deflate"):
         raise ValueError(header)               # stacked codings are unheard of in practice
-    return _Inflate(gzip=codings[0] != "deflate")
+    return Inflate(gzip=codings[0] != "deflate")
 
 
-async def _decoded(response: httpx.Response, inflate: _Inflate | None) -> AsyncIterator[bytes]:
-    if response.is_stream_consumed:            # httpx.MockTransport: read and decoded already
-        yield response.content
-        return
+async def _decoded(response: httpx.Response, inflate: Inflate | None) -> AsyncIterator[bytes]:
+    """The body with its Content-Encoding undone, in bounded pieces (httpx's own decoders
+    inflate a whole network chunk at once: 64 KB of a gzip bomb is 64 MB)."""
     async for raw in response.aiter_raw():
         if inflate is None:
             yield raw
@@ -224,9 +182,49 @@ def _classify(exc: httpx.HTTPError, url: str) -> FetchError:
                       code="network", url=url)
 
 
-def _looks_like_html(body: bytes) -> bool:
-    head = body[:1024].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
-    return head.startswith((b"<!doctype html", b"<html")) or b"<html" in head
+class RobotsCache:
+    """robots.txt rules per site ("scheme://host:port"), each kept for a while.
+
+    Holds parsed results, never asyncio tasks, so one cache can serve many Fetchers
+    and event loops (the daemon makes a Fetcher per poll). A readable robots.txt, or a
+    4xx that means "no rules", is kept ``ttl``; one that could not be read (5xx, network
+    error), which we treat as allowing everything, is kept only ``error_ttl``, so a
+    passing failure does not open a site for a whole day. ``clock`` (seconds, monotonic)
+    is for tests.
+    """
+
+    def __init__(self, ttl: timedelta = ROBOTS_TTL, *,
+                 error_ttl: timedelta = ROBOTS_ERROR_TTL,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.ttl = ttl
+        self.error_ttl = error_ttl
+        self._clock = clock
+        self._entries: dict[str, tuple[float, RobotFileParser | None]] = {}
+        self._sweep_at = 1024                  # size at which expired entries are dropped
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def lookup(self, site: str) -> tuple[bool, RobotFileParser | None]:
+        """(True, rules) for a fresh entry, rules None meaning no rules (allow all);
+        (False, None) when the site has no entry or it has expired."""
+        entry = self._entries.get(site)
+        if entry is None:
+            return False, None
+        if entry[0] <= self._clock():
+            del self._entries[site]
+            return False, None
+        return True, entry[1]
+
+    def store(self, site: str, rules: RobotFileParser | None, *,
+              unreadable: bool = False) -> None:
+        """Keep a site's rules (None: no rules) for ttl, or error_ttl if ``unreadable``."""
+        now = self._clock()
+        if len(self._entries) >= self._sweep_at:   # amortised: the map holds every site seen
+            self._entries = {k: v for k, v in self._entries.items() if v[0] > now}
+            self._sweep_at = max(1024, 2 * len(self._entries))
+        ttl = self.error_ttl if unreadable else self.ttl
+        self._entries[site] = (now + ttl.total_seconds(), rules)
 
 
 class Fetcher:
@@ -234,9 +232,11 @@ class Fetcher:
 
     def __init__(self, settings: FetchSettings, *,
                  transport: httpx.AsyncBaseTransport | None = None,
-                 resolver: Resolver | None = None) -> None:
+                 resolver: Resolver | None = None,
+                 robots: RobotsCache | None = None) -> None:
         # resolver: host, port -> addresses, for the page address guard; tests inject
         # one to make a MockTransport host look public or private.
+        # robots: a cache shared with other Fetchers; by default this Fetcher's own.
         self.settings = settings
         self._transport = transport
         self._resolver = resolver or system_resolver
@@ -244,13 +244,16 @@ class Fetcher:
         self._global = asyncio.Semaphore(settings.concurrency)
         self._hosts: dict[str, _HostSlot] = {}
         self._next_start: dict[str, float] = {}        # per host: earliest next request start
-        self._robots: dict[str, asyncio.Task[RobotFileParser | None]] = {}
+        self.robots = robots if robots is not None else RobotsCache()
+        # robots.txt loads under way, so concurrent pages of one site share one request;
+        # tasks belong to one event loop, hence per Fetcher and not in the cache.
+        self._robots_loading: dict[str, asyncio.Task[RobotFileParser | None]] = {}
 
     async def __aenter__(self) -> Fetcher:
         seconds = self.settings.timeout.total_seconds()
         self._client = httpx.AsyncClient(
             transport=self._transport,
-            http2=_HAVE_H2,
+            http2=True,
             follow_redirects=False,            # followed by hand: each hop is checked
             timeout=httpx.Timeout(seconds),    # connect/read/write/pool; the total is ours
             headers={"User-Agent": self.settings.user_agent,
@@ -284,15 +287,20 @@ class Fetcher:
                                  self.settings.max_page_bytes, page=True)
 
     async def robots_allow(self, url: str) -> bool:
-        """robots.txt, fetched once per site and kept for this Fetcher's life. A
-        missing or unreadable robots.txt allows everything (RFC 9309: 4xx = no rules;
-        we also allow on 5xx and network errors, and log it)."""
+        """robots.txt, fetched once per site and kept in ``self.robots`` (24 h by
+        default). A missing or unreadable robots.txt allows everything (RFC 9309: 4xx =
+        no rules; we also allow on 5xx and network errors, and log it)."""
         parts = urlsplit(url)
         site = f"{parts.scheme}://{parts.netloc}"
-        task = self._robots.get(site)
-        if task is None:
-            task = self._robots[site] = asyncio.ensure_future(self._load_robots(site))
-        rules = await task
+        fresh, rules = self.robots.lookup(site)
+        if not fresh:
+            task = self._robots_loading.get(site)
+            if task is None:
+                task = self._robots_loading[site] = asyncio.ensure_future(
+                    self._load_robots(site))
+                # Once done (or cancelled), later calls read the cache or load again.
+                task.add_done_callback(lambda _: self._robots_loading.pop(site, None))
+            rules = await task
         return True if rules is None else rules.can_fetch(self._agent, url)
 
     @property
@@ -304,11 +312,14 @@ class Fetcher:
             resp = await self._fetch(f"{site}/robots.txt", {"Accept": "text/plain"},
                                      ROBOTS_MAX_BYTES, page=True, html=False)
         except FetchError as e:
-            if not e.code.startswith("http_4"):
+            unreadable = not e.code.startswith("http_4")
+            if unreadable:
                 log.info("robots.txt of %s unreadable (%s); allowing", site, e.code)
+            self.robots.store(site, None, unreadable=unreadable)
             return None
         rules = RobotFileParser()
         rules.parse(resp.body.decode(resp.charset or "utf-8", "replace").splitlines())
+        self.robots.store(site, rules)
         return rules
 
     @contextlib.asynccontextmanager
@@ -373,7 +384,6 @@ class Fetcher:
                     budget -= loop.time() - started
             if isinstance(outcome, FetchResult):
                 outcome.redirects = redirects
-                outcome.elapsed = timeout - budget
                 return outcome
             redirects.append((outcome.status, outcome.location))
             current = outcome.location
@@ -434,15 +444,14 @@ class Fetcher:
                     raise FetchError(f"{url}: not an HTML page (Content-Type {media})",
                                      code="not_html", url=url, status=status)
                 body = await self._read(response, url, limit)
-                if page and media is None and not _looks_like_html(body):
+                if page and media is None and not looks_like_html(body):
                     raise FetchError(f"{url}: not an HTML page (no Content-Type, no <html>)",
                                      code="not_html", url=url, status=status)
             return FetchResult(
                 url=str(response.url), status=status, body=body, content_type=media,
                 charset=charset, etag=response.headers.get("etag"),
                 last_modified=response.headers.get("last-modified"),
-                headers={k.lower(): v for k, v in response.headers.items()},
-                elapsed=0.0)
+                headers={k.lower(): v for k, v in response.headers.items()})
         finally:
             await response.aclose()
 
@@ -458,7 +467,7 @@ class Fetcher:
             raise too_large(f"the body ({length} bytes announced)")
         encoding = response.headers.get("content-encoding", "")
         try:
-            inflate = None if response.is_stream_consumed else _inflater(encoding)
+            inflate = _inflater(encoding)
         except ValueError:
             raise FetchError(f"{url}: unsupported Content-Encoding {encoding!r}",
                              code="network", url=url, status=response.status_code) from None

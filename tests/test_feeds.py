@@ -13,7 +13,13 @@ from typing import Any
 import pytest
 
 from monitor.errors import FeedParseError
-from monitor.feeds import ParsedFeed, discover_feed_links, html_to_text, parse_feed
+from monitor.feeds import (
+    ParsedFeed,
+    discover_feed_links,
+    html_to_text,
+    looks_like_html,
+    parse_feed,
+)
 
 DATA = Path(__file__).parent / "data" / "feeds"
 REAL = Path("/work/shared/data/feeds")
@@ -104,6 +110,16 @@ def test_gzip_bomb_is_bounded() -> None:
     started = time.monotonic()
     assert error(bomb).code == "too_large"
     assert time.monotonic() - started < 2
+
+
+def test_gzip_members_are_joined_and_corrupt_gzip_is_a_parse_error() -> None:
+    whole = (DATA / "rss2.xml").read_bytes()
+    half = len(whole) // 2
+    two_members = gzip.compress(whole[:half]) + gzip.compress(whole[half:])
+    assert parse_feed(two_members, FEED_URL, now=NOW) == parse("rss2.xml")
+    bad_crc = bytearray(gzip.compress(whole))
+    bad_crc[-8] ^= 0xFF
+    assert error(bytes(bad_crc)).code == "parse_error"
 
 
 # --- links, GUIDs, dates ---------------------------------------------------------
@@ -210,6 +226,22 @@ def test_html_page_is_not_a_feed() -> None:
     err = error((DATA / "html_page.html").read_bytes(), content_type="text/html")
     assert err.code == "not_a_feed"
     assert "HTML page" in str(err) and "discover_feed_links" in str(err)
+
+
+@pytest.mark.parametrize(("body", "html"), [
+    (b"<!DOCTYPE html><html><body>x</body></html>", True),
+    (b"\xef\xbb\xbf\n  <!doctype HTML>\n<title>x</title>", True),      # BOM, whitespace
+    (b"<!-- generated -->\n<html lang='en'>", True),                   # not first
+    (b"<HEAD><title>x</title></HEAD>", True),
+    (b" " * 3000 + b"<html>", True),                                 # long indent
+    (b"x" * 3000 + b"<html>", False),                                # too far in
+    (b'<?xml version="1.0"?><rss version="2.0"><channel/></rss>', False),
+    (b"<htmlish>", False),
+    (b"\x89PNG\r\n\x1a\n....", False),
+    (b"", False),
+])
+def test_looks_like_html(body: bytes, html: bool) -> None:
+    assert looks_like_html(body) is html
 
 
 def test_other_xml_is_not_a_feed() -> None:
