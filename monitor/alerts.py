@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import smtplib
 import ssl
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
@@ -24,9 +25,10 @@ from sqlalchemy.orm import Session
 from .config import EmailSettings, Settings
 from .db import repo
 from .db.models import Alert, Article, Feed, Mention
+from .db.queries import iso
 from .errors import DeliveryError
 from .render import mark_matches, render
-from .topics import compile_topics
+from .topics import Topic, compile_topics
 
 log = logging.getLogger("monitor.alerts")
 RETRY_BASE = timedelta(minutes=1)
@@ -104,8 +106,7 @@ class DeliveryReport:
 def _feed_view(s: Session, alert: Alert) -> dict[str, Any]:
     feed = s.get(Feed, alert.feed_id)
     assert feed is not None
-    since = next((since for f, since, _ in repo.failing_feeds(s) if f.id == feed.id),
-                 feed.last_polled_at)
+    since = repo.failing_since(s, feed) or feed.last_polled_at
     return {"kind": "feed_failing", "feed": feed.name, "url": feed.url, "status": feed.status,
             "code": feed.last_error_code, "message": feed.last_error, "since": since,
             "tries": feed.consecutive_failures, "reason": feed.disabled_reason}
@@ -128,23 +129,11 @@ def _alert_view(s: Session, alert: Alert, topics: dict[str, Any]) -> dict[str, A
     }
 
 
-def recipients(settings: Settings, topics: list[str]) -> list[str]:
-    """The union of the topics' own recipients; alerts.email.to for topics without."""
-    cfg = settings.alerts.email
-    out: list[str] = []
-    for t in topics or [""]:
-        ts = settings.topics.get(t)
-        for addr in (ts.recipients if ts and ts.recipients else None) or (cfg.to if cfg else []):
-            if addr not in out:
-                out.append(addr)
-    return out
-
-
 def _send(settings: Settings, alert: Alert, view: dict[str, Any]) -> None:
     template = "feed_alert" if alert.kind == "feed_failing" else "alert"
     if alert.channel == "email":
         cfg = settings.alerts.email
-        to = recipients(settings, alert.topics)
+        to = settings.alerts.recipients(settings.topics, alert.topics)
         if cfg is None or not to:
             raise DeliveryError("alerts.email is not configured", code="not_configured")
         subject, text, html = render(template, view)
@@ -154,15 +143,11 @@ def _send(settings: Settings, alert: Alert, view: dict[str, Any]) -> None:
             raise DeliveryError("alerts.webhook_url is not configured", code="not_configured")
         subject, text, _html = render(template, view)
         payload = {"text": f"{subject}\n{view['url']}", "alert": {
-            **{k: _iso(v) if isinstance(v, datetime) else v for k, v in view.items()},
+            **{k: iso(v) if isinstance(v, datetime) else v for k, v in view.items()},
             "message_id": alert.message_id}}
         post_webhook(settings.alerts.webhook_url, payload)
     else:
         raise DeliveryError(f"unknown alert channel {alert.channel!r}", code="bad_channel")
-
-
-def _iso(dt: datetime | None) -> str | None:
-    return dt.astimezone(UTC).isoformat().replace("+00:00", "Z") if dt else None
 
 
 def queue_feed_alerts(settings: Settings, engine: Engine, now: datetime) -> int:
@@ -171,9 +156,10 @@ def queue_feed_alerts(settings: Settings, engine: Engine, now: datetime) -> int:
     after = settings.alerts.feed_failing_after
     if after is None:
         return 0
-    email = settings.alerts.email
-    channels = [ch for ch, on in (("email", email is not None and bool(email.to)),
+    channels = [ch for ch, on in (("email", bool(settings.alerts.recipients(settings.topics, []))),
                                   ("webhook", bool(settings.alerts.webhook_url))) if on]
+    if not channels:
+        return 0
     added = 0
     with Session(engine) as s, s.begin():
         for feed, since, _tries in repo.failing_feeds(s):
@@ -189,18 +175,22 @@ def queue_feed_alerts(settings: Settings, engine: Engine, now: datetime) -> int:
     return added
 
 
-def deliver_pending(settings: Settings, engine: Engine, now: datetime | None = None) -> DeliveryReport:
+def deliver_pending(settings: Settings, engine: Engine, now: datetime | None = None, *,
+                    topics: Sequence[Topic] | None = None) -> DeliveryReport:
     """Queue alerts for long-failing feeds, then send the pending alerts that are
     due. A channel that is down is tried once per round; its other alerts wait
-    for the next round untouched."""
+    for the next round untouched. ``topics``: the settings' topics already
+    compiled (they mark the matched terms); compiled here when not given."""
     now = now or datetime.now(UTC)
     queue_feed_alerts(settings, engine, now)
-    topics = {t.key: t for t in compile_topics(settings.topics)}
     report = DeliveryReport()
     down: set[str] = set()
     with Session(engine) as s:
         due = list(s.execute(select(Alert.id, Alert.channel).where(
             Alert.status == "pending", Alert.next_attempt_at <= now).order_by(Alert.id)))
+    if not due:
+        return report
+    by_key = {t.key: t for t in (compile_topics(settings.topics) if topics is None else topics)}
     for aid, channel in due:
         if channel in down:
             report.pending += 1
@@ -220,7 +210,7 @@ def deliver_pending(settings: Settings, engine: Engine, now: datetime | None = N
             if alert is None:
                 continue
             try:
-                _send(settings, alert, _alert_view(s, alert, topics))
+                _send(settings, alert, _alert_view(s, alert, by_key))
             except DeliveryError as e:
                 alert.attempts += 1
                 alert.last_error = f"{e.code}: {e}"

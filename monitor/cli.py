@@ -13,9 +13,10 @@ import logging
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import click
 from sqlalchemy import Engine, select
@@ -26,8 +27,6 @@ from .config import Settings, load_config
 from .errors import ConfigError, DatabaseError, MonitorError, UsageError
 from .output import FORMATS, render_rows
 
-log = logging.getLogger("monitor")
-
 MENTION_FIELDS = ["topic", "url", "title", "source", "published_at", "seen_at", "story_id",
                   "story_is_seed", "is_new", "matched", "snippet"]
 ARTICLE_FIELDS = ["url", "title", "author", "source", "published_at", "seen_at", "lang", "story_id"]
@@ -37,12 +36,18 @@ FEED_FIELDS = ["name", "url", "status", "last_error_code", "last_error", "consec
                "last_polled_at", "last_success_at", "next_poll_at", "article_count"]
 
 
+class Ready(NamedTuple):
+    """What `App.ensure_ready` did: the schema revision and the seeds it loaded."""
+    revision: str | None
+    seeds_added: int
+    seeds_unchanged: int
+
+
 class App:
     """Settings and engine for one command, opened lazily."""
 
-    def __init__(self, config: str | None, debug: bool) -> None:
+    def __init__(self, config: str | None) -> None:
         self.config_path = config
-        self.debug = debug
         self._settings: Settings | None = None
         self._engine: Engine | None = None
 
@@ -60,24 +65,27 @@ class App:
             self._engine = make_engine(self.settings.database.url)
         return self._engine
 
-    def ensure_ready(self) -> None:
-        """Migrate to head and load new seeds (what `monitor init` does), quietly."""
-        from .db.migrate import is_current, upgrade
+    def ensure_ready(self) -> Ready:
+        """Migrate to head and load new seeds (what `monitor init` does), quietly;
+        returns the revision and the seed counts."""
+        from .db.migrate import current_revision, head_revision, upgrade
         from .pipeline import Context, load_seeds
 
-        with self._reachable():
-            if not is_current(self.engine):
-                upgrade(self.engine)
-        load_seeds(Context.create(self.settings, self.engine))
+        head = head_revision(self.engine)
+        if current_revision(self.engine) != head:
+            upgrade(self.engine)
+        added, unchanged = load_seeds(Context.create(self.settings, self.engine))
+        return Ready(head, added, unchanged)
 
     @contextmanager
-    def _reachable(self) -> Iterator[None]:
-        """A database that cannot be reached is a one-line error naming it."""
+    def reachable(self) -> Iterator[None]:
+        """A database that cannot be reached is a one-line error naming it (the
+        driver's error stays chained, for --debug)."""
         try:
             yield
         except OperationalError as e:
             raise DatabaseError(f"database {self.db_name}: "
-                                f"{str(e.orig).strip().splitlines()[0]}") from None
+                                f"{str(e.orig).strip().splitlines()[0]}") from e
 
     @property
     def db_name(self) -> str:
@@ -86,13 +94,25 @@ class App:
     def require_db(self) -> None:
         from .db.migrate import current_revision, head_revision
 
-        with self._reachable():
-            cur = current_revision(self.engine)
+        cur = current_revision(self.engine)
         if cur is None:
             raise DatabaseError(f"database {self.db_name} is not initialized: run `monitor init` first")
         if cur != head_revision(self.engine):
             raise DatabaseError("the database schema is older than this version: run "
                                 "`monitor db upgrade`")
+
+    @contextmanager
+    def session(self, **kw: Any) -> Iterator[Session]:
+        """A session on a database that is at the newest migration."""
+        self.require_db()
+        with Session(self.engine, **kw) as s:
+            yield s
+
+    def check_topic(self, topic: str | None) -> None:
+        """A --topic must name a configured topic (a typo would list nothing)."""
+        if topic and topic not in self.settings.topics:
+            raise UsageError(f"--topic: no topic {topic!r} in the config "
+                             f"(topics: {', '.join(self.settings.topics)})")
 
 
 def _setup_logging(debug: bool, verbose: bool = False) -> None:
@@ -103,17 +123,60 @@ def _setup_logging(debug: bool, verbose: bool = False) -> None:
         logging.getLogger(noisy).setLevel(logging.WARNING if not debug else logging.INFO)
 
 
+@dataclass(frozen=True)
+class GroupOptions:
+    """--config and --debug as given to a group (`monitor feeds --config X enable A`),
+    kept in the click context for its subcommands."""
+    config: str | None
+    debug: bool
+
+
+def _config_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    fn = click.option("--debug", is_flag=True, help="debug logs and tracebacks")(fn)
+    return click.option("--config", "config", type=click.Path(dir_okay=False), default=None,
+                        help="config file (default ./config.yaml or $MONITOR_CONFIG)")(fn)
+
+
+def _run(fn: Callable[..., Any], config: str | None, debug: bool, verbose: bool,
+         kwargs: dict[str, Any]) -> Any:
+    """The one setup of every command: logging, the App, and the database error policy."""
+    _setup_logging(debug, verbose)
+    app = App(config)
+    with app.reachable():
+        return fn(app, **kwargs)
+
+
 def command(group: click.Group, name: str, *, verbose: bool = False, **kw: Any) -> Callable[..., Any]:
-    """Register a subcommand taking --config and --debug, with one error policy."""
+    """Register a subcommand taking --config and --debug, with one error policy.
+    Under a `command_group` it uses the group's --config/--debug unless given its own."""
     def deco(fn: Callable[..., Any]) -> Callable[..., Any]:
         @group.command(name, **kw)
-        @click.option("--config", "config", type=click.Path(dir_okay=False), default=None,
-                      help="config file (default ./config.yaml or $MONITOR_CONFIG)")
-        @click.option("--debug", is_flag=True, help="debug logs and tracebacks")
+        @_config_options
+        @click.pass_context
         @functools.wraps(fn)
-        def wrapper(config: str | None, debug: bool, **kwargs: Any) -> Any:
-            _setup_logging(debug, verbose)
-            return fn(App(config, debug), **kwargs)
+        def wrapper(ctx: click.Context, config: str | None, debug: bool, **kwargs: Any) -> Any:
+            outer = ctx.find_object(GroupOptions)
+            if outer is not None:
+                config, debug = config or outer.config, debug or outer.debug
+            return _run(fn, config, debug, verbose, kwargs)
+        return wrapper
+    return deco
+
+
+def command_group(parent: click.Group, name: str, **kw: Any) -> Callable[[Callable[..., Any]], click.Group]:
+    """Register a group that is a command of its own too (`monitor feeds`,
+    `monitor stories`): without a subcommand it runs ``fn(app, **options)`` as
+    `command` does; with one, it hands its --config and --debug to the subcommand."""
+    def deco(fn: Callable[..., Any]) -> click.Group:
+        @parent.group(name, invoke_without_command=True, **kw)
+        @_config_options
+        @click.pass_context
+        @functools.wraps(fn)
+        def wrapper(ctx: click.Context, config: str | None, debug: bool, **kwargs: Any) -> Any:
+            if ctx.invoked_subcommand is not None:
+                ctx.obj = GroupOptions(config, debug)
+                return None
+            return _run(fn, config, debug, False, kwargs)
         return wrapper
     return deco
 
@@ -149,13 +212,9 @@ def cli() -> None:
 @command(cli, "init", verbose=True)
 def init_cmd(app: App) -> None:
     """Create or upgrade the database and load the seeds (safe to run again)."""
-    from .db.migrate import current_revision, upgrade
-    from .pipeline import Context, load_seeds
-
-    upgrade(app.engine)
-    added, unchanged = load_seeds(Context.create(app.settings, app.engine))
-    click.echo(f"database at revision {current_revision(app.engine)}; seeds: {added} added, "
-               f"{unchanged} already loaded")
+    ready = app.ensure_ready()
+    click.echo(f"database at revision {ready.revision}; seeds: {ready.seeds_added} added, "
+               f"{ready.seeds_unchanged} already loaded")
 
 
 @cli.group("db")
@@ -203,8 +262,7 @@ def seeds_list(app: App, fmt: str) -> None:
     """List the seed stories."""
     from .db import queries
 
-    app.require_db()
-    with Session(app.engine) as s:
+    with app.session() as s:
         rows = [r for r in queries.stories(s) if r["is_seed"]]
     click.echo(render_rows(rows, fmt, ["story_id", "title", "seeds", "article_count", "topics"],
                            STORY_FIELDS), nl=False)
@@ -241,12 +299,12 @@ def poll_cmd(app: App, names: tuple[str, ...]) -> None:
                    else "being polled by a running daemon")
             click.echo(f"skipped {row.name} ({why})", err=True)
     progress = Progress()
+    ctx = Context.create(settings, app.engine, progress=progress)
     try:
-        summary = asyncio.run(poll_feeds(Context.create(settings, app.engine, progress=progress),
-                                         feeds))
+        summary = asyncio.run(poll_feeds(ctx, feeds))
     finally:
         progress.done()
-    report = deliver_pending(settings, app.engine)
+    report = deliver_pending(settings, app.engine, topics=ctx.topics)
     click.echo(f"polled {summary.feeds} feed(s): {summary.feeds_ok} ok "
                f"({summary.feeds_not_modified} not modified), {len(summary.feeds_failed)} failed")
     click.echo(f"entries: {summary.entries}; new articles: {summary.articles_new} "
@@ -315,11 +373,8 @@ def mentions_cmd(app: App, topic: str | None, since: str | None, new_only: bool,
     """List mentions, newest first."""
     from .db import queries
 
-    if topic and topic not in app.settings.topics:
-        raise UsageError(f"--topic: no topic {topic!r} in the config "
-                         f"(topics: {', '.join(app.settings.topics)})")
-    app.require_db()
-    with Session(app.engine) as s:
+    app.check_topic(topic)
+    with app.session() as s:
         rows = queries.mentions(s, topic=topic, since=_since(since), new_only=new_only, limit=limit)
     click.echo(render_rows(rows, fmt, ["seen_at", "topic", "is_new", "story_id", "source", "title"],
                            MENTION_FIELDS), nl=False)
@@ -334,8 +389,7 @@ def articles_cmd(app: App, since: str | None, with_text: bool, fmt: str, limit: 
     """List stored articles, newest first."""
     from .db import queries
 
-    app.require_db()
-    with Session(app.engine) as s:
+    with app.session() as s:
         rows = queries.articles(s, since=_since(since), text=with_text, limit=limit)
     cols = ["seen_at", "source", "story_id", "lang", "title"] + (["text"] if with_text else [])
     click.echo(render_rows(rows, fmt, cols, ARTICLE_FIELDS + (["text"] if with_text else [])), nl=False)
@@ -351,32 +405,21 @@ def search_cmd(app: App, query: str, fmt: str, limit: int | None) -> None:
 
     if not query.strip():
         raise UsageError("search: the query is empty")
-    app.require_db()
-    with Session(app.engine) as s:
+    with app.session() as s:
         rows = queries.search(s, query, limit=limit)
     click.echo(render_rows(rows, fmt, ["seen_at", "source", "title", "snippet"],
                            ARTICLE_FIELDS + ["snippet"]), nl=False)
 
 
-@cli.group("feeds", invoke_without_command=True)
-@click.option("--config", "config", type=click.Path(dir_okay=False), default=None,
-              help="config file (default ./config.yaml or $MONITOR_CONFIG)")
+@command_group(cli, "feeds")
 @click.option("--errors", "show_errors", is_flag=True, help="list recent feed and page failures")
 @fmt_option
 @limit_option
-@click.option("--debug", is_flag=True, help="debug logs and tracebacks")
-@click.pass_context
-def feeds_group(ctx: click.Context, config: str | None, show_errors: bool, fmt: str,
-                limit: int | None, debug: bool) -> None:
+def feeds_group(app: App, show_errors: bool, fmt: str, limit: int | None) -> None:
     """Each feed's health: status, errors, last success, next poll, articles."""
-    if ctx.invoked_subcommand is not None:
-        return
     from .db import queries, repo
 
-    _setup_logging(debug)
-    app = App(config, debug)
-    app.require_db()
-    with Session(app.engine) as s:
+    with app.session() as s:
         if show_errors:
             rows = [{"at": queries.iso(e.at), "feed": name, "code": e.code, "url": e.url,
                      "message": e.message} for e, name in repo.recent_errors(s, limit or 50)]
@@ -399,8 +442,7 @@ def feeds_enable(app: App, name: str) -> None:
     from .db import repo
 
     app.settings.feed(name)  # a ConfigError naming an unknown feed
-    app.require_db()
-    with Session(app.engine) as s:
+    with app.session() as s:
         feed = repo.enable_feed(s, name, datetime.now(UTC))
     if feed is None:
         raise UsageError(f"feed {name!r} has never been polled: nothing to enable")

@@ -6,15 +6,14 @@ from __future__ import annotations
 from datetime import UTC
 
 import click
-from sqlalchemy.orm import Session
 
 from .cli import (
     STORY_FIELDS,
     App,
-    _setup_logging,
     _since,
     cli,
     command,
+    command_group,
     fmt_option,
     limit_option,
     since_option,
@@ -23,28 +22,20 @@ from .errors import UsageError
 from .output import render_rows
 
 
-@cli.group("stories", invoke_without_command=True)
-@click.option("--config", "config", type=click.Path(dir_okay=False), default=None,
-              help="config file (default ./config.yaml or $MONITOR_CONFIG)")
+@command_group(cli, "stories")
 @click.option("--topic", default=None, help="only stories that mention this topic")
 @since_option
 @click.option("--explain", "explain", type=int, default=None, metavar="ID",
               help="show why each article of story ID is in it")
 @fmt_option
 @limit_option
-@click.option("--debug", is_flag=True, help="debug logs and tracebacks")
-@click.pass_context
-def stories_group(ctx: click.Context, config: str | None, topic: str | None, since: str | None,
-                  explain: int | None, fmt: str, limit: int | None, debug: bool) -> None:
+def stories_group(app: App, topic: str | None, since: str | None, explain: int | None, fmt: str,
+                  limit: int | None) -> None:
     """List stories, newest first (merge and split them with the subcommands)."""
-    if ctx.invoked_subcommand is not None:
-        return
     from .db import queries
 
-    _setup_logging(debug)
-    app = App(config, debug)
-    app.require_db()
-    with Session(app.engine) as s:
+    app.check_topic(topic)
+    with app.session() as s:
         if explain is not None:
             rows = queries.explain_story(s, explain)
             if not rows:
@@ -64,8 +55,7 @@ def stories_merge(app: App, keep: int, other: int) -> None:
     are compared with the merged story)."""
     from .db import repo
 
-    app.require_db()
-    with Session(app.engine, expire_on_commit=False) as s:
+    with app.session(expire_on_commit=False) as s:
         merged = repo.merge_stories(s, keep, other)
     if merged is None:
         raise UsageError(f"cannot merge story {other} into {keep}: both must exist and differ")
@@ -81,8 +71,7 @@ def stories_split(app: App, url: str) -> None:
     from .canonical import canonical_url
     from .db import repo
 
-    app.require_db()
-    with Session(app.engine, expire_on_commit=False) as s:
+    with app.session(expire_on_commit=False) as s:
         new = repo.split_article(s, url, datetime.now(UTC))
         if new is None and canonical_url(url) != url:
             new = repo.split_article(s, canonical_url(url), datetime.now(UTC))

@@ -167,14 +167,22 @@ class AlertSettings(_Strict):
     _dur = field_validator("feed_failing_after", mode="before")(
         lambda v: None if v is None else parse_duration(v))
 
+    def recipients(self, topics: dict[str, TopicSettings], keys: list[str]) -> list[str]:
+        """Who gets an email about topics ``keys``: the union of the topics' own
+        recipients, email.to for a topic without (and for an email about no topic,
+        such as a failing feed). Empty: no email can be sent."""
+        default = self.email.to if self.email else []
+        per_topic = [ts.recipients if (ts := topics.get(k)) and ts.recipients else default
+                     for k in keys]
+        return list(dict.fromkeys(addr for addrs in per_topic or [default] for addr in addrs))
+
     def channels_for(self, topics: dict[str, TopicSettings], new_topics: list[str]) -> dict[str, list[str]]:
         """channel -> the newly mentioned topics it alerts on immediately."""
         wanted = [t for t in new_topics if t not in topics or topics[t].immediate]
         out: dict[str, list[str]] = {}
         email_on = self.email.immediate if self.email and self.email.immediate is not None else self.immediate
-        if self.email is not None and email_on and wanted:
-            if any((topics[t].recipients if t in topics else None) or self.email.to for t in wanted):
-                out["email"] = wanted
+        if self.email is not None and email_on and wanted and self.recipients(topics, wanted):
+            out["email"] = wanted
         hook_on = self.webhook_immediate if self.webhook_immediate is not None else self.immediate
         if self.webhook_url and hook_on and wanted:
             out["webhook"] = wanted
@@ -342,7 +350,5 @@ def _check_topics(settings: Settings) -> None:
         try:
             parse_query(topic.query)
         except QuerySyntaxError as e:
-            caret = " " * e.position + "^"
-            raise ConfigError(
-                f"{settings.source or 'configuration'}: topics.{key}.query: {e.reason} "
-                f"at position {e.position}:\n  {topic.query}\n  {caret}") from None
+            raise ConfigError(f"{settings.source or 'configuration'}: topics.{key}.query: "
+                              f"{e.describe()}") from None

@@ -34,13 +34,10 @@ log = logging.getLogger("monitor.digest")
 @dataclass
 class DigestResult:
     status: str                 # sent | failed | empty | dry_run
-    subject: str
     text: str
     html: str
     mention_count: int
     story_count: int
-    first_mention_id: int
-    last_mention_id: int
     error: str | None = None
 
 
@@ -129,8 +126,8 @@ def make_digest(settings: Settings, engine: Engine, *, dry_run: bool = False,
         after = watermark(s)
         view, last_id = build_view(s, after, now, {t.key: t for t in compile_topics(settings.topics)})
     subject, text, html = render("digest", view)
-    result = DigestResult("dry_run" if dry_run else "sent", subject, text, html,
-                          view["mention_count"], view["story_count"], after, last_id)
+    result = DigestResult("dry_run" if dry_run else "sent", text, html,
+                          view["mention_count"], view["story_count"])
     if dry_run:
         return result
     if view["mention_count"] == 0 and not settings.digest.send_empty:

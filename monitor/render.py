@@ -19,6 +19,11 @@ def _fmt_time(dt: datetime | None) -> str:
     return dt.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
+def counted(n: int, one: str, many: str) -> str:
+    """'1 try', '3 tries': the subjects and the templates (filter ``counted``) say it alike."""
+    return f"{n} {one if n == 1 else many}"
+
+
 def _mark(snippet: str, spans: list[tuple[int, int]] | None) -> Markup:
     """Bold the matched terms (spans from topics.highlight_spans), escaping the rest."""
     out, pos = [], 0
@@ -50,6 +55,7 @@ def env() -> Environment:
         )
         _env.filters["when"] = _fmt_time
         _env.filters["mark"] = _mark
+        _env.filters["counted"] = counted
     return _env
 
 
@@ -58,9 +64,9 @@ def subject_for(kind: str, view: dict[str, Any]) -> str:
         return f"[news monitor] {', '.join(view['topics'])}: {view['title']}"[:200]
     if kind == "feed_alert":
         return (f"[news monitor] feed failing: {view['feed']}: {view['code']} since "
-                f"{_fmt_time(view['since'])}, {view['tries']} tries")[:200]
-    n = view["story_count"]
-    return f"[news monitor] digest: {n} {'story' if n == 1 else 'stories'} since {_fmt_time(view['since'])}"
+                f"{_fmt_time(view['since'])}, {counted(view['tries'], 'try', 'tries')}")[:200]
+    return (f"[news monitor] digest: {counted(view['story_count'], 'story', 'stories')} "
+            f"since {_fmt_time(view['since'])}")
 
 
 def render(kind: str, view: dict[str, Any]) -> tuple[str, str, str]:

@@ -225,7 +225,20 @@ def test_channel_switch_off_and_failing_feed_alert(tmp_path: Path, smtp_server: 
     assert deliver_pending(settings, engine).sent == 1
     msg = smtp_server.messages[-1]
     assert "feed failing: Wire & <Co>: http_403 since" in msg["Subject"]
-    assert "1 tries" in msg["Subject"] or "1 try" in msg.get_body(("plain",)).get_content()
+    assert msg["Subject"].endswith(" UTC, 1 try")               # counted as in the body
+    body = msg.get_body(("plain",)).get_content().splitlines()
+    assert any(line.endswith(" UTC, 1 try") for line in body)
     assert deliver_pending(settings, engine).sent == 0       # once per failure episode
     digest = make_digest(settings, engine, dry_run=True)
     assert "Feeds failing: Wire & <Co>: http_403 since" in digest.text
+
+
+def test_feed_alert_counts_tries_alike_in_subject_and_body() -> None:
+    from monitor.render import render
+
+    view = {"kind": "feed_failing", "feed": "F", "url": "http://f.example/rss", "status": "error",
+            "code": "http_500", "message": "HTTP 500", "reason": None,
+            "since": datetime(2026, 1, 1, tzinfo=UTC)}
+    for tries, said in ((1, "1 try"), (3, "3 tries")):
+        subject, text, html = render("feed_alert", {**view, "tries": tries})
+        assert subject.endswith(f"UTC, {said}") and f"UTC, {said}\n" in text and f"UTC, {said}" in html

@@ -165,3 +165,14 @@ def test_progress_line_on_a_terminal_and_logs_elsewhere(caplog: pytest.LogCaptur
     caplog.set_level("INFO", logger="monitor.progress")
     Progress(io.StringIO(), every=0)(s)
     assert "progress: feeds 1/4" in caplog.text
+
+
+def test_unreachable_database_is_one_line_for_every_command(tmp_path: Path,
+                                                            capsys: pytest.CaptureFixture[str]) -> None:
+    url = f"sqlite:///{tmp_path / 'no' / 'such' / 'folder' / 'm.db'}"
+    cfg = str(write(tmp_path, "http://127.0.0.1:9", database={"url": url}))
+    for args in (["init"], ["db", "upgrade"], ["db", "current"], ["seeds", "list"], ["mentions"],
+                 ["feeds"], ["stories"]):
+        code, out, err = run(capsys, *args, "--config", cfg)
+        assert code == 1 and out == "", args
+        assert err == f"error: database {url}: unable to open database file\n", args

@@ -149,7 +149,7 @@ def test_search_articles_and_stories_outputs(tmp_path: Path, smtp_server: Any) -
     assert found and all("snippet" in r for r in found)
     assert any("Football" in r["title"] or "soccer" in r["title"] for r in found)
     stories = json.loads(monitor("stories", "--topic", "netflix", "--format", "json", config=config).stdout)
-    assert all("netflix" in s["topics"] for s in stories)
+    assert stories and all("netflix" in s["topics"] for s in stories)
     csv_out = monitor("mentions", "--format", "csv", "--new-only", config=config).stdout.splitlines()
     assert csv_out[0].split(",")[:3] == ["topic", "url", "title"] and len(csv_out) == 1 + 5
     bad = monitor("mentions", "--since", "yesterday-ish", config=config, check=False)

@@ -51,7 +51,3 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
                 conn.commit()
     else:
         command.upgrade(cfg, revision)
-
-
-def is_current(engine: Engine) -> bool:
-    return current_revision(engine) == head_revision(engine)

@@ -195,19 +195,13 @@ def write_article(session: Session, draft: ArticleDraft, decision: Decision,
     channels alert on which of them (immediate alerts may be off per channel or topic)."""
     now = draft.seen_at
     story: Story | None = None
-    if decision.story_id is None:
+    if decision.story_id is not None:
+        story = session.get(Story, decision.story_id, with_for_update=True)
+    if story is None:  # a new story (or the decided one was merged away meanwhile)
         story = Story(title=draft.title or draft.url, is_seed=is_seed, first_seen_at=now,
                       last_seen_at=now, article_count=0)
         session.add(story)
         session.flush()
-    else:
-        story = session.get(Story, decision.story_id, with_for_update=True)
-        if story is None:  # merged away meanwhile: start a new story rather than fail
-            story = Story(title=draft.title or draft.url, is_seed=is_seed, first_seen_at=now,
-                          last_seen_at=now, article_count=0)
-            session.add(story)
-            session.flush()
-    assert story is not None
     if is_seed and not story.is_seed:
         story.is_seed = True
     story.article_count = (story.article_count or 0) + 1
@@ -287,9 +281,7 @@ def record_feed_failure(session: Session, feed_id: int, url: str, now: datetime,
         if feed is None:
             return "error"
         feed.consecutive_failures = (feed.consecutive_failures or 0) + 1
-        since = session.scalar(select(func.min(FetchLog.at)).where(
-            FetchLog.feed_id == feed_id, FetchLog.url == feed.url,
-            FetchLog.at > (feed.last_success_at or datetime.min.replace(tzinfo=now.tzinfo))))
+        since = failure_started(session, feed)
         status, reason, next_poll = policy(feed.consecutive_failures, since or now)
         feed.status, feed.disabled_reason = status, reason
         feed.last_error_code, feed.last_error = code, message
@@ -300,17 +292,28 @@ def record_feed_failure(session: Session, feed_id: int, url: str, now: datetime,
         return status
 
 
+def failure_started(session: Session, feed: Feed) -> datetime | None:
+    """The first logged failure of the feed's current URL since its last success."""
+    q = select(func.min(FetchLog.at)).where(FetchLog.feed_id == feed.id, FetchLog.url == feed.url)
+    if feed.last_success_at is not None:
+        q = q.where(FetchLog.at > feed.last_success_at)
+    return session.scalar(q)
+
+
+def failing_since(session: Session, feed: Feed) -> datetime | None:
+    """When the feed's current failure began (else its last poll); None for a
+    feed that is not failing."""
+    if feed.status not in ("error", "suspended") or not feed.enabled:
+        return None
+    return failure_started(session, feed) or feed.last_polled_at
+
+
 def failing_feeds(session: Session) -> list[tuple[Feed, datetime, int]]:
     """Feeds failing now: (feed, failing since, tries), oldest failure first."""
-    out = []
-    for feed in session.scalars(select(Feed).where(Feed.status.in_(("error", "suspended")),
-                                                   Feed.enabled.is_(True))):
-        q = select(func.min(FetchLog.at)).where(FetchLog.feed_id == feed.id, FetchLog.url == feed.url)
-        if feed.last_success_at is not None:
-            q = q.where(FetchLog.at > feed.last_success_at)
-        since = session.scalar(q) or feed.last_polled_at
-        if since is not None:
-            out.append((feed, since, feed.consecutive_failures))
+    feeds = session.scalars(select(Feed).where(Feed.status.in_(("error", "suspended")),
+                                               Feed.enabled.is_(True)))
+    out = [(feed, since, feed.consecutive_failures) for feed in feeds
+           if (since := failing_since(session, feed)) is not None]
     return sorted(out, key=lambda t: t[1])
 
 

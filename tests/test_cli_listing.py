@@ -1,0 +1,182 @@
+"""The listing commands and the `feeds`/`stories` groups on the database that
+`monitor demo` makes (run once, without --output: in a folder of its own):
+--topic, --since, --limit, an empty search, and the group options
+(`monitor feeds --config X enable NAME`) handed to the subcommands."""
+
+from __future__ import annotations
+
+import io
+import json
+import shutil
+import tempfile
+from contextlib import redirect_stdout
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from monitor.cli import main
+from monitor.db import repo
+from monitor.db.engine import make_engine
+from monitor.db.models import Feed, Story
+
+from .test_cli_admin import run
+
+BROKEN = "Offline Outlet (broken on purpose)"
+
+
+@dataclass
+class Demo:
+    folder: Path
+    out: str
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Demo:
+    """`monitor demo` without --output: it makes a temporary folder of its own."""
+    tmp = tmp_path_factory.mktemp("tmp")
+    out = io.StringIO()
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(tempfile, "tempdir", str(tmp))
+        mp.delenv("MONITOR_DATABASE_URL", raising=False)
+        with redirect_stdout(out):
+            assert main(["demo"]) == 0
+    folders = list(tmp.glob("monitor-demo-*"))
+    assert len(folders) == 1, folders
+    return Demo(folders[0], out.getvalue())
+
+
+def _isolate(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Run from a folder without a config.yaml: only --config names the config."""
+    cwd = tmp_path / "cwd"
+    cwd.mkdir()
+    monkeypatch.chdir(cwd)
+    for var in ("MONITOR_CONFIG", "MONITOR_DATABASE_URL"):
+        monkeypatch.delenv(var, raising=False)
+
+
+@pytest.fixture
+def cfg(demo: Demo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The demo's config, for tests that only read."""
+    _isolate(tmp_path, monkeypatch)
+    return str(demo.folder / "config.yaml")
+
+
+@pytest.fixture
+def cfg_copy(demo: Demo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A copy of the demo's folder, for tests that change the database."""
+    _isolate(tmp_path, monkeypatch)
+    shutil.copytree(demo.folder, tmp_path / "demo")
+    return str(tmp_path / "demo" / "config.yaml")
+
+
+def listing(capsys: pytest.CaptureFixture[str], *args: str) -> list[dict[str, Any]]:
+    code, out, err = run(capsys, *args, "--format", "json")
+    assert code == 0, err
+    return list(json.loads(out))
+
+
+def db(cfg: str) -> Any:
+    return make_engine(f"sqlite:///{Path(cfg).parent / 'demo.db'}")
+
+
+def test_demo_without_output_writes_to_a_temporary_folder(demo: Demo) -> None:
+    digest = demo.folder / "digest.html"
+    assert f"database {demo.folder / 'demo.db'}: 5 seed documents loaded" in demo.out
+    assert f"written to {digest}" in demo.out and "<html>" in digest.read_text()
+    assert "NEW MENTIONS" in demo.out
+
+
+def test_mentions_of_one_topic(cfg: str, capsys: pytest.CaptureFixture[str]) -> None:
+    every = listing(capsys, "mentions", "--config", cfg)
+    sora = listing(capsys, "mentions", "--topic", "sora", "--config", cfg)
+    assert sora and sora == [m for m in every if m["topic"] == "sora"]
+    assert len(sora) < len(every)
+
+
+def test_unknown_topic_is_a_usage_error(cfg: str, capsys: pytest.CaptureFixture[str]) -> None:
+    for command in ("mentions", "stories"):
+        code, out, err = run(capsys, command, "--topic", "netflx", "--config", cfg)
+        assert code == 2 and out == "", command
+        assert err.startswith("error: --topic: no topic 'netflx' in the config (topics: ")
+        assert "netflix" in err and "sora" in err
+
+
+def test_limit_keeps_the_newest(cfg: str, capsys: pytest.CaptureFixture[str]) -> None:
+    for command, n in (("mentions", 3), ("stories", 2), ("feeds", 1)):
+        every = listing(capsys, command, "--config", cfg)
+        assert len(every) > n
+        assert listing(capsys, command, "--limit", str(n), "--config", cfg) == every[:n], command
+    code, _, err = run(capsys, "mentions", "--limit", "0", "--config", cfg)
+    assert code == 2 and "--limit" in err
+
+
+def test_feeds_errors_limit(cfg_copy: str, capsys: pytest.CaptureFixture[str]) -> None:
+    engine = db(cfg_copy)
+    with Session(engine) as s:
+        feed_id = s.scalars(select(Feed.id).where(Feed.name == "Pixel Wire")).one()
+    with Session(engine) as s:
+        repo.log_page_errors(s, feed_id, [("http://x.example/a", "http_404", "gone"),
+                                          ("http://x.example/b", "timeout", "slow")],
+                             datetime.now(UTC) + timedelta(minutes=1))
+    engine.dispose()
+    every = listing(capsys, "feeds", "--errors", "--config", cfg_copy)
+    assert [e["feed"] for e in every] == ["Pixel Wire", "Pixel Wire", BROKEN]
+    newest = listing(capsys, "feeds", "--errors", "--limit", "2", "--config", cfg_copy)
+    assert newest == every[:2] and {e["code"] for e in newest} == {"http_404", "timeout"}
+
+
+def test_stories_since(cfg_copy: str, capsys: pytest.CaptureFixture[str]) -> None:
+    before = listing(capsys, "stories", "--config", cfg_copy)
+    old = before[0]["story_id"]
+    engine = db(cfg_copy)
+    with Session(engine) as s, s.begin():
+        s.execute(update(Story).where(Story.id == old).values(
+            last_seen_at=datetime(2020, 1, 1, tzinfo=UTC)))
+    engine.dispose()
+    every = listing(capsys, "stories", "--config", cfg_copy)
+    assert every[-1]["story_id"] == old and every[-1]["last_seen_at"] == "2020-01-01T00:00:00Z"
+    recent = every[:-1]
+    assert listing(capsys, "stories", "--since", "1h", "--config", cfg_copy) == recent
+    assert listing(capsys, "stories", "--since", "2021-01-01", "--config", cfg_copy) == recent
+    assert listing(capsys, "stories", "--since", "2020-01-01T00:00:00Z", "--config", cfg_copy) == every
+    assert listing(capsys, "stories", "--since", "2999-01-01", "--config", cfg_copy) == []
+
+
+def test_empty_search_is_a_usage_error(cfg: str, capsys: pytest.CaptureFixture[str]) -> None:
+    for query in ("", "   "):
+        code, out, err = run(capsys, "search", query, "--config", cfg)
+        assert code == 2 and out == "" and err == "error: search: the query is empty\n"
+
+
+def test_feeds_group_options_reach_enable(cfg_copy: str, capsys: pytest.CaptureFixture[str]) -> None:
+    def status() -> tuple[str, int]:
+        feed = next(f for f in listing(capsys, "feeds", "--config", cfg_copy) if f["name"] == BROKEN)
+        return feed["status"], feed["consecutive_failures"]
+
+    assert status() == ("error", 1)
+    code, out, err = run(capsys, "feeds", "--config", cfg_copy, "enable", BROKEN)
+    assert code == 0, err
+    assert out == f"feed {BROKEN} enabled; it will be polled at the next tick\n"
+    assert status() == ("never_polled", 0)
+    # the group's config is the one that is read: it knows no feed 'Nope'
+    code, _, err = run(capsys, "feeds", "--config", cfg_copy, "enable", "Nope")
+    assert code == 2 and "no feed named 'Nope'" in err
+    # a subcommand's own --config wins over the group's
+    code, _, err = run(capsys, "feeds", "--config", "nowhere.yaml", "enable", BROKEN, "--config", cfg_copy)
+    assert code == 0, err
+
+
+def test_stories_group_options_reach_merge(cfg_copy: str, capsys: pytest.CaptureFixture[str]) -> None:
+    before = {s["story_id"]: s for s in listing(capsys, "stories", "--config", cfg_copy)}
+    keep, other = sorted(i for i, s in before.items() if not s["is_seed"])[:2]
+    code, out, err = run(capsys, "stories", "--config", cfg_copy, "merge", str(keep), str(other))
+    assert code == 0, err
+    total = before[keep]["article_count"] + before[other]["article_count"]
+    assert out == f"story {other} merged into {keep}: {total} articles\n"
+    after = {s["story_id"]: s for s in listing(capsys, "stories", "--config", cfg_copy)}
+    assert other not in after and after[keep]["article_count"] == total
