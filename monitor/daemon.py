@@ -32,7 +32,7 @@ from .alerts import deliver_pending
 from .config import Settings
 from .db import repo
 from .digest import make_digest
-from .pipeline import Context, poll_feeds
+from .pipeline import Context, WriterState, poll_feeds
 from .progress import Progress
 
 log = logging.getLogger("monitor.daemon")
@@ -58,7 +58,17 @@ class Daemon:
             return
         self.idle.clear()
         try:
-            # batch after batch while feeds are due, so that several daemons share the work
+            asyncio.run(self._poll_due())
+        except Exception:
+            log.exception("poll tick failed; the next tick will retry")
+        finally:
+            self.idle.set()
+
+    async def _poll_due(self) -> None:
+        """Batch after batch while feeds are due, so that several daemons share
+        the work; one worker pool and one story index serve the whole tick."""
+        workers, writer = self.ctx.workers(), WriterState()
+        try:
             while not self.stop.is_set():
                 with Session(self.engine) as s:
                     feeds = repo.claim_due_feeds(s, self.owner, datetime.now(UTC),
@@ -66,21 +76,19 @@ class Daemon:
                                                  limit=self.settings.schedule.batch)
                 if not feeds:
                     break
-                summary = asyncio.run(poll_feeds(self.ctx, feeds))
+                summary = await poll_feeds(self.ctx, feeds, workers=workers, writer=writer)
                 log.info("polled %d feed(s): %d new article(s), %d new mention(s), %d failed",
                          summary.feeds, summary.articles_new, summary.new_mentions,
                          len(summary.feeds_failed))
                 for name, code, msg in summary.feeds_failed:
                     log.warning("feed %s failed: %s: %s", name, code, msg)
-                self.deliver()
-        except Exception:
-            log.exception("poll tick failed; the next tick will retry")
+                await asyncio.to_thread(self.deliver)
         finally:
-            self.idle.set()
+            workers.close()
 
     def deliver(self) -> None:
         try:
-            report = deliver_pending(self.settings, self.engine)
+            report = deliver_pending(self.settings, self.engine, topics=self.ctx.topics)
             if report.sent or report.errors:
                 log.info("alerts: %d sent, %d pending, %d failed", report.sent, report.pending,
                          report.failed)

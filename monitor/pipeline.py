@@ -39,7 +39,7 @@ from .db import repo
 from .db.models import Feed
 from .errors import ExtractError, FeedParseError, FetchError
 from .feeds import FeedEntry, ParsedFeed, discover_feed_links, parse_feed
-from .fetch import Fetcher, FetchResult
+from .fetch import Fetcher, FetchResult, RobotsCache
 from .topics import Topic, compile_topics
 from .workers import Workers
 
@@ -98,6 +98,7 @@ class Context:
     transport: httpx.AsyncBaseTransport | None = None   # tests inject httpx.MockTransport
     stop: threading.Event | None = None                 # set by the daemon on SIGTERM
     progress: Callable[[PollSummary], None] | None = None  # called as feeds and articles finish
+    robots: RobotsCache = field(default_factory=RobotsCache)  # robots.txt kept across polls
 
     @classmethod
     def create(cls, settings: Settings, engine: Engine, **kw: object) -> Context:
@@ -106,22 +107,32 @@ class Context:
     def channels(self, new_topics: list[str]) -> dict[str, list[str]]:
         return self.settings.alerts.channels_for(self.settings.topics, new_topics)
 
+    def workers(self) -> Workers:
+        """The analysis pool for this context's settings and topics (inside an event loop)."""
+        return Workers(self.settings.fetch.extract_workers, topic_spec(self.topics),
+                       self.settings.fetch.concurrency)
 
-async def poll_feeds(ctx: Context, feeds: Sequence[Feed]) -> PollSummary:
+
+async def poll_feeds(ctx: Context, feeds: Sequence[Feed], *, workers: Workers | None = None,
+                     writer: WriterState | None = None) -> PollSummary:
     """Poll the given (already claimed) feeds once and store what is new.
 
     Feeds go through in chunks of fetch.poll_chunk: a chunk's pages are fetched
     and analyzed concurrently (at most a few pages waiting for a worker at any
     time), then stored in publication order by the writer thread while the next
-    chunk is fetched, so memory stays bounded however many feeds are polled."""
+    chunk is fetched, so memory stays bounded however many feeds are polled.
+
+    A caller polling several batches in one event loop (the daemon's tick)
+    passes its own ``workers`` (then closes them) and ``writer`` (the story
+    index, loaded once and extended), so neither is rebuilt per batch."""
     summary = PollSummary(feeds=len(feeds))
-    workers = Workers(ctx.settings.fetch.extract_workers, topic_spec(ctx.topics),
-                      ctx.settings.fetch.concurrency)
-    writer = WriterState()
+    own_workers = workers is None
+    workers = workers or ctx.workers()
+    writer = writer or WriterState()
     chunk = ctx.settings.fetch.poll_chunk
     writing: asyncio.Future[None] | None = None
     try:
-        async with Fetcher(ctx.settings.fetch, transport=ctx.transport) as fetcher:
+        async with Fetcher(ctx.settings.fetch, transport=ctx.transport, robots=ctx.robots) as fetcher:
             for i in range(0, len(feeds), chunk):
                 part = feeds[i:i + chunk]
                 outcomes = await asyncio.gather(
@@ -133,7 +144,8 @@ async def poll_feeds(ctx: Context, feeds: Sequence[Feed]) -> PollSummary:
             if writing is not None:
                 await writing
     finally:
-        workers.close()
+        if own_workers:
+            workers.close()
     return summary
 
 
@@ -162,6 +174,8 @@ async def collect_feed(ctx: Context, fetcher: Fetcher, workers: Workers, feed: F
             resp, parsed = found
             out.new_url, out.etag, out.last_modified = resp.url, resp.etag, resp.last_modified
         out.ttl_minutes = parsed.ttl_minutes
+        for warning in parsed.warnings:  # parsed anyway, but the operator may want to fix the feed
+            log.info("feed %s (%s): %s", feed.name, feed.url, warning)
     except (FetchError, FeedParseError) as e:
         out.error = (e.code, str(e))
         out.retry_after = getattr(e, "retry_after", None)
@@ -379,7 +393,9 @@ def load_seeds(ctx: Context) -> tuple[int, int]:
     now = utcnow()
     with Session(ctx.engine) as s:
         existing = repo.seed_articles(s)
-        index = repo.load_index(s, ctx.settings, now)
+        # the index only when a seed is new (every command that needs the store checks)
+        index = (repo.load_index(s, ctx.settings, now)
+                 if any(d.file not in existing for d in docs) else None)
     added = unchanged = 0
     spec = topic_spec(ctx.topics)
     for doc in docs:
@@ -388,6 +404,7 @@ def load_seeds(ctx: Context) -> tuple[int, int]:
             if existing[doc.file].text_hash != text_hash(doc.text):
                 log.warning("seed %s changed since it was loaded; the stored copy is kept", doc.file)
             continue
+        assert index is not None
         a = analyze_text(doc.title, doc.text, spec)
         when = doc.published or now  # as load_index dates it: published, else first seen
         decision = index.decide(a.features, a.text_hash, a.signature, published=when, lone=a.lone)

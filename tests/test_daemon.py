@@ -61,3 +61,65 @@ def test_run_polls_delivers_and_stops_on_sigterm(tmp_path: Path, smtp_server: An
                             "--config", str(cfg)], capture_output=True, text=True, env=env)
     row = json.loads(feeds.stdout)[0]
     assert row["status"] == "ok" and row["article_count"] == 6 and row["next_poll_at"]
+
+
+def test_ticks_store_every_batch_and_fetch_robots_once(tmp_path: Path) -> None:
+    """Two batches in one tick, then a second tick after a new entry: every article
+    is stored, and the site's robots.txt is fetched once for the daemon's life."""
+    from datetime import UTC, datetime
+
+    from sqlalchemy import func, select, update
+    from sqlalchemy.orm import Session
+
+    from monitor.config import settings_from_dict
+    from monitor.daemon import Daemon
+    from monitor.db import repo
+    from monitor.db.engine import make_engine
+    from monitor.db.migrate import upgrade
+    from monitor.db.models import Article, Feed
+
+    from .httpserver import LoopbackServer
+
+    page = ("<html lang='en'><head><title>{t}</title></head><body><article><h1>{t}</h1>"
+            "<p>{b}</p><p>{b}</p></article></body></html>")
+    words = ["harbor", "lantern", "orchard", "glacier", "meadow", "quarry", "canyon", "prairie"]
+
+    def item(i: int) -> str:
+        return f"<item><title>Story {i}</title><link>{{base}}/p/{i}</link><guid>{i}</guid></item>"
+
+    with LoopbackServer() as srv:
+        srv.route("/robots.txt", "User-agent: *\nAllow: /\n", content_type="text/plain")
+        for i, w in enumerate(words):
+            srv.route(f"/p/{i}", page.format(t=f"The {w} story", b=f"A long report on the {w} "
+                                             f"and its neighbours, number {i}, told at length. " * 3))
+        for k in range(3):
+            srv.route(f"/f{k}.xml", "<rss version='2.0'><channel><title>F</title>"
+                      + item(2 * k).format(base=srv.url("")) + "</channel></rss>",
+                      content_type="application/rss+xml")
+        settings = settings_from_dict({
+            "database": {"url": f"sqlite:///{tmp_path / 'm.db'}"},
+            "seeds": {"path": str(ROOT / "seeds")},
+            "fetch": {"allow_private_networks": True, "extract_workers": 1, "min_host_delay": "0s"},
+            "feeds": [{"name": f"F{k}", "url": srv.url(f"/f{k}.xml")} for k in range(3)],
+            "schedule": {"batch": 2},                     # three feeds: two batches in a tick
+            "topics": {"netflix": {"query": "Netflix"}},
+        }, base=tmp_path)
+        engine = make_engine(settings.database.url)
+        upgrade(engine)
+        with Session(engine) as s:
+            repo.sync_feeds(s, settings, datetime.now(UTC))
+            s.commit()
+        daemon = Daemon(settings, engine)
+        daemon.tick()
+        srv.route("/f0.xml", "<rss version='2.0'><channel><title>F</title>"
+                  + (item(0) + item(1)).format(base=srv.url("")) + "</channel></rss>",
+                  content_type="application/rss+xml")
+        with Session(engine) as s:
+            s.execute(update(Feed).values(next_poll_at=datetime.now(UTC)))
+            s.commit()
+        daemon.tick()
+        with Session(engine) as s:
+            stored = s.scalar(select(func.count()).select_from(Article).where(Article.seed_file.is_(None)))
+        engine.dispose()
+    assert stored == 4
+    assert [r.path for r in srv.requests].count("/robots.txt") == 1

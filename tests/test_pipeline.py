@@ -261,3 +261,24 @@ def test_robots_txt_disallowed_page_is_recorded(tmp_path: Path) -> None:
     with Session(engine) as s:
         art = s.scalars(select(Article).where(Article.feed_id.is_not(None))).one()
         assert art.fetch_error_code == "robots_disallowed" and art.text_source == "feed_summary"
+
+
+def test_a_feeds_caching_hints_set_its_next_poll_within_the_bounds(tmp_path: Path) -> None:
+    """Cache-Control max-age and RSS <ttl> lengthen the interval; schedule.max_interval caps it."""
+    def feed(ttl: str = "") -> str:
+        return rss("http://127.0.0.1", []).replace("<title>T</title>", f"<title>T</title>{ttl}")
+    with LoopbackServer() as srv:
+        srv.route("/plain.xml", feed(), content_type="application/rss+xml")
+        srv.route("/maxage.xml", feed(), content_type="application/rss+xml",
+                  headers={"Cache-Control": "public, max-age=7200"})
+        srv.route("/ttl.xml", feed("<ttl>180</ttl>"), content_type="application/rss+xml")
+        srv.route("/huge.xml", feed(), content_type="application/rss+xml",
+                  headers={"Cache-Control": "max-age=864000"})
+        settings = make_settings(tmp_path, [(n, srv.url(f"/{n}.xml"))
+                                            for n in ("plain", "maxage", "ttl", "huge")])
+        engine, summary = poll(settings)
+        assert summary.feeds_ok == 4
+        with Session(engine) as s:
+            waits = {f.name: (f.next_poll_at - f.last_polled_at).total_seconds() / 60
+                     for f in s.scalars(select(Feed))}
+    assert waits == pytest.approx({"plain": 15, "maxage": 120, "ttl": 180, "huge": 360})
