@@ -28,8 +28,8 @@ class Analysis:
     features: dict[str, float]
     signature: bytes
     matches: list[TopicMatch]
-    lone: frozenset[str] = frozenset()   # dedup.lone_evidence(features)
-    lang: str | None = None
+    lone: frozenset[str]                 # dedup.lone_evidence(features)
+    lang: str | None
     page: Extracted | None = None
 
 

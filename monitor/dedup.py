@@ -41,18 +41,21 @@ from __future__ import annotations
 import heapq
 from array import array
 from collections.abc import Collection
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 if TYPE_CHECKING:
     import numpy as np
 
-from .dedup_text import NUM_PERM, cosine, features, idf, signature, signature_similarity
+    from .config import DedupSettings
 
-__all__ = ["Candidate", "Decision", "StoryIndex", "cosine", "features", "lone_evidence",
+from .dedup_text import NUM_PERM, features, idf, signature, signature_similarity
+
+__all__ = ["Candidate", "Decision", "StoryIndex", "features", "lone_evidence",
            "signature", "signature_similarity"]
 
+K = TypeVar("K")
 NEAR_DUP_JACCARD = 0.5   # shingle overlap of a copy with different boilerplate
 INDEX_FEATURES = 24      # an article is findable through its top features only
 QUERY_FEATURES = 16      # a decision probes the postings of its own top features
@@ -107,6 +110,7 @@ class _Story:
     first: datetime | None = None
     last: datetime | None = None
     size: int = 0
+    first_article: int = -1             # index of its first article (its centroid until a second)
     ids: np.ndarray | None = None       # the summed vector: sorted feature ids,
     weights: np.ndarray | None = None   # and their float32 sums
     norm: float = 1.0
@@ -136,7 +140,8 @@ class _Story:
         if self.size == 1:
             return
         if self.ids is None:
-            self.ids, self.weights = first if first is not None else (ids[:0], weights[:0])
+            assert first is not None, "a story's second article needs its first one's vector"
+            self.ids, self.weights = first
         every = np.concatenate([self.ids, ids])
         uniq, inverse = np.unique(every, return_inverse=True)
         sums = np.bincount(inverse, weights=np.concatenate([self.weights, weights]))
@@ -169,13 +174,14 @@ class _Item:
     __slots__ = ("article_id", "story_id", "text_hash", "is_seed", "signature", "published",
                  "keys", "weights")
 
-    def __init__(self, cand: Candidate, keys: array, weights: array) -> None:
+    def __init__(self, cand: Candidate, published: datetime | None, keys: array,
+                 weights: array) -> None:
         self.article_id = cand.article_id
         self.story_id = cand.story_id
         self.text_hash = cand.text_hash
         self.is_seed = cand.is_seed
         self.signature = cand.signature
-        self.published = cand.published
+        self.published = published
         self.keys = keys          # array('i'): ids in StoryIndex._words
         self.weights = weights    # array('f')
 
@@ -191,7 +197,7 @@ class StoryIndex:
     further than this from the article's publication time is no candidate (a
     seed story stays one, its score scaled down with the gap)."""
 
-    same_story_threshold: float = 0.35      # defaults as in config.DedupSettings
+    same_story_threshold: float = 0.35      # as config.DedupSettings (from_settings: the config's)
     near_duplicate_threshold: float = 0.80
     headline_threshold: float = 0.16
     window: timedelta | None = timedelta(days=14)
@@ -199,12 +205,16 @@ class StoryIndex:
     _items: list[_Item] = field(default_factory=list)
     _vocab: dict[str, int] = field(default_factory=dict)     # feature -> id
     _words: list[str] = field(default_factory=list)          # id -> feature
-    _postings: dict[str, _Postings] = field(default_factory=dict)
-    _seed_postings: dict[str, _Postings] = field(default_factory=dict)
+    _postings: dict[int, _Postings] = field(default_factory=dict)        # feature id -> articles
+    _seed_postings: dict[int, _Postings] = field(default_factory=dict)
     _hashes: dict[str, int] = field(default_factory=dict)
     _stories: dict[int, _Story] = field(default_factory=dict)
-    _first_of: dict[int, int] = field(default_factory=dict)   # story -> its first article
     _lsh: dict[int, int | list[int]] = field(default_factory=dict)   # band key -> article(s)
+
+    @classmethod
+    def from_settings(cls, d: DedupSettings) -> StoryIndex:
+        return cls(d.same_story_threshold, d.near_duplicate_threshold,
+                   headline_threshold=d.headline_threshold, window=d.window)
 
     def __len__(self) -> int:
         return len(self._items)
@@ -236,26 +246,25 @@ class StoryIndex:
                           it.signature, it.published) for i, it in enumerate(self._items)]
 
     def add(self, cand: Candidate) -> None:
-        ids = [self._id(k) for k in cand.features]
-        words = self._words
-        # the same str object for a feature everywhere (postings, story sums)
-        feats = dict(zip([words[i] for i in ids], cand.features.values()))
-        cand = replace(cand, published=_utc(cand.published))
+        feats = cand.features
+        query = {self._id(k): v for k, v in feats.items()}
+        published = _utc(cand.published)
         idx = len(self._items)
-        self._items.append(_Item(cand, array("i", ids), array("f", feats.values())))
+        self._items.append(_Item(cand, published, array("i", query.keys()), array("f", query.values())))
         self._hashes.setdefault(cand.text_hash, idx)
         story = self._stories.setdefault(cand.story_id, _Story())
-        first = self._first_of.setdefault(cand.story_id, idx)
+        if story.size == 0:
+            story.first_article = idx
         story.is_seed = story.is_seed or cand.is_seed
-        story.extend(cand.published)
-        first_vec = self._vector(first) if story.size == 1 and story.ids is None else None
-        story.absorb(*self._vector(idx), first_vec)
+        story.extend(published)
+        story.absorb(*self._vector(idx),
+                     self._vector(story.first_article) if story.size == 1 else None)
         postings = self._seed_postings if cand.is_seed else self._postings
-        for k in _top(feats, INDEX_FEATURES):
+        for k in _top(query, INDEX_FEATURES):
             plist = postings.get(k)
             if plist is None:
                 plist = postings[k] = _Postings()
-            plist.add(idx, feats[k], None if cand.is_seed else POSTING_CAP)
+            plist.add(idx, query[k], None if cand.is_seed else POSTING_CAP)
         if cand.signature is not None and len(cand.signature) == NUM_PERM * 8:
             lsh = self._lsh
             for key in _bands(cand.signature):
@@ -281,7 +290,7 @@ class StoryIndex:
             return hi
         return lo + (hi - lo) * (n - SHORT_FEATURES) / (LONG_FEATURES - SHORT_FEATURES)
 
-    def _candidates(self, feats: dict[str, float]) -> list[int]:
+    def _candidates(self, query: dict[int, float]) -> list[int]:
         """Articles sharing a top feature with the query, the RESCORE best by their
         dot product over the probed features (one vectorised pass: the cost is
         bounded by QUERY_FEATURES x POSTING_CAP postings, whatever the index size)."""
@@ -289,8 +298,8 @@ class StoryIndex:
 
         ids: list[np.ndarray] = []
         contrib: list[np.ndarray] = []
-        for k in _top(feats, QUERY_FEATURES):
-            v = feats[k]
+        for k in _top(query, QUERY_FEATURES):
+            v = query[k]
             for postings in (self._seed_postings.get(k), self._postings.get(k)):
                 if postings is not None and postings.ids:
                     ids.append(np.frombuffer(postings.ids, dtype=np.int64))
@@ -325,11 +334,12 @@ class StoryIndex:
         story as a whole: keeps one shared word from chaining stories together),
         times the time factor."""
         published = _utc(published)
+        lone = lone_evidence(feats) if lone is None else lone
         best: dict[int, tuple[float, int]] = {}
         factors: dict[int, float] = {}
         vocab = self._vocab
         query = {vid: v for k, v in feats.items() if (vid := vocab.get(k)) is not None}
-        for idx in self._candidates(feats):
+        for idx in self._candidates(query):
             item = self._items[idx]
             sid = item.story_id
             if sid not in factors:
@@ -345,8 +355,7 @@ class StoryIndex:
                     last = k
             if shared < min_shared(len(feats), len(item.keys)):
                 continue
-            if shared == 1 and not (self._words[last] in lone if lone is not None
-                                    else _rare(self._words[last])):
+            if shared == 1 and self._words[last] not in lone:
                 continue
             if link > best.get(sid, (0.0, -1))[0]:
                 best[sid] = (link, idx)
@@ -461,7 +470,7 @@ def _sorted_vector(query: dict[int, float]) -> tuple[np.ndarray, np.ndarray]:
     return ids[order], weights[order]
 
 
-def _top(feats: dict[str, float], n: int) -> list[str]:
+def _top(feats: dict[K, float], n: int) -> list[K]:
     if len(feats) <= n:
         return list(feats)
     return heapq.nlargest(n, feats, key=feats.__getitem__)

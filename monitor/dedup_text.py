@@ -56,10 +56,10 @@ def idf(word: str) -> float:
     return 8.0 - z          # "netflix": ~3.8, "titanfall": ~5.4, "plosser": 8
 
 
-@lru_cache(maxsize=200_000)
 def stem(w: str) -> str:
     """A light English suffix stripper (plural, -ed, -ing, final -e), enough for
-    headlines to meet: taper/tapering, files/filed/filing, raise/raised."""
+    headlines to meet: taper/tapering, files/filed/filing, raise/raised. (Cached
+    through _stem_idf, its one caller.)"""
     if len(w) <= 3 or not w.isalpha() or w in _NO_STEM:
         return w
     if w.endswith("ies") and len(w) > 4:
@@ -160,12 +160,6 @@ def features(title: str, text: str) -> dict[str, float]:
     del top[MAX_FEATURES:]
     norm = math.sqrt(sum(v * v for _, v in top)) or 1.0
     return {k: round(v / norm, 5) for k, v in top}
-
-
-def cosine(a: dict[str, float], b: dict[str, float]) -> float:
-    if len(a) > len(b):
-        a, b = b, a
-    return sum(v * b.get(k, 0.0) for k, v in a.items())
 
 
 SHINGLE = 5

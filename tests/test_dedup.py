@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from monitor.canonical import text_hash
 from monitor.dedup import Candidate, StoryIndex, features
 from monitor.seeds import read_seeds
@@ -109,6 +111,29 @@ def test_postings_stay_bounded_and_seeds_are_never_dropped() -> None:
         text = f"Netflix story number {i} about Sarandos"
         index.add(Candidate(i, i, features(text, text), text_hash(text)))
     assert all(len(p.ids) <= 2 * dedup.POSTING_CAP for p in index._postings.values())
-    assert "netflix" in index._seed_postings and len(index._seed_postings["netflix"].ids) == 1
+    netflix = index._vocab["netflix"]          # postings are keyed by feature id
+    assert netflix in index._seed_postings and len(index._seed_postings[netflix].ids) == 1
     d = index.decide(seed, "other")
     assert d.story_id == 0, d
+
+
+def test_a_seed_story_past_the_window_stays_a_candidate_scaled_a_stale_story_does_not() -> None:
+    """Past dedup.window a seed story's score is scaled by (window / gap) ** 0.5;
+    a non-seed story is no candidate at all."""
+    from datetime import UTC, datetime, timedelta
+
+    from monitor.dedup import STALE_EXPONENT
+
+    doc = read_seeds(SEEDS)[1]
+    feats = features(doc.title, doc.text)
+    then = datetime(2026, 1, 1, tzinfo=UTC)
+    now = then + timedelta(days=56)                       # four windows of 14 days later
+    for is_seed, layer, score in ((True, "same_story", 0.25 ** STALE_EXPONENT),
+                                  (False, "new_story", None)):
+        index = StoryIndex(window=timedelta(days=14))
+        index.add(Candidate(1, 7, feats, "stored", is_seed, published=then))
+        d = index.decide(feats, "a rewrite", published=now)
+        assert d.layer == layer and d.score == (None if score is None else pytest.approx(score, abs=1e-3))
+    index = StoryIndex(window=timedelta(days=14))
+    index.add(Candidate(1, 7, feats, "stored", False, published=then))
+    assert index.decide(feats, "a rewrite", published=then + timedelta(days=10)).story_id == 7

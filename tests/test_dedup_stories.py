@@ -20,8 +20,7 @@ DEFAULTS = DedupSettings()
 
 
 def new_index() -> StoryIndex:
-    return StoryIndex(DEFAULTS.same_story_threshold, DEFAULTS.near_duplicate_threshold,
-                      headline_threshold=DEFAULTS.headline_threshold, window=DEFAULTS.window)
+    return StoryIndex.from_settings(DEFAULTS)
 
 
 def add_stream(index: StoryIndex, docs: list[Doc], labels: dict[str, int] | None = None,

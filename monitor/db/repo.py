@@ -128,9 +128,7 @@ def known_urls(session: Session, urls: list[str]) -> set[str]:
 
 def load_index(session: Session, settings: Settings, now: datetime) -> StoryIndex:
     """Candidates: every seed article, and the articles of stories seen within the window."""
-    d = settings.dedup
-    index = StoryIndex(d.same_story_threshold, d.near_duplicate_threshold,
-                       headline_threshold=d.headline_threshold, window=d.window)
+    index = StoryIndex.from_settings(settings.dedup)
     extend_index(session, index, settings, now)
     return index
 
