@@ -1,15 +1,19 @@
 """The one orchestrator: a poll of some feeds, from the conditional GET to the
 alert outbox. Read ``poll_feeds`` first; every stage it calls is a module of its own.
 
-    collect (per feed, concurrently, a chunk of feeds at a time):
+    read (per feed, concurrently, a chunk of feeds at a time; the next chunk's
+    feeds are read while this chunk's pages are fetched):
         conditional GET -> 304? done : parse entries -> canonical URLs ->
-        skip URLs already stored -> fetch pages -> analyze in the process pool
-        (extract, hash, features, signature, topic matches; the feed's
-        summary when a page fails)
-    store (one writer thread, in publication order within the chunk):
-        dedup decision -> article + story + mentions + alerts, committed in
-        batches, each article in a savepoint
-    record each feed's state (success, or the failure with its code)
+        skip URLs already stored or already taken by another feed of this poll
+    collect (per article, a bounded number at a time):
+        fetch the page -> analyze it in the process pool (extract, hash,
+        features, signature, topic matches; the feed's summary when the page fails)
+    store (one writer thread, fetch.write_batch articles at a time, in
+    publication order within each batch, while the next batch is collected):
+        dedup decision -> article + story + mentions + alerts, one transaction
+        per batch, each article in a savepoint
+    record each feed's state (success, or the failure with its code), once
+    all of its articles are stored
 
 Side effects: HTTP requests and database writes; nothing is sent here (the
 alert outbox is delivered by monitor.alerts).
@@ -53,7 +57,7 @@ def utcnow() -> datetime:
 @dataclass
 class FeedOutcome:
     feed: Feed
-    drafts: list[repo.ArticleDraft] = field(default_factory=list)
+    todo: list[tuple[str, FeedEntry]] = field(default_factory=list)  # (canonical URL, entry) to fetch
     error: tuple[str, str] | None = None        # (code, message)
     not_modified: bool = False
     etag: str | None = None
@@ -117,10 +121,12 @@ async def poll_feeds(ctx: Context, feeds: Sequence[Feed], *, workers: Workers | 
                      writer: WriterState | None = None) -> PollSummary:
     """Poll the given (already claimed) feeds once and store what is new.
 
-    Feeds go through in chunks of fetch.poll_chunk: a chunk's pages are fetched
-    and analyzed concurrently (at most a few pages waiting for a worker at any
-    time), then stored in publication order by the writer thread while the next
-    chunk is fetched, so memory stays bounded however many feeds are polled.
+    Feeds are read in chunks of fetch.poll_chunk (the next chunk while this
+    one's pages are fetched); their new articles are fetched and analyzed a
+    bounded number at a time and handed to the writer in batches of
+    fetch.write_batch, each stored while the next is collected. A feed's state
+    (its ETag, its next poll) is recorded only once its articles are stored.
+    Memory is bounded by those numbers, however many feeds and entries there are.
 
     A caller polling several batches in one event loop (the daemon's tick)
     passes its own ``workers`` (then closes them) and ``writer`` (the story
@@ -128,30 +134,36 @@ async def poll_feeds(ctx: Context, feeds: Sequence[Feed], *, workers: Workers | 
     summary = PollSummary(feeds=len(feeds))
     own_workers = workers is None
     workers = workers or ctx.workers()
-    writer = writer or WriterState()
+    state = writer or WriterState()
     chunk = ctx.settings.fetch.poll_chunk
-    writing: asyncio.Future[None] | None = None
+    parts = [feeds[i:i + chunk] for i in range(0, len(feeds), chunk)]
+    taken: set[str] = set()         # article URLs of this poll, whichever feed listed them first
+    store = _Writer()
+    ahead: asyncio.Future[list[FeedOutcome]] | None = None
     try:
         async with Fetcher(ctx.settings.fetch, transport=ctx.transport, robots=ctx.robots) as fetcher:
-            for i in range(0, len(feeds), chunk):
-                part = feeds[i:i + chunk]
-                outcomes = await asyncio.gather(
-                    *(collect_feed(ctx, fetcher, workers, f, summary) for f in part))
-                if writing is not None:
-                    await writing  # one writer: chunks are stored in order
-                writing = asyncio.ensure_future(
-                    asyncio.to_thread(store_outcomes, ctx, list(outcomes), summary, writer))
-            if writing is not None:
-                await writing
+            for k, part in enumerate(parts):
+                outcomes = await (ahead or _read_feeds(ctx, fetcher, part))
+                ahead = (asyncio.ensure_future(_read_feeds(ctx, fetcher, parts[k + 1]))
+                         if k + 1 < len(parts) else None)
+                await _collect(ctx, fetcher, workers, outcomes, taken, summary, store, state)
+                await store.submit(record_feeds, ctx, outcomes, summary)
+            await store.close()
     finally:
+        if ahead is not None:
+            ahead.cancel()
+        store.cancel()
         if own_workers:
             workers.close()
     return summary
 
 
-async def collect_feed(ctx: Context, fetcher: Fetcher, workers: Workers, feed: Feed,
-                       summary: PollSummary | None = None) -> FeedOutcome:
-    """Fetch and parse one feed, then fetch and analyze its new pages."""
+async def _read_feeds(ctx: Context, fetcher: Fetcher, feeds: Sequence[Feed]) -> list[FeedOutcome]:
+    return list(await asyncio.gather(*(read_feed(ctx, fetcher, f) for f in feeds)))
+
+
+async def read_feed(ctx: Context, fetcher: Fetcher, feed: Feed) -> FeedOutcome:
+    """Fetch and parse one feed; its entries not stored yet go to ``todo``."""
     out = FeedOutcome(feed, etag=feed.etag, last_modified=feed.last_modified)
     started = time.monotonic()
     try:
@@ -193,11 +205,99 @@ async def collect_feed(ctx: Context, fetcher: Fetcher, workers: Workers, feed: F
     with Session(ctx.engine) as s:
         known = repo.known_urls(s, list(entries))
     out.skipped_known = len(known)
-    todo = [(u, e) for u, e in entries.items() if u not in known]
-    drafts = await asyncio.gather(*(_article(ctx, fetcher, workers, feed, u, e, out, summary)
-                                    for u, e in todo))
-    out.drafts = [d for d in drafts if d is not None]
+    out.todo = [(u, e) for u, e in entries.items() if u not in known]
     return out
+
+
+async def _collect(ctx: Context, fetcher: Fetcher, workers: Workers, outcomes: list[FeedOutcome],
+                   taken: set[str], summary: PollSummary, store: _Writer, state: WriterState) -> None:
+    """Fetch and analyze the new articles of these feeds, a bounded number at a
+    time (workers.slots), and hand them to the writer fetch.write_batch at a time.
+    An article waits for room in the writer's queue while it holds its slot,
+    so a slow writer holds up fetching (back-pressure) instead of letting
+    analyzed articles pile up."""
+    batch = ctx.settings.fetch.write_batch
+    ready: asyncio.Queue[repo.ArticleDraft | None] = asyncio.Queue(maxsize=batch)
+
+    async def one(out: FeedOutcome, url: str, entry: FeedEntry) -> None:
+        async with workers.slots:
+            draft = await _article(ctx, fetcher, workers, out, url, entry, summary)
+            if draft is not None:
+                await ready.put(draft)
+
+    todo = []
+    for out in outcomes:
+        for url, entry in out.todo:
+            if url in taken:         # another feed of this poll listed it first
+                out.skipped_known += 1
+                continue
+            taken.add(url)
+            todo.append(one(out, url, entry))
+        out.todo = []
+
+    async def produce() -> None:
+        tasks = [asyncio.ensure_future(c) for c in todo]
+        try:
+            await asyncio.gather(*tasks)
+        except Exception:
+            for t in tasks:             # an unexpected error (a worker died): stop the rest
+                t.cancel()
+            await ready.put(None)       # the consumer stores what is queued, then re-raises
+            raise
+        await ready.put(None)
+
+    producer = asyncio.ensure_future(produce())
+    try:
+        drafts: list[repo.ArticleDraft] = []
+        while (draft := await ready.get()) is not None:
+            drafts.append(draft)
+            if len(drafts) >= batch:
+                await store.submit(store_drafts, ctx, drafts, summary, state)
+                drafts = []
+        if drafts:
+            await store.submit(store_drafts, ctx, drafts, summary, state)
+        await producer
+    finally:
+        producer.cancel()
+
+
+class _Writer:
+    """The one writer: runs store and record calls in a thread, one at a time,
+    in the order they were submitted. ``submit`` returns once the call is
+    queued; it waits while another call is already waiting (back-pressure)."""
+
+    def __init__(self) -> None:
+        self._jobs: asyncio.Queue[tuple[Callable[..., None], tuple[object, ...]] | None] = \
+            asyncio.Queue(maxsize=1)
+        self._task: asyncio.Task[None] | None = None
+
+    async def _run(self) -> None:
+        while (job := await self._jobs.get()) is not None:
+            fn, args = job
+            await asyncio.to_thread(fn, *args)
+
+    async def submit(self, fn: Callable[..., None], *args: object) -> None:
+        await self._put((fn, args))
+
+    async def close(self) -> None:
+        """Wait for every submitted call; raises what a call raised."""
+        if self._task is not None:
+            await self._put(None)
+            await self._task
+
+    def cancel(self) -> None:
+        if self._task is not None and not self._task.done():
+            self._task.cancel()
+
+    async def _put(self, job: tuple[Callable[..., None], tuple[object, ...]] | None) -> None:
+        if self._task is None:
+            self._task = asyncio.ensure_future(self._run())
+        put = asyncio.ensure_future(self._jobs.put(job))
+        await asyncio.wait({put, self._task}, return_when=asyncio.FIRST_COMPLETED)
+        if not put.done():          # the writer stopped: a call failed
+            put.cancel()
+        if self._task.done():
+            self._task.result()     # raises the writer's error (the poll stops there)
 
 
 async def _discover(fetcher: Fetcher, feed: Feed, resp: FetchResult,
@@ -220,17 +320,16 @@ async def _discover(fetcher: Fetcher, feed: Feed, resp: FetchResult,
     return None
 
 
-async def _article(ctx: Context, fetcher: Fetcher, workers: Workers, feed: Feed, url: str,
-                   entry: FeedEntry, out: FeedOutcome,
-                   summary: PollSummary | None) -> repo.ArticleDraft | None:
+async def _article(ctx: Context, fetcher: Fetcher, workers: Workers, out: FeedOutcome, url: str,
+                   entry: FeedEntry, summary: PollSummary | None) -> repo.ArticleDraft | None:
     if ctx.stop is not None and ctx.stop.is_set():
         return None
+    feed = out.feed
     found: Analysis | None = None
     error: tuple[str, str] | None = None
     try:
-        async with workers.slots:
-            resp = await fetcher.fetch_page(entry.link or url)
-            found = await workers.analyze_page(resp.body, resp.url, entry.title or None)
+        resp = await fetcher.fetch_page(entry.link or url)
+        found = await workers.analyze_page(resp.body, resp.url, entry.title or None)
         page = found.page
         if page and page.canonical_url and \
                 urlsplit(page.canonical_url).netloc == urlsplit(resp.url).netloc:
@@ -268,38 +367,34 @@ def _order_key(d: repo.ArticleDraft) -> tuple[int, datetime]:
 
 @dataclass
 class WriterState:
-    """What the writer keeps from one chunk to the next within a poll: the story
-    index (loaded once, then extended with what other daemons stored meanwhile)
-    and the ids of the articles it stored and added itself."""
+    """What the writer keeps from one batch to the next within a poll: the story
+    index (loaded once, then extended with what other daemons stored meanwhile),
+    the ids of the articles it stored and added itself, and their URLs."""
 
     index: dedup.StoryIndex | None = None
     own: set[int] = field(default_factory=set)
+    urls: set[str] = field(default_factory=set)
 
 
-def store_outcomes(ctx: Context, outcomes: list[FeedOutcome], summary: PollSummary,
-                   state: WriterState | None = None) -> None:
-    """The single writer: decide and store every new article in publication
-    order, fetch.write_batch articles per transaction (each in a savepoint, so a
-    page another daemon stored meanwhile is skipped alone), then record each
-    feed's state."""
-    now = utcnow()
+def store_drafts(ctx: Context, drafts: list[repo.ArticleDraft], summary: PollSummary,
+                 state: WriterState | None = None) -> None:
+    """The single writer: decide and store these articles in publication order,
+    in one transaction (each in a savepoint, so that a page another daemon
+    stored meanwhile is skipped alone)."""
     state = state or WriterState()
     with Session(ctx.engine) as s:
         if state.index is None:
-            state.index = repo.load_index(s, ctx.settings, now)
+            state.index = repo.load_index(s, ctx.settings, utcnow())
         else:
-            repo.extend_index(s, state.index, ctx.settings, now, skip=state.own)
+            repo.extend_index(s, state.index, ctx.settings, utcnow(), skip=state.own)
     index = state.index
-    drafts = sorted((d for o in outcomes for d in o.drafts), key=_order_key)
-    stored_urls: set[str] = set()
-    batch = ctx.settings.fetch.write_batch
+    stored: list[tuple[repo.ArticleDraft, dedup.Decision, repo.StoredArticle]] = []
     with Session(ctx.engine) as s:
-        in_txn: list[tuple[repo.ArticleDraft, dedup.Decision, repo.StoredArticle]] = []
-        for draft in drafts:
-            if draft.url in stored_urls:  # two feeds linked the same page in one poll
+        for draft in sorted(drafts, key=_order_key):
+            if draft.url in state.urls:  # two entries led to the same page (its canonical URL)
                 summary.skipped_known += 1
                 continue
-            stored_urls.add(draft.url)
+            state.urls.add(draft.url)
             when = draft.published_at or draft.seen_at
             decision = index.decide(draft.features, draft.text_hash, draft.signature, published=when,
                                     lone=draft.lone)
@@ -315,13 +410,17 @@ def store_outcomes(ctx: Context, outcomes: list[FeedOutcome], summary: PollSumma
                                       draft.text_hash, res.story_is_seed, draft.signature,
                                       published=when))
             state.own.add(res.article_id)
-            in_txn.append((draft, decision, res))
-            if len(in_txn) >= batch:
-                s.commit()
-                _count(summary, in_txn)
-                in_txn = []
+            stored.append((draft, decision, res))
         s.commit()
-        _count(summary, in_txn)
+    _count(summary, stored)
+    if ctx.progress is not None:
+        ctx.progress(summary)
+
+
+def record_feeds(ctx: Context, outcomes: list[FeedOutcome], summary: PollSummary) -> None:
+    """Each feed's state, once its articles are stored: its ETag and next poll,
+    or its failure."""
+    now = utcnow()
     for o in outcomes:
         _record(ctx, o, summary, now)
     if ctx.progress is not None:

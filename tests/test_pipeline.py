@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from monitor.config import Settings, settings_from_dict
@@ -36,12 +36,13 @@ def rss(base: str, items: list[tuple[str, str, str]]) -> str:
             f"{entries}</channel></rss>")
 
 
-def make_settings(tmp: Path, feeds: list[tuple[str, str]]) -> Settings:
+def make_settings(tmp: Path, feeds: list[tuple[str, str]], **fetch: Any) -> Settings:
     return settings_from_dict({
         "database": {"url": f"sqlite:///{tmp / 'm.db'}"},
         "seeds": {"path": str(ROOT / "seeds")},
         "fetch": {"allow_private_networks": True, "timeout": "2s", "extract_workers": 1,
-                  "max_page_bytes": "200KB", "min_host_delay": "0s", "respect_robots": False},
+                  "max_page_bytes": "200KB", "min_host_delay": "0s", "respect_robots": False,
+                  **fetch},
         "feeds": [{"name": n, "url": u} for n, u in feeds],
         "topics": {"netflix": {"query": "Netflix"}},
     }, base=tmp)
@@ -139,6 +140,8 @@ def test_same_page_in_two_feeds_is_stored_once(tmp_path: Path) -> None:
     with Session(engine) as s:
         assert [a.url for a in s.scalars(select(Article).where(Article.feed_id.is_not(None)))] == [
             srv.url("/a")]
+    assert sum(r.path.startswith("/a") for r in srv.requests) == 1   # fetched once, for the first feed
+    assert summary.skipped_known == 1
 
 
 def test_etag_and_last_modified_are_remembered(tmp_path: Path) -> None:
@@ -282,3 +285,118 @@ def test_a_feeds_caching_hints_set_its_next_poll_within_the_bounds(tmp_path: Pat
             waits = {f.name: (f.next_poll_at - f.last_polled_at).total_seconds() / 60
                      for f in s.scalars(select(Feed))}
     assert waits == pytest.approx({"plain": 15, "maxage": 120, "ttl": 180, "huge": 360})
+
+
+def _many(srv: LoopbackServer, n: int) -> str:
+    """A feed of n distinct articles on the server; returns the feed's URL."""
+    items = []
+    for i in range(n):
+        title = f"Netflix item {i}: studio number {i} opens in city {i}"
+        srv.route(f"/m{i}", PAGE.format(title=title, body=f"Netflix story {i} about venue {i}. " * 6))
+        items.append((title, f"/m{i}", f"summary {i}"))
+    srv.route("/many.xml", rss(srv.url(""), items), content_type="application/rss+xml")
+    return srv.url("/many.xml")
+
+
+def test_a_big_feed_is_stored_in_batches_with_bounded_articles_in_memory(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """However many entries a feed has, the articles fetched but not yet stored
+    stay bounded (pages in flight + a few write batches): a slow writer holds up
+    fetching instead of letting analyzed articles pile up."""
+    from monitor import pipeline
+
+    made = stored = peak = 0
+    batches: list[int] = []
+    real_article, real_store = pipeline._article, pipeline.store_drafts
+
+    async def counting_article(*a: Any, **kw: Any) -> Any:
+        nonlocal made, peak
+        draft = await real_article(*a, **kw)
+        made += draft is not None
+        peak = max(peak, made - stored)
+        return draft
+
+    def slow_store(ctx: Any, drafts: list[Any], *a: Any) -> None:
+        nonlocal stored
+        time.sleep(0.2)             # a writer much slower than fetching and extracting
+        real_store(ctx, drafts, *a)
+        batches.append(len(drafts))
+        stored += len(drafts)
+
+    monkeypatch.setattr(pipeline, "_article", counting_article)
+    monkeypatch.setattr(pipeline, "store_drafts", slow_store)
+    with LoopbackServer() as srv:
+        settings = make_settings(tmp_path, [("Many", _many(srv, 40))], concurrency=2, write_batch=3)
+        engine, summary = poll(settings)
+    assert summary.articles_new == 40 and sum(batches) == 40
+    assert max(batches) <= 3
+    slots = 2 + 2 * 1                           # concurrency + 2 per worker
+    # + the queue to the writer, the batch being filled, one batch waiting and one being written
+    assert peak <= slots + 4 * 3, peak
+
+
+def test_a_feed_is_marked_polled_only_once_its_articles_are_stored(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A write that fails stops the poll; the feed keeps no ETag and no success,
+    so the next poll reads it again and stores what was missed; the articles of
+    the batches already committed are kept."""
+    from monitor.db import repo
+
+    real_write = repo.write_article
+    writes = 0
+
+    def failing_write(*a: Any, **kw: Any) -> Any:
+        nonlocal writes
+        writes += 1
+        if writes == 5:
+            raise RuntimeError("disk full")
+        return real_write(*a, **kw)
+
+    with LoopbackServer() as srv:
+        url = _many(srv, 9)
+        feed = srv.routes["/many.xml"]
+        srv.route("/many.xml", handler=lambda req: Response(
+            200, feed(req).body, {"content-type": "application/rss+xml", "etag": '"v1"'}))
+        settings = make_settings(tmp_path, [("Many", url)], write_batch=2)
+        monkeypatch.setattr(repo, "write_article", failing_write)
+        with pytest.raises(RuntimeError, match="disk full"):
+            poll(settings)
+        monkeypatch.setattr(repo, "write_article", real_write)
+        from monitor.db.engine import make_engine
+        engine = make_engine(settings.database.url)
+        with Session(engine) as s:
+            kept = s.scalar(select(func.count()).select_from(Article).where(Article.feed_id.is_not(None)))
+            row = s.scalars(select(Feed)).one()
+            assert kept == 4                      # two committed batches of two
+            assert row.etag is None and row.last_success_at is None
+            row.lease_owner = row.lease_until = None
+            s.commit()
+        _, again = poll(settings)
+    assert again.articles_new == 5 and again.skipped_known == 4
+
+
+@pytest.mark.timeout(60)
+def test_an_unexpected_analysis_error_stops_the_poll_without_hanging(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Not a page's fault (a worker process died): the poll stops with the error
+    instead of waiting forever, and the feed is left to be read again."""
+    from monitor.workers import Workers
+
+    real = Workers.analyze_page
+    calls = 0
+
+    async def dying(self: Workers, *a: Any) -> Any:
+        nonlocal calls
+        calls += 1
+        if calls == 7:
+            raise RuntimeError("a worker process died")
+        return await real(self, *a)
+
+    monkeypatch.setattr(Workers, "analyze_page", dying)
+    with LoopbackServer() as srv:
+        settings = make_settings(tmp_path, [("Many", _many(srv, 12))], write_batch=2)
+        with pytest.raises(RuntimeError, match="worker process died"):
+            poll(settings)
+        from monitor.db.engine import make_engine
+        with Session(make_engine(settings.database.url)) as s:
+            assert s.scalars(select(Feed)).one().last_success_at is None
