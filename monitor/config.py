@@ -77,8 +77,8 @@ class FetchSettings(_Strict):
     extract_workers: int = Field(default=0, ge=0, le=64)  # 0: one per core
     min_host_delay: timedelta = timedelta(milliseconds=250)  # between request starts to one host
     respect_robots: bool = True                     # robots.txt for article pages
-    poll_chunk: int = Field(default=20, ge=1)       # feeds fetched together, then stored
-    write_batch: int = Field(default=50, ge=1)      # articles per write transaction
+    poll_chunk: int = Field(default=20, ge=1)       # feeds read together
+    write_batch: int = Field(default=50, ge=1)      # articles per write transaction, handed over together
 
     _dur = field_validator("timeout", "min_host_delay", mode="before")(lambda v: parse_duration(v))
     _size = field_validator("max_feed_bytes", "max_page_bytes", mode="before")(
