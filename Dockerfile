@@ -13,6 +13,10 @@ COPY pyproject.toml README.md ./
 COPY monitor ./monitor
 COPY migrations ./migrations
 COPY seeds ./seeds
+# pycld2 (language detection) has wheels for x86_64 only; elsewhere pip compiles it
+RUN if [ "$(uname -m)" != "x86_64" ]; then \
+      apt-get update && apt-get install -y --no-install-recommends g++ \
+      && rm -rf /var/lib/apt/lists/*; fi
 RUN pip install . \
  && useradd --system --uid 10001 --home-dir /data --shell /usr/sbin/nologin monitor \
  && mkdir -p /data && chown monitor /data

@@ -3,7 +3,7 @@ pipeline runs it in a process pool; it takes bytes and returns a plain dataclass
 
 Settings: ``favor_precision=True, include_comments=False`` scored F1 0.964 on the
 ScrapingHub benchmark here (default settings: 0.953). The language comes from
-py3langid on the text (pages often declare their template's language, not the
+CLD2 on the text (pages often declare their template's language, not the
 article's), falling back to the page's ``<html lang>`` or og:locale.
 """
 
@@ -43,12 +43,22 @@ def _declared_lang(html: bytes) -> str | None:
 
 
 def detect_lang(text: str) -> str | None:
+    """The language of a text as an ISO 639 code ("en", "pt"), or None when it
+    is too short or CLD2 cannot tell. CLD2 (pycld2) is Chromium's compact
+    language detector: its tables are compiled into the library, so it costs
+    no memory of its own in the workers (py3langid's model took 76 MB) and
+    about 0.1 ms per page (py3langid: 1.7 ms); on the 181 real pages the two
+    agree on 179 and differ on two mixed-language ones."""
     if len(text) < 40:
         return None
-    import py3langid
+    import pycld2
 
-    lang, _score = py3langid.classify(text[:2000])
-    return str(lang)
+    try:
+        _reliable, _bytes, found = pycld2.detect(text[:2000])
+    except pycld2.error:             # text CLD2 cannot take (invalid UTF-8, say)
+        return None
+    code = found[0][1]               # the most of the text: a guess even when not "reliable"
+    return None if code == "un" else code.split("-")[0].lower()
 
 
 def _parse_date(value: str | None) -> datetime | None:

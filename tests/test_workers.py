@@ -16,10 +16,12 @@ from monitor.workers import Workers
 
 
 def _worker_state() -> dict[str, object]:
-    import py3langid.langid as langid
+    from trafilatura.external import JT_STOPLIST
+    from wordfreq import get_frequency_dict
 
-    return {"langid_loaded": langid.IDENTIFIER is not None,
-            "trafilatura": "trafilatura" in sys.modules,
+    return {"stoplists": JT_STOPLIST is not None,
+            "wordfreq": get_frequency_dict.cache_info().currsize > 0,
+            "trafilatura": "trafilatura" in sys.modules, "cld2": "pycld2" in sys.modules,
             "frozen": gc.get_freeze_count()}
 
 
@@ -30,7 +32,7 @@ def test_workers_start_warm_with_the_data_frozen() -> None:
         state = pool.submit(_worker_state).result(timeout=120)
     finally:
         pool.shutdown()
-    assert state["langid_loaded"] and state["trafilatura"]
+    assert state["stoplists"] and state["wordfreq"] and state["trafilatura"] and state["cld2"]
     assert isinstance(state["frozen"], int) and state["frozen"] > 10_000
 
 
@@ -90,3 +92,32 @@ def test_pool_analyzes_pages_across_pool_replacement() -> None:
     assert w.alive_at_start == [0, 0, 0, 0]
     assert len(results) == pages
     assert all(r.matches and r.matches[0].topic == "netflix" for r in results)  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("text, lang", [
+    ("Netflix said on Tuesday that the Writers Guild of America had reached an agreement "
+     "on the use of generative AI in film and television production.", "en"),
+    ("A Netflix anunciou nesta terça-feira um acordo com o sindicato dos roteiristas sobre "
+     "o uso de inteligência artificial generativa em filmes e séries de televisão.", "pt"),
+    ("Netflix gab am Dienstag bekannt, dass sie sich mit der Autorengewerkschaft auf Regeln "
+     "für den Einsatz generativer künstlicher Intelligenz geeinigt habe.", "de"),
+    ("Компания Netflix во вторник объявила о соглашении с гильдией сценаристов об "
+     "использовании генеративного искусственного интеллекта в кино.", "ru"),
+    ("Netflix deal", None),                       # too short to tell
+])
+def test_language_is_detected_from_the_text(text: str, lang: str | None) -> None:
+    from monitor.extract import detect_lang
+
+    assert detect_lang(text) == lang
+
+
+def test_the_texts_language_wins_over_the_templates() -> None:
+    """Sites declare their template's language: a German article on an lang='en' page is German."""
+    from monitor.extract import extract_page
+
+    body = ("Netflix gab am Dienstag bekannt, dass sich der Streamingdienst mit der "
+            "Autorengewerkschaft auf verbindliche Regeln für den Einsatz generativer "
+            "künstlicher Intelligenz in Film- und Fernsehproduktionen geeinigt habe. ")
+    html = (f"<html lang='en'><head><title>Netflix einigt sich</title></head><body><article>"
+            f"<h1>Netflix einigt sich</h1><p>{body * 3}</p></article></body></html>").encode()
+    assert extract_page(html, "https://example.de/netflix").lang == "de"
