@@ -147,6 +147,13 @@ async def poll_feeds(ctx: Context, feeds: Sequence[Feed], *, workers: Workers | 
                 ahead = (asyncio.ensure_future(_read_feeds(ctx, fetcher, parts[k + 1]))
                          if k + 1 < len(parts) else None)
                 await _collect(ctx, fetcher, workers, outcomes, taken, summary, store, state)
+                if _stopping(ctx):
+                    # articles skipped on the way out: record nothing for these feeds
+                    # (a recorded ETag would hide those articles), give their leases back
+                    left = [f.id for p in parts[k:] for f in p]
+                    log.info("stopping: %d feed(s) left for the next poll", len(left))
+                    await store.submit(release_feeds, ctx, left)
+                    break
                 await store.submit(record_feeds, ctx, outcomes, summary)
             await store.close()
     finally:
@@ -322,7 +329,7 @@ async def _discover(fetcher: Fetcher, feed: Feed, resp: FetchResult,
 
 async def _article(ctx: Context, fetcher: Fetcher, workers: Workers, out: FeedOutcome, url: str,
                    entry: FeedEntry, summary: PollSummary | None) -> repo.ArticleDraft | None:
-    if ctx.stop is not None and ctx.stop.is_set():
+    if _stopping(ctx):
         return None
     feed = out.feed
     found: Analysis | None = None
@@ -415,6 +422,15 @@ def store_drafts(ctx: Context, drafts: list[repo.ArticleDraft], summary: PollSum
     _count(summary, stored)
     if ctx.progress is not None:
         ctx.progress(summary)
+
+
+def _stopping(ctx: Context) -> bool:
+    return ctx.stop is not None and ctx.stop.is_set()
+
+
+def release_feeds(ctx: Context, feed_ids: list[int]) -> None:
+    with Session(ctx.engine) as s:
+        repo.release_feeds(s, feed_ids)
 
 
 def record_feeds(ctx: Context, outcomes: list[FeedOutcome], summary: PollSummary) -> None:

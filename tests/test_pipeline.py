@@ -400,3 +400,55 @@ def test_an_unexpected_analysis_error_stops_the_poll_without_hanging(
         from monitor.db.engine import make_engine
         with Session(make_engine(settings.database.url)) as s:
             assert s.scalars(select(Feed)).one().last_success_at is None
+
+
+def test_a_poll_stopped_midway_records_nothing_it_skipped(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """SIGTERM in the middle of a poll (the daemon's stop event): the articles
+    stored so far are kept, but no feed whose articles were skipped on the way
+    out is recorded as polled (its ETag would hide them from the next poll);
+    those feeds' leases are given back and the next poll stores the rest."""
+    import asyncio
+    import threading
+    from datetime import timedelta
+
+    from monitor.db import repo
+    from monitor.db.engine import make_engine
+    from monitor.db.migrate import upgrade
+    from monitor.pipeline import Context, poll_feeds
+    from monitor.workers import Workers
+
+    real = Workers.analyze_page
+    stop = threading.Event()
+    calls = 0
+
+    async def stopping(self: Workers, *a: Any) -> Any:
+        nonlocal calls
+        calls += 1
+        if calls == 3:
+            stop.set()
+        return await real(self, *a)
+
+    with LoopbackServer() as srv:
+        first = _many(srv, 6)
+        srv.route("/other.xml", rss(srv.url(""), [("Netflix opens Madrid studio", "/o1", "x")]),
+                  content_type="application/rss+xml")
+        srv.route("/o1", PAGE.format(title="Netflix opens Madrid studio", body="Netflix Madrid. " * 20))
+        settings = make_settings(tmp_path, [("Many", first), ("Other", srv.url("/other.xml"))],
+                                 poll_chunk=1, concurrency=1)
+        engine = make_engine(settings.database.url)
+        upgrade(engine)
+        with Session(engine) as s:
+            repo.sync_feeds(s, settings, datetime.now(UTC))
+            s.commit()
+            feeds = repo.claim_due_feeds(s, "test", datetime.now(UTC), timedelta(minutes=5),
+                                         ["Many", "Other"])
+        monkeypatch.setattr(Workers, "analyze_page", stopping)
+        summary = asyncio.run(poll_feeds(Context.create(settings, engine, stop=stop), feeds))
+        assert 1 <= summary.articles_new < 6           # the articles begun before the stop
+        with Session(engine) as s:
+            for row in s.scalars(select(Feed)):
+                assert row.last_success_at is None and row.lease_owner is None, row.name
+        monkeypatch.setattr(Workers, "analyze_page", real)
+        _, again = poll(settings)
+    assert summary.articles_new + again.articles_new == 7

@@ -9,7 +9,7 @@ mention. Side effects: database writes only.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Container
+from collections.abc import Callable, Container, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -264,6 +264,15 @@ def record_feed_success(session: Session, feed_id: int, now: datetime, next_poll
         feed.lease_owner = feed.lease_until = None
         if new_url and new_url != feed.url:
             feed.url = new_url
+
+
+def release_feeds(session: Session, feed_ids: Sequence[int]) -> None:
+    """Give up the lease on feeds left unpolled (a daemon stopping mid-poll):
+    nothing else changes, so they stay due and the next poller takes them."""
+    if feed_ids:
+        with session.begin():
+            session.execute(update(Feed).where(Feed.id.in_(list(feed_ids)))
+                            .values(lease_owner=None, lease_until=None))
 
 
 FailurePolicy = Callable[[int, datetime | None], tuple[str, str | None, datetime]]
