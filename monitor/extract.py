@@ -17,6 +17,7 @@ from .canonical import normalize_text, strip_clutter
 from .errors import ExtractError
 
 MIN_TEXT_CHARS = 80
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _LANG_ATTR = re.compile(
     rb"<html[^>]*?\blang\s*=\s*[\"']?([A-Za-z]{2,3})(?:[-_][A-Za-z0-9]+)?", re.I)
 _OG_LOCALE = re.compile(
@@ -53,9 +54,12 @@ def detect_lang(text: str) -> str | None:
         return None
     import pycld2
 
+    # CLD2 refuses control characters and text that is not valid UTF-8 (a lone
+    # surrogate from a numeric entity, say): those go, the rest is judged
+    sample = _CONTROL.sub(" ", text[:2000]).encode("utf-8", "ignore")
     try:
-        _reliable, _bytes, found = pycld2.detect(text[:2000])
-    except pycld2.error:             # text CLD2 cannot take (invalid UTF-8, say)
+        _reliable, _bytes, found = pycld2.detect(sample)
+    except pycld2.error:
         return None
     code = found[0][1]               # the most of the text: a guess even when not "reliable"
     return None if code == "un" else code.split("-")[0].lower()

@@ -104,6 +104,11 @@ def test_pool_analyzes_pages_across_pool_replacement() -> None:
     ("Компания Netflix во вторник объявила о соглашении с гильдией сценаристов об "
      "использовании генеративного искусственного интеллекта в кино.", "ru"),
     ("Netflix deal", None),                       # too short to tell
+    # what CLD2 refuses on its own: control characters, a lone surrogate (from an entity)
+    ("\x00Netflix said on Tuesday that the Writers Guild\x07 of America had reached an "
+     "agreement on the use of generative AI\x1b in film and television.", "en"),
+    ("Netflix said on Tuesday that the Writers Guild of America \ud800 had reached an "
+     "agreement on the use of generative AI in film and television.", "en"),
 ])
 def test_language_is_detected_from_the_text(text: str, lang: str | None) -> None:
     from monitor.extract import detect_lang
