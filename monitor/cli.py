@@ -279,10 +279,13 @@ def poll_cmd(app: App, names: tuple[str, ...]) -> None:
     from .db.models import Feed
     from .pipeline import Context, poll_feeds
     from .progress import Progress
+    from .workers import pool_size, start_forkserver
 
     settings = app.settings
     for n in names:
         settings.feed(n)  # a ConfigError naming the unknown feed
+    if pool_size(settings.fetch.extract_workers) > 1:
+        start_forkserver()  # the workers' data loads while the store is made ready
     app.ensure_ready()
     now = datetime.now(UTC)
     with Session(app.engine) as s:
@@ -326,7 +329,10 @@ def run_cmd(app: App) -> None:
 
     from .daemon import Daemon
     from .db import repo
+    from .workers import pool_size, start_forkserver
 
+    if pool_size(app.settings.fetch.extract_workers) > 1:
+        start_forkserver()  # warm once, while the store is made ready; every tick's pool forks from it
     app.ensure_ready()
     with Session(app.engine) as s:
         repo.sync_feeds(s, app.settings, datetime.now(UTC))

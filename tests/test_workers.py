@@ -65,6 +65,25 @@ class _Recorded(Workers):
         return super()._start()
 
 
+def test_the_forkserver_started_ahead_is_the_one_pools_fork_from() -> None:
+    """`monitor poll` and `monitor run` start the forkserver before making the
+    store ready, so its warm-up overlaps that work; the pools use that server."""
+    from multiprocessing import forkserver
+
+    from monitor.workers import start_forkserver
+
+    start_forkserver()
+    server = forkserver._forkserver._forkserver_pid  # type: ignore[attr-defined]
+    assert server is not None
+    pool = Workers(2, ())._start()
+    try:
+        state = pool.submit(_worker_state).result(timeout=120)
+    finally:
+        pool.shutdown()
+    assert forkserver._forkserver._forkserver_pid == server  # type: ignore[attr-defined]
+    assert state["trafilatura"] and state["stoplists"]
+
+
 @pytest.mark.timeout(90)
 def test_pool_analyzes_pages_across_pool_replacement() -> None:
     """Many more pages queued at once than a pool takes (tasks_per_worker):
