@@ -32,8 +32,9 @@ from .alerts import deliver_pending
 from .config import Settings
 from .db import repo
 from .digest import make_digest
-from .pipeline import Context, WriterState, poll_feeds
+from .pipeline import Context, poll_feeds
 from .progress import Progress
+from .writer import WriterState
 
 log = logging.getLogger("monitor.daemon")
 STOP_GRACE = 25.0                   # seconds given to work in flight after SIGTERM

@@ -8,7 +8,7 @@ alert outbox. Read ``poll_feeds`` first; every stage it calls is a module of its
     collect (per article, a bounded number at a time):
         fetch the page -> analyze it in the process pool (extract, hash,
         features, signature, topic matches; the feed's summary when the page fails)
-    store (one writer thread, fetch.write_batch articles at a time, in
+    store (monitor.writer: one thread, fetch.write_batch articles at a time, in
     publication order within each batch, while the next batch is collected):
         dedup decision -> article + story + mentions + alerts, one transaction
         per batch, each article in a savepoint
@@ -27,15 +27,13 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 import httpx
 from sqlalchemy import Engine
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from . import dedup, schedule
+from . import dedup
 from .analyze import Analysis, analyze_text, topic_spec
 from .canonical import canonical_url, text_hash
 from .config import Settings
@@ -46,12 +44,9 @@ from .feeds import FeedEntry, ParsedFeed, discover_feed_links, parse_feed
 from .fetch import Fetcher, FetchResult, RobotsCache
 from .topics import Topic, compile_topics
 from .workers import Workers
+from .writer import WriterState, record_feeds, release_feeds, store_drafts, utcnow
 
 log = logging.getLogger("monitor.pipeline")
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass
@@ -367,135 +362,8 @@ async def _article(ctx: Context, fetcher: Fetcher, workers: Workers, out: FeedOu
     )
 
 
-def _order_key(d: repo.ArticleDraft) -> tuple[int, datetime]:
-    # "first" within one poll is by publication time; undated entries go last
-    return (0, d.published_at) if d.published_at else (1, d.seen_at)
-
-
-@dataclass
-class WriterState:
-    """What the writer keeps from one batch to the next within a poll: the story
-    index (loaded once, then extended with what other daemons stored meanwhile),
-    the ids of the articles it stored and added itself, and their URLs."""
-
-    index: dedup.StoryIndex | None = None
-    own: set[int] = field(default_factory=set)
-    urls: set[str] = field(default_factory=set)
-
-
-def store_drafts(ctx: Context, drafts: list[repo.ArticleDraft], summary: PollSummary,
-                 state: WriterState | None = None) -> None:
-    """The single writer: decide and store these articles in publication order,
-    in one transaction (each in a savepoint, so that a page another daemon
-    stored meanwhile is skipped alone)."""
-    state = state or WriterState()
-    with Session(ctx.engine) as s:
-        if state.index is None:
-            state.index = repo.load_index(s, ctx.settings, utcnow())
-        else:
-            repo.extend_index(s, state.index, ctx.settings, utcnow(), skip=state.own)
-    index = state.index
-    stored: list[tuple[repo.ArticleDraft, dedup.Decision, repo.StoredArticle]] = []
-    with Session(ctx.engine) as s:
-        for draft in sorted(drafts, key=_order_key):
-            if draft.url in state.urls:  # two entries led to the same page (its canonical URL)
-                summary.skipped_known += 1
-                continue
-            state.urls.add(draft.url)
-            when = draft.published_at or draft.seen_at
-            decision = index.decide(draft.features, draft.text_hash, draft.signature, published=when,
-                                    lone=draft.lone)
-            try:
-                with s.begin_nested():
-                    res = repo.write_article(s, draft, decision, draft.matches, ctx.channels)
-            except IntegrityError as e:
-                if not _is_unique_violation(e):
-                    raise
-                summary.skipped_known += 1  # another daemon stored the same page meanwhile
-                continue
-            index.add(dedup.Candidate(res.article_id, res.story_id, draft.features,
-                                      draft.text_hash, res.story_is_seed, draft.signature,
-                                      published=when))
-            state.own.add(res.article_id)
-            stored.append((draft, decision, res))
-        s.commit()
-    _count(summary, stored)
-    if ctx.progress is not None:
-        ctx.progress(summary)
-
-
 def _stopping(ctx: Context) -> bool:
     return ctx.stop is not None and ctx.stop.is_set()
-
-
-def release_feeds(ctx: Context, feed_ids: list[int]) -> None:
-    with Session(ctx.engine) as s:
-        repo.release_feeds(s, feed_ids)
-
-
-def record_feeds(ctx: Context, outcomes: list[FeedOutcome], summary: PollSummary) -> None:
-    """Each feed's state, once its articles are stored: its ETag and next poll,
-    or its failure."""
-    now = utcnow()
-    for o in outcomes:
-        _record(ctx, o, summary, now)
-    if ctx.progress is not None:
-        ctx.progress(summary)
-
-
-def _count(summary: PollSummary,
-           stored: list[tuple[repo.ArticleDraft, dedup.Decision, repo.StoredArticle]]) -> None:
-    """Counted and logged once committed."""
-    for draft, decision, res in stored:
-        summary.articles_new += 1
-        summary.stories_new += decision.story_id is None
-        summary.new_mentions += len(res.new_topics)
-        summary.followups += len(res.followup_topics)
-        summary.alerts_created += res.alerts
-        log.info("feed %s: stored %s (%s, story %s, score %s, new topics %s)", draft.feed_name,
-                 draft.url, decision.layer, res.story_id,
-                 None if decision.score is None else round(decision.score, 3), res.new_topics)
-
-
-def _record(ctx: Context, o: FeedOutcome, summary: PollSummary, now: datetime) -> None:
-    fs = next((f for f in ctx.settings.feeds if f.name == o.feed.name), None)
-    sch = ctx.settings.schedule
-    interval = ctx.settings.interval_for(fs) if fs else sch.poll_interval
-    bounds = schedule.Bounds(sch.min_interval, sch.max_interval, sch.backoff_base, sch.backoff_max)
-
-    def policy(failures: int, since: datetime | None) -> tuple[str, str | None, datetime]:
-        code = o.error[0] if o.error else ""
-        verdict = schedule.judge_failure(code, failures, sch.suspend_after, since)
-        return verdict.status, verdict.reason, schedule.next_failure_poll(
-            now, failures, bounds, retry_after=o.retry_after)
-
-    summary.entries += o.entries
-    summary.feeds_done += 1
-    summary.skipped_known += o.skipped_known
-    summary.page_errors += len(o.page_errors)
-    with Session(ctx.engine) as s:
-        repo.log_page_errors(s, o.feed.id, o.page_errors, now)
-        if o.error:
-            code, message = o.error
-            summary.feeds_failed.append((o.feed.name, code, message))
-            status = repo.record_feed_failure(s, o.feed.id, o.feed.url, now, code=code,
-                                              message=message, duration_ms=o.duration_ms,
-                                              policy=policy)
-            if status != "error":
-                log.warning("feed %s is now %s: run `monitor feeds enable %s` once it is fixed",
-                            o.feed.name, status, o.feed.name)
-        else:
-            summary.feeds_ok += 1
-            summary.feeds_not_modified += o.not_modified
-            next_poll = schedule.next_success_poll(now, interval, bounds, headers=o.headers,
-                                                   ttl_minutes=o.ttl_minutes)
-            repo.record_feed_success(s, o.feed.id, now, next_poll, etag=o.etag,
-                                     last_modified=o.last_modified, duration_ms=o.duration_ms,
-                                     new_url=o.new_url)
-
-
-def _is_unique_violation(e: IntegrityError) -> bool:
-    return "unique" in str(e.orig).lower()
 
 
 def load_seeds(ctx: Context) -> tuple[int, int]:
