@@ -279,13 +279,12 @@ def poll_cmd(app: App, names: tuple[str, ...]) -> None:
     from .db.models import Feed
     from .pipeline import Context, poll_feeds
     from .progress import Progress
-    from .workers import pool_size, start_forkserver
+    from .workers import start_forkserver
 
     settings = app.settings
     for n in names:
         settings.feed(n)  # a ConfigError naming the unknown feed
-    if pool_size(settings.fetch.extract_workers) > 1:
-        start_forkserver()  # the workers' data loads while the store is made ready
+    start_forkserver(settings.fetch.extract_workers)  # the workers' data loads meanwhile
     app.ensure_ready()
     now = datetime.now(UTC)
     with Session(app.engine) as s:
@@ -329,10 +328,9 @@ def run_cmd(app: App) -> None:
 
     from .daemon import Daemon
     from .db import repo
-    from .workers import pool_size, start_forkserver
+    from .workers import start_forkserver
 
-    if pool_size(app.settings.fetch.extract_workers) > 1:
-        start_forkserver()  # warm once, while the store is made ready; every tick's pool forks from it
+    start_forkserver(app.settings.fetch.extract_workers)  # every tick's pool forks from it
     app.ensure_ready()
     with Session(app.engine) as s:
         repo.sync_feeds(s, app.settings, datetime.now(UTC))
@@ -417,44 +415,6 @@ def search_cmd(app: App, query: str, fmt: str, limit: int | None) -> None:
                            ARTICLE_FIELDS + ["snippet"]), nl=False)
 
 
-@command_group(cli, "feeds")
-@click.option("--errors", "show_errors", is_flag=True, help="list recent feed and page failures")
-@fmt_option
-@limit_option
-def feeds_group(app: App, show_errors: bool, fmt: str, limit: int | None) -> None:
-    """Each feed's health: status, errors, last success, next poll, articles."""
-    from .db import queries, repo
-
-    with app.session() as s:
-        if show_errors:
-            rows = [{"at": queries.iso(e.at), "feed": name, "code": e.code, "url": e.url,
-                     "message": e.message} for e, name in repo.recent_errors(s, limit or 50)]
-            click.echo(render_rows(rows, fmt, ["at", "feed", "code", "message"]), nl=False)
-            return
-        rows = queries.feeds(s, [f.name for f in app.settings.feeds])
-    click.echo(render_rows(rows[:limit] if limit else rows, fmt,
-                           ["name", "status", "last_error_code", "consecutive_failures",
-                            "last_success_at", "next_poll_at", "article_count", "avg_response_ms",
-                            "last_error"], FEED_FIELDS + ["avg_response_ms", "disabled_reason"]),
-               nl=False)
-
-
-@command(feeds_group, "enable")
-@click.argument("name")
-def feeds_enable(app: App, name: str) -> None:
-    """Re-enable a suspended or disabled feed; it is polled at the next tick."""
-    from datetime import datetime
-
-    from .db import repo
-
-    app.settings.feed(name)  # a ConfigError naming an unknown feed
-    with app.session() as s:
-        feed = repo.enable_feed(s, name, datetime.now(UTC))
-    if feed is None:
-        raise UsageError(f"feed {name!r} has never been polled: nothing to enable")
-    click.echo(f"feed {name} enabled; it will be polled at the next tick")
-
-
 @cli.command("demo")
 @click.option("--output", type=click.Path(file_okay=False), default=None,
               help="folder for the demo database and digest (default: a new temporary folder)")
@@ -467,7 +427,7 @@ def demo_cmd(output: str | None, debug: bool) -> None:
     run_demo(Path(output) if output else None, echo=click.echo)
 
 
-from . import cli_stories, cli_topics  # noqa: E402,F401  (register `monitor stories|topics`)
+from . import cli_feeds, cli_stories, cli_topics  # noqa: E402,F401  (register `monitor feeds|stories|topics`)
 
 
 def main(argv: list[str] | None = None) -> int:

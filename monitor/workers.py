@@ -113,11 +113,14 @@ def pool_size(configured: int) -> int:
     return configured or os.cpu_count() or 1
 
 
-def start_forkserver() -> None:
-    """Start the forkserver now, so that it loads the analysis data (warm_up:
-    about 1.7 s of CPU) while the caller does other work (the store made
-    ready, the first feeds read), instead of once the first page is fetched.
-    Pools started later fork from it; it lives as long as this process."""
+def start_forkserver(configured: int) -> None:
+    """For a pool of more than one worker (fetch.extract_workers; 0: one per
+    core), start the forkserver now, so that it loads the analysis data
+    (warm_up: about 1.7 s of CPU) while the caller does other work (the store
+    made ready, the first feeds read), instead of once the first page is
+    fetched. Pools started later fork from it; it lives as long as this process."""
+    if pool_size(configured) <= 1:
+        return
     import multiprocessing as mp
     from multiprocessing import forkserver
 

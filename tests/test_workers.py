@@ -72,7 +72,7 @@ def test_the_forkserver_started_ahead_is_the_one_pools_fork_from() -> None:
 
     from monitor.workers import start_forkserver
 
-    start_forkserver()
+    start_forkserver(2)
     server = forkserver._forkserver._forkserver_pid  # type: ignore[attr-defined]
     assert server is not None
     pool = Workers(2, ())._start()

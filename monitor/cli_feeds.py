@@ -1,0 +1,50 @@
+"""`monitor feeds`: each feed's health and recent failures, and re-enabling a
+suspended or disabled feed."""
+
+from __future__ import annotations
+
+from datetime import UTC
+
+import click
+
+from .cli import FEED_FIELDS, App, cli, command, command_group, fmt_option, limit_option
+from .errors import UsageError
+from .output import render_rows
+
+
+@command_group(cli, "feeds")
+@click.option("--errors", "show_errors", is_flag=True, help="list recent feed and page failures")
+@fmt_option
+@limit_option
+def feeds_group(app: App, show_errors: bool, fmt: str, limit: int | None) -> None:
+    """Each feed's health: status, errors, last success, next poll, articles."""
+    from .db import queries, repo
+
+    with app.session() as s:
+        if show_errors:
+            rows = [{"at": queries.iso(e.at), "feed": name, "code": e.code, "url": e.url,
+                     "message": e.message} for e, name in repo.recent_errors(s, limit or 50)]
+            click.echo(render_rows(rows, fmt, ["at", "feed", "code", "message"]), nl=False)
+            return
+        rows = queries.feeds(s, [f.name for f in app.settings.feeds])
+    click.echo(render_rows(rows[:limit] if limit else rows, fmt,
+                           ["name", "status", "last_error_code", "consecutive_failures",
+                            "last_success_at", "next_poll_at", "article_count", "avg_response_ms",
+                            "last_error"], FEED_FIELDS + ["avg_response_ms", "disabled_reason"]),
+               nl=False)
+
+
+@command(feeds_group, "enable")
+@click.argument("name")
+def feeds_enable(app: App, name: str) -> None:
+    """Re-enable a suspended or disabled feed; it is polled at the next tick."""
+    from datetime import datetime
+
+    from .db import repo
+
+    app.settings.feed(name)  # a ConfigError naming an unknown feed
+    with app.session() as s:
+        feed = repo.enable_feed(s, name, datetime.now(UTC))
+    if feed is None:
+        raise UsageError(f"feed {name!r} has never been polled: nothing to enable")
+    click.echo(f"feed {name} enabled; it will be polled at the next tick")
