@@ -143,20 +143,27 @@ def extend_index(session: Session, index: StoryIndex, settings: Settings, now: d
     than one already loaded is missed until the index is next loaded whole (the
     next poll), just as an article committed after a load always was."""
     since = now - settings.dedup.window
-    q = (select(Article.id, Article.story_id, Article.features, Article.text_hash, Story.is_seed,
-                Article.signature, func.coalesce(Article.published_at, Article.seen_at))
-         .join(Story, Story.id == Article.story_id)
-         .where(or_(Story.is_seed.is_(True), Story.last_seen_at >= since),
-                Article.id > index.loaded_through)
-         .order_by(Article.id))
-    added = 0
-    for aid, sid, feats, th, is_seed, sig, published in session.execute(q):
-        index.loaded_through = aid
-        if aid in skip:
-            continue
-        index.add(Candidate(aid, sid, feats or {}, th, bool(is_seed), sig, published=published))
-        added += 1
-    return added
+    candidate = (or_(Story.is_seed.is_(True), Story.last_seen_at >= since),
+                 Article.id > index.loaded_through)
+    # ids first: the caller's own articles (its last batch, every time a writer
+    # extends between batches) are skipped without reading their features back
+    ids = list(session.scalars(select(Article.id).join(Story, Story.id == Article.story_id)
+                               .where(*candidate).order_by(Article.id)))
+    if not ids:
+        return 0
+    wanted = [i for i in ids if i not in skip]
+    rows = (select(Article.id, Article.story_id, Article.features, Article.text_hash,
+                   Story.is_seed, Article.signature,
+                   func.coalesce(Article.published_at, Article.seen_at))
+            .join(Story, Story.id == Article.story_id).order_by(Article.id))
+    # all of them (a whole load): the same range; some: by id, in bounded IN lists
+    parts = ([rows.where(*candidate, Article.id <= ids[-1])] if len(wanted) == len(ids) else
+             [rows.where(Article.id.in_(wanted[k:k + 1000])) for k in range(0, len(wanted), 1000)])
+    index.loaded_through = ids[-1]
+    for q in parts:
+        for aid, sid, feats, th, is_seed, sig, published in session.execute(q):
+            index.add(Candidate(aid, sid, feats or {}, th, bool(is_seed), sig, published=published))
+    return len(wanted)
 
 
 def message_id(kind: str, key: str, domain: str = "news-monitor") -> str:
