@@ -96,9 +96,10 @@ def smtp_server() -> Iterator[Any]:
         ctl.stop()
 
 
-def poll_once(settings: Any, *, seeds: bool = False) -> tuple[Any, Any]:
+def poll_once(settings: Any, *, seeds: bool = False, **context: Any) -> tuple[Any, Any]:
     """Migrate, optionally load the seeds, then poll every configured feed once with
-    the real pipeline, as `monitor poll` does. Returns (engine, summary)."""
+    the real pipeline, as `monitor poll` does (``context``: more for its Context,
+    such as the daemon's ``stop`` event). Returns (engine, summary)."""
     import asyncio
     from datetime import UTC, datetime, timedelta
 
@@ -111,7 +112,7 @@ def poll_once(settings: Any, *, seeds: bool = False) -> tuple[Any, Any]:
 
     engine = make_engine(settings.database.url)
     upgrade(engine)
-    ctx = Context.create(settings, engine)
+    ctx = Context.create(settings, engine, **context)
     if seeds:
         load_seeds(ctx)
     now = datetime.now(UTC)

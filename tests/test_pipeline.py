@@ -48,8 +48,8 @@ def make_settings(tmp: Path, feeds: list[tuple[str, str]], **fetch: Any) -> Sett
     }, base=tmp)
 
 
-def poll(settings: Settings) -> tuple[Any, PollSummary]:
-    return poll_once(settings)
+def poll(settings: Settings, **context: Any) -> tuple[Any, PollSummary]:
+    return poll_once(settings, **context)
 
 
 def test_broken_feeds_are_recorded_and_the_others_processed(tmp_path: Path) -> None:
@@ -408,14 +408,8 @@ def test_a_poll_stopped_midway_records_nothing_it_skipped(
     stored so far are kept, but no feed whose articles were skipped on the way
     out is recorded as polled (its ETag would hide them from the next poll);
     those feeds' leases are given back and the next poll stores the rest."""
-    import asyncio
     import threading
-    from datetime import timedelta
 
-    from monitor.db import repo
-    from monitor.db.engine import make_engine
-    from monitor.db.migrate import upgrade
-    from monitor.pipeline import Context, poll_feeds
     from monitor.workers import Workers
 
     real = Workers.analyze_page
@@ -436,15 +430,8 @@ def test_a_poll_stopped_midway_records_nothing_it_skipped(
         srv.route("/o1", PAGE.format(title="Netflix opens Madrid studio", body="Netflix Madrid. " * 20))
         settings = make_settings(tmp_path, [("Many", first), ("Other", srv.url("/other.xml"))],
                                  poll_chunk=1, concurrency=1)
-        engine = make_engine(settings.database.url)
-        upgrade(engine)
-        with Session(engine) as s:
-            repo.sync_feeds(s, settings, datetime.now(UTC))
-            s.commit()
-            feeds = repo.claim_due_feeds(s, "test", datetime.now(UTC), timedelta(minutes=5),
-                                         ["Many", "Other"])
         monkeypatch.setattr(Workers, "analyze_page", stopping)
-        summary = asyncio.run(poll_feeds(Context.create(settings, engine, stop=stop), feeds))
+        engine, summary = poll(settings, stop=stop)
         assert 1 <= summary.articles_new < 6           # the articles begun before the stop
         with Session(engine) as s:
             for row in s.scalars(select(Feed)):
