@@ -266,6 +266,7 @@ def main() -> None:
     httpd, base, originals = serve(pages, n)
     tmp = Path(tempfile.mkdtemp(prefix="bench-pipeline-"))
     results: dict[str, tuple[str, float, tuple[int, int], int]] = {}
+    c_f1 = 0.0
     for label, url in (("b", f"sqlite:///{tmp / 'bench.db'}"),
                        ("c", None if args.no_postgres else pg_database())):
         if url is None:
@@ -276,7 +277,8 @@ def main() -> None:
             results[label] = (url, elapsed, peak, stored)
         finally:
             if label == "c" and url:
-                p, r, f1 = quality(url, originals)
+                if label in results:  # scored before the throwaway database is dropped
+                    c_f1 = quality(url, originals)[2]
                 drop_pg(url)
     a_after = extraction_alone(pages, n)
     a2_after = extraction_parallel(n)
@@ -296,7 +298,8 @@ def main() -> None:
               f"({stored} stored)")
     p, r, f1 = quality(results["b"][0], originals)
     print(f"extraction quality of the stored text ({len(originals)} pages): "
-          f"precision {p:.3f}  recall {r:.3f}  F1 {f1:.3f}")
+          f"precision {p:.3f}  recall {r:.3f}  F1 {f1:.3f}"
+          + (f" (PostgreSQL: F1 {c_f1:.3f})" if "c" in results else ""))
     httpd.shutdown()
 
 
