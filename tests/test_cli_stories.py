@@ -49,7 +49,9 @@ def test_merge_and_split_are_kept(tmp_path: Path, capsys: pytest.CaptureFixture[
     capsys.readouterr()
     assert main(["stories", "--explain", str(sora["story_id"]), "--format", "json",
                  "--config", str(cfg)]) == 0
-    assert "merged" in {r["layer"] for r in json.loads(capsys.readouterr().out)}
+    explained = {r["url"]: r for r in json.loads(capsys.readouterr().out)}
+    assert explained[deepfake["urls"][0]]["layer"] == "merged"
+    assert explained[deepfake["urls"][0]]["evidence"] == ["operator"]
 
     # split the deepfake article out again: it gets a story of its own with its mentions
     assert main(["stories", "split", deepfake["urls"][0], "--config", str(cfg)]) == 0
@@ -67,3 +69,28 @@ def test_merge_and_split_are_kept(tmp_path: Path, capsys: pytest.CaptureFixture[
 
     assert main(["stories", "merge", "99999", str(sora["story_id"]), "--config", str(cfg)]) == 2
     assert main(["stories", "split", "http://nowhere.example/x", "--config", str(cfg)]) == 2
+
+
+def test_explain_says_why_an_article_joined_its_story(tmp_path: Path,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    """Every stored decision keeps its evidence (the shared features that weighed
+    most) and the threshold it was held to; `--explain` shows them."""
+    assert main(["demo", "--output", str(tmp_path)]) == 0
+    cfg = tmp_path / "config.yaml"
+    by_title = stories(cfg, capsys)
+    # the demo's two reports of Netflix's football rights deal: one story
+    football = next(s for t, s in by_title.items() if t.startswith("Netflix Lands Global Rights"))
+    assert football["article_count"] == 2
+    assert main(["stories", "--explain", str(football["story_id"]), "--format", "json",
+                 "--config", str(cfg)]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    first, joined = rows
+    assert first["layer"] == "new_story" and joined["layer"] == "same_story"
+    assert joined["nearest_story_id"] == football["story_id"]
+    assert joined["score"] >= joined["threshold"] > 0
+    assert first["score"] < first["threshold"]
+    assert "netflix" in joined["evidence"] and 1 < len(joined["evidence"]) <= 6
+    # the text table shows the same columns
+    assert main(["stories", "--explain", str(football["story_id"]), "--config", str(cfg)]) == 0
+    header = capsys.readouterr().out.splitlines()[0]
+    assert "THRESHOLD" in header and "EVIDENCE" in header

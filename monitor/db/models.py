@@ -134,6 +134,10 @@ class Article(Base):
     nearest_story_id: Mapped[int | None] = mapped_column(Integer)
     runner_up_story_id: Mapped[int | None] = mapped_column(Integer)
     runner_up_score: Mapped[float | None] = mapped_column(Float)
+    # why: the shared features that weighed most in the score (["text_hash"] for an
+    # exact copy, ["shingles"] for a near-duplicate), and the threshold applied
+    story_evidence: Mapped[list[str] | None] = mapped_column(JSON)
+    story_threshold: Mapped[float | None] = mapped_column(Float)
 
 
 class Mention(Base):

@@ -121,14 +121,22 @@ def stories(s: Session, *, topic: str | None = None, since: datetime | None = No
 
 
 def explain_story(s: Session, story_id: int) -> list[dict[str, Any]]:
-    """Why each article of a story is in it: the layer, the score and the runner-up."""
+    """Why each article of a story is in it: the layer, the score against the
+    threshold it was held to, the shared features that weighed most ("n:" marks
+    a name) and the runner-up. An operator's merge or split shows as its layer,
+    with the evidence "operator"."""
     q = _articles_query().where(Article.story_id == story_id).order_by(Article.id)
     return [{
         "url": a.url, "title": a.title, "source": src or _seed_source(a), "layer": a.story_layer,
-        "score": None if a.story_score is None else round(a.story_score, 3),
+        "score": _round(a.story_score), "threshold": _round(a.story_threshold),
+        "evidence": list(a.story_evidence or []),
         "nearest_story_id": a.nearest_story_id, "runner_up_story_id": a.runner_up_story_id,
-        "runner_up_score": None if a.runner_up_score is None else round(a.runner_up_score, 3),
+        "runner_up_score": _round(a.runner_up_score),
     } for a, src in s.execute(q)]
+
+
+def _round(x: float | None) -> float | None:
+    return None if x is None else round(x, 3)
 
 
 def feeds(s: Session, names: list[str]) -> list[dict[str, Any]]:
