@@ -3,10 +3,12 @@
     .venv/bin/python bench/dedup_scale.py [--stored 100000] [--queries 400]
 
 Goal: the ratio of the two stays under 1.5 (the candidate search is sublinear:
-top-feature postings capped per feature, LSH bands for copies). Also prints
-the memory per stored article (resident-set growth while the index grows from
-1,000 to 100,000 articles, divided by the 99,000 added: the Candidate, its
-features dict and signature as load_index holds them, postings, LSH bands,
+top-feature postings capped per feature, LSH bands for copies). The two
+indexes live in one process and are timed in alternating rounds (the
+machine's speed drifts over minutes), and the ratio of the medians is
+printed with the spread of the per-round ratios. Also prints the memory per
+stored article (resident-set growth while the 100,000-article index is built,
+divided by its articles: feature arrays, signatures, postings, LSH bands,
 story summaries).
 
 Articles are synthetic but made of real news text: each is 7-10 sentences drawn
@@ -100,7 +102,7 @@ def fill(index: dedup.StoryIndex, pool: ProcessPoolExecutor, first_seed: int, up
 
 
 def time_queries(index: dedup.StoryIndex, queries: list[tuple[dict[str, float], bytes, str, datetime]],
-                 repeat: int = 3) -> float:
+                 repeat: int = 1) -> float:
     """Median over `repeat` passes of the mean seconds per decide()."""
     runs = []
     for _ in range(repeat):
@@ -112,50 +114,66 @@ def time_queries(index: dedup.StoryIndex, queries: list[tuple[dict[str, float], 
     return statistics.median(runs)
 
 
+def build(pool: ProcessPoolExecutor, size: int) -> dedup.StoryIndex:
+    """The 400 stories the rewrite queries come from, then filler stories up to `size` articles."""
+    index = dedup.StoryIndex()
+    for s in range(0, 400):
+        for feats, sig, th, when in prepared(10_000_000 + s)[1:]:
+            index.add(dedup.Candidate(len(index), 10_000_000 + s, feats, th, False, sig, when))
+    fill(index, pool, 0, size)
+    return index
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--small", type=int, default=1_000)
     ap.add_argument("--stored", type=int, default=100_000)
     ap.add_argument("--queries", type=int, default=400)
+    ap.add_argument("--rounds", type=int, default=9)
     args = ap.parse_args()
     started = time.monotonic()
     _init()
     print(f"sentence pool: {len(_sentences)} sentences from {len(page_bodies())} real article bodies")
     with ProcessPoolExecutor(os.cpu_count() or 2, initializer=_init) as pool:
-        # queries: rewrites of stories that will be stored early (so present at both sizes) and new stories
+        # queries: rewrites of stories stored in both indexes, and new stories
         rewrites = [a for s in range(0, 400) for a in prepared(10_000_000 + s)[:1]]
         t = time.perf_counter()
         new = [a for s in range(args.queries // 2) for a in prepared(20_000_000 + s)[:1]]
         per_article = (time.perf_counter() - t) / max(1, len(new))
         queries = rewrites[: args.queries // 2] + new
-        index = dedup.StoryIndex()
-        for s in range(0, 400):
-            for feats, sig, th, when in prepared(10_000_000 + s)[1:]:
-                index.add(dedup.Candidate(len(index), 10_000_000 + s, feats, th, False, sig, when))
-        fill(index, pool, 0, args.small)
+        small = build(pool, args.small)
         gc.collect()
-        mem_small = rss()
-        t_small = time_queries(index, queries)
-        n_small = len(index)
+        mem_before = rss()
         t = time.perf_counter()
-        fill(index, pool, 1_000_000, args.stored)
-        build = time.perf_counter() - t
+        big = build(pool, args.stored)
+        built = time.perf_counter() - t
         gc.collect()
         mem_big = rss()
-        t_big = time_queries(index, queries)
+    # both indexes live in this one process, and are timed in alternation: the
+    # machine's speed drifts over minutes, which a "small first, big after the
+    # build" order would book to the index size
+    time_queries(small, queries)
+    time_queries(big, queries)               # warm both
+    t_small, t_big, ratios = [], [], []
+    for _ in range(args.rounds):
+        t_small.append(time_queries(small, queries))
+        t_big.append(time_queries(big, queries))
+        ratios.append(t_big[-1] / t_small[-1])
     layers: dict[str, int] = {}
     for feats, sig, th, when in queries:
-        d = index.decide(feats, th, sig, published=when)
+        d = big.decide(feats, th, sig, published=when)
         layers[d.layer] = layers.get(d.layer, 0) + 1
+    small_ms, big_ms = statistics.median(t_small) * 1000, statistics.median(t_big) * 1000
     print(f"features + signature per article (outside the index): {per_article * 1000:.2f} ms")
-    print(f"decide() with {n_small:>7,} stored: {t_small * 1000:.3f} ms per article")
-    print(f"decide() with {len(index):>7,} stored: {t_big * 1000:.3f} ms per article")
-    print(f"ratio: {t_big / t_small:.2f} (goal < 1.5)")
-    per = (mem_big - mem_small) / (len(index) - n_small)
-    grown = (mem_big - mem_small) / 2**20
-    print(f"memory per stored article: {per / 1024:.1f} KiB (RSS growth {grown:.0f} MiB "
-          f"for {len(index) - n_small:,} articles; index build {build:.0f} s)")
-    print(f"decisions on the queries at {len(index):,}: {layers}")
+    print(f"decide() with {len(small):>7,} stored: {small_ms:.3f} ms per article "
+          f"(median of {args.rounds} rounds)")
+    print(f"decide() with {len(big):>7,} stored: {big_ms:.3f} ms per article")
+    print(f"ratio: {big_ms / small_ms:.2f} (goal < 1.5); per round {min(ratios):.2f} to "
+          f"{max(ratios):.2f}, median {statistics.median(ratios):.2f}")
+    per = (mem_big - mem_before) / len(big)
+    print(f"memory per stored article: {per / 1024:.1f} KiB (RSS growth {(mem_big - mem_before) / 2**20:.0f} "
+          f"MiB for an index of {len(big):,} articles; build {built:.0f} s)")
+    print(f"decisions on the queries at {len(big):,}: {layers}")
     print(f"({time.monotonic() - started:.0f} s)")
 
 
