@@ -202,6 +202,7 @@ class StoryIndex:
     headline_threshold: float = 0.16
     window: timedelta | None = timedelta(days=14)
     loaded_through: int = 0                 # the highest stored article id loaded (db.repo)
+    unseen: dict[int, datetime] = field(default_factory=dict)  # ids below it not seen yet, since when
     _items: list[_Item] = field(default_factory=list)
     _vocab: dict[str, int] = field(default_factory=dict)     # feature -> id
     _words: list[str] = field(default_factory=list)          # id -> feature

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy.orm import Session
 
-from monitor.analyze import analyze_text
+from monitor.analyze import Analysis, analyze_text
 from monitor.config import Settings
 from monitor.db import repo
 from monitor.db.engine import make_engine
@@ -62,5 +62,77 @@ def test_extend_index_adds_what_others_stored_and_skips_own(db_url: str) -> None
             fresh = repo.load_index(s, settings, NOW)
         assert index.decide(a.features, a.text_hash, published=NOW).story_id == \
             fresh.decide(a.features, a.text_hash, published=NOW).story_id is not None
+    finally:
+        engine.dispose()
+
+
+def _draft(i: int) -> tuple[repo.ArticleDraft, Analysis]:
+    title, text = TEXTS[i]
+    a = analyze_text(title, text, ())
+    return repo.ArticleDraft(url=f"https://example.org/{i}", original_url=None, title=title,
+                             text=text, text_hash=a.text_hash, features=a.features,
+                             signature=a.signature, seen_at=NOW, published_at=NOW), a
+
+
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+def test_extend_index_finds_an_article_committed_late_with_a_lower_id(db_url: str) -> None:
+    """Two daemons on PostgreSQL: one takes an article id and commits after the
+    other has committed a higher id, which this writer has loaded already. The
+    lower id is looked for again and found once it commits."""
+    from datetime import timedelta
+
+    settings = Settings.model_validate({"database": {"url": db_url}})
+    engine = make_engine(db_url)
+    upgrade(engine)
+    try:
+        _store(engine, settings, 0)
+        with Session(engine) as s:
+            index = repo.load_index(s, settings, NOW)
+        slow = Session(engine)                      # daemon A: its transaction stays open
+        draft, a = _draft(1)
+        decision = index.decide(a.features, a.text_hash, published=NOW)
+        late = repo.write_article(slow, draft, decision, []).article_id
+        fast = _store(engine, settings, 2)          # daemon B commits a higher id first
+        assert fast > late
+        with Session(engine) as s:
+            assert repo.extend_index(s, index, settings, NOW) == 1
+        assert index.loaded_through == fast and late in index.unseen
+        slow.commit()
+        slow.close()
+        with Session(engine) as s:
+            assert repo.extend_index(s, index, settings, NOW + timedelta(seconds=5)) == 1
+            assert repo.extend_index(s, index, settings, NOW + timedelta(seconds=9)) == 0
+        assert {c.article_id for c in index.candidates()} == {1, late, fast}
+        assert not index.unseen
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+def test_extend_index_gives_up_a_hole_in_the_ids(db_url: str) -> None:
+    """A rolled-back insert leaves a hole in PostgreSQL's ids for good (SQLite
+    reuses the id): it is looked for again for a while, then given up."""
+    from datetime import timedelta
+
+    settings = Settings.model_validate({"database": {"url": db_url}})
+    engine = make_engine(db_url)
+    upgrade(engine)
+    try:
+        _store(engine, settings, 0)
+        with Session(engine) as s:
+            index = repo.load_index(s, settings, NOW)
+        with Session(engine) as s:                  # an insert that rolls back
+            draft, a = _draft(1)
+            repo.write_article(s, draft, index.decide(a.features, a.text_hash,
+                                                      published=NOW), [])
+            s.rollback()
+        after = _store(engine, settings, 2)
+        with Session(engine) as s:
+            assert repo.extend_index(s, index, settings, NOW) == 1
+            assert len(index.unseen) >= 1 and max(index.unseen) < after
+            assert repo.extend_index(s, index, settings, NOW + timedelta(minutes=5)) == 0
+            assert index.unseen
+            assert repo.extend_index(s, index, settings, NOW + repo.UNSEEN_FOR * 2) == 0
+            assert not index.unseen
     finally:
         engine.dispose()
