@@ -25,12 +25,16 @@ TEXTS = [
 ]
 
 
-def _store(engine: object, settings: Settings, i: int) -> int:
+def _draft(i: int) -> tuple[repo.ArticleDraft, Analysis]:
     title, text = TEXTS[i]
     a = analyze_text(title, text, ())
-    draft = repo.ArticleDraft(url=f"https://example.org/{i}", original_url=None, title=title,
-                              text=text, text_hash=a.text_hash, features=a.features,
-                              signature=a.signature, seen_at=NOW, published_at=NOW)
+    return repo.ArticleDraft(url=f"https://example.org/{i}", original_url=None, title=title,
+                             text=text, text_hash=a.text_hash, features=a.features,
+                             signature=a.signature, seen_at=NOW, published_at=NOW), a
+
+
+def _store(engine: object, settings: Settings, i: int) -> int:
+    draft, a = _draft(i)
     with Session(engine) as s:  # type: ignore[arg-type]
         index = repo.load_index(s, settings, NOW)
     decision = index.decide(a.features, a.text_hash, a.signature, published=NOW, lone=a.lone)
@@ -66,14 +70,6 @@ def test_extend_index_adds_what_others_stored_and_skips_own(db_url: str) -> None
         engine.dispose()
 
 
-def _draft(i: int) -> tuple[repo.ArticleDraft, Analysis]:
-    title, text = TEXTS[i]
-    a = analyze_text(title, text, ())
-    return repo.ArticleDraft(url=f"https://example.org/{i}", original_url=None, title=title,
-                             text=text, text_hash=a.text_hash, features=a.features,
-                             signature=a.signature, seen_at=NOW, published_at=NOW), a
-
-
 @pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
 def test_extend_index_finds_an_article_committed_late_with_a_lower_id(db_url: str) -> None:
     """Two daemons on PostgreSQL: one takes an article id and commits after the
@@ -88,17 +84,16 @@ def test_extend_index_finds_an_article_committed_late_with_a_lower_id(db_url: st
         _store(engine, settings, 0)
         with Session(engine) as s:
             index = repo.load_index(s, settings, NOW)
-        slow = Session(engine)                      # daemon A: its transaction stays open
-        draft, a = _draft(1)
-        decision = index.decide(a.features, a.text_hash, published=NOW)
-        late = repo.write_article(slow, draft, decision, []).article_id
-        fast = _store(engine, settings, 2)          # daemon B commits a higher id first
-        assert fast > late
-        with Session(engine) as s:
-            assert repo.extend_index(s, index, settings, NOW) == 1
-        assert index.loaded_through == fast and late in index.unseen
-        slow.commit()
-        slow.close()
+        with Session(engine) as slow:               # daemon A: its transaction stays open
+            draft, a = _draft(1)
+            decision = index.decide(a.features, a.text_hash, published=NOW)
+            late = repo.write_article(slow, draft, decision, []).article_id
+            fast = _store(engine, settings, 2)      # daemon B commits a higher id first
+            assert fast > late
+            with Session(engine) as s:
+                assert repo.extend_index(s, index, settings, NOW) == 1
+            assert index.loaded_through == fast and late in index.unseen
+            slow.commit()
         with Session(engine) as s:
             assert repo.extend_index(s, index, settings, NOW + timedelta(seconds=5)) == 1
             assert repo.extend_index(s, index, settings, NOW + timedelta(seconds=9)) == 0
