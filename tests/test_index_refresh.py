@@ -3,9 +3,13 @@ chunks with what other daemons stored meanwhile, skipping its own articles."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from monitor.analyze import Analysis, analyze_text
@@ -13,6 +17,7 @@ from monitor.config import Settings
 from monitor.db import repo
 from monitor.db.engine import make_engine
 from monitor.db.migrate import upgrade
+from monitor.dedup import StoryIndex
 
 NOW = datetime(2026, 11, 20, 12, tzinfo=UTC)
 TEXTS = [
@@ -33,17 +38,33 @@ def _draft(i: int) -> tuple[repo.ArticleDraft, Analysis]:
                              signature=a.signature, seen_at=NOW, published_at=NOW), a
 
 
-def _store(engine: object, settings: Settings, i: int) -> int:
+def _store(engine: Engine, settings: Settings, i: int) -> int:
     draft, a = _draft(i)
-    with Session(engine) as s:  # type: ignore[arg-type]
+    with Session(engine) as s:
         index = repo.load_index(s, settings, NOW)
     decision = index.decide(a.features, a.text_hash, a.signature, published=NOW, lone=a.lone)
-    with Session(engine) as s:  # type: ignore[arg-type]
+    with Session(engine) as s:
         return repo.store_article(s, draft, decision, []).article_id
 
 
-@pytest.mark.parametrize("db_url", ["sqlite", "postgresql"], indirect=True)
-def test_extend_index_adds_what_others_stored_and_skips_own(db_url: str) -> None:
+@dataclass
+class Store:
+    """A migrated store holding TEXTS[0], and a story index loaded from it."""
+
+    settings: Settings
+    engine: Engine
+    index: StoryIndex
+
+    def store(self, i: int) -> int:
+        return _store(self.engine, self.settings, i)
+
+    def extend(self, now: datetime = NOW, **kw: Any) -> int:
+        with Session(self.engine) as s:
+            return repo.extend_index(s, self.index, self.settings, now, **kw)
+
+
+@pytest.fixture
+def store(db_url: str) -> Iterator[Store]:
     settings = Settings.model_validate({"database": {"url": db_url}})
     engine = make_engine(db_url)
     upgrade(engine)
@@ -51,83 +72,64 @@ def test_extend_index_adds_what_others_stored_and_skips_own(db_url: str) -> None
         _store(engine, settings, 0)
         with Session(engine) as s:
             index = repo.load_index(s, settings, NOW)
-        assert len(index) == 1 and index.loaded_through > 0
-        other = _store(engine, settings, 1)           # "another daemon" stores the follow-up
-        own = _store(engine, settings, 2)             # and this writer stores one itself
-        with Session(engine) as s:
-            added = repo.extend_index(s, index, settings, NOW, skip={own})
-            assert added == 1 and index.loaded_through == own
-            assert repo.extend_index(s, index, settings, NOW) == 0   # nothing new since
-        assert {c.article_id for c in index.candidates()} == {1, other}
-        # the extended index decides like a freshly loaded one
-        a = analyze_text("Sbarro closes more restaurants", "Sbarro will close more mall "
-                         "restaurants in its Delaware bankruptcy, the pizza chain said.", ())
-        with Session(engine) as s:
-            fresh = repo.load_index(s, settings, NOW)
-        assert index.decide(a.features, a.text_hash, published=NOW).story_id == \
-            fresh.decide(a.features, a.text_hash, published=NOW).story_id is not None
+        yield Store(settings, engine, index)
     finally:
         engine.dispose()
 
 
+@pytest.mark.parametrize("db_url", ["sqlite", "postgresql"], indirect=True)
+def test_extend_index_adds_what_others_stored_and_skips_own(store: Store) -> None:
+    index = store.index
+    assert len(index) == 1 and index.loaded_through > 0
+    other = store.store(1)                        # "another daemon" stores the follow-up
+    own = store.store(2)                          # and this writer stores one itself
+    added = store.extend(skip={own})
+    assert added == 1 and index.loaded_through == own
+    assert store.extend() == 0                    # nothing new since
+    assert {c.article_id for c in index.candidates()} == {1, other}
+    # the extended index decides like a freshly loaded one
+    a = analyze_text("Sbarro closes more restaurants", "Sbarro will close more mall "
+                     "restaurants in its Delaware bankruptcy, the pizza chain said.", ())
+    with Session(store.engine) as s:
+        fresh = repo.load_index(s, store.settings, NOW)
+    assert index.decide(a.features, a.text_hash, published=NOW).story_id == \
+        fresh.decide(a.features, a.text_hash, published=NOW).story_id is not None
+
+
 @pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
-def test_extend_index_finds_an_article_committed_late_with_a_lower_id(db_url: str) -> None:
+def test_extend_index_finds_an_article_committed_late_with_a_lower_id(store: Store) -> None:
     """Two daemons on PostgreSQL: one takes an article id and commits after the
     other has committed a higher id, which this writer has loaded already. The
     lower id is looked for again and found once it commits."""
-    from datetime import timedelta
-
-    settings = Settings.model_validate({"database": {"url": db_url}})
-    engine = make_engine(db_url)
-    upgrade(engine)
-    try:
-        _store(engine, settings, 0)
-        with Session(engine) as s:
-            index = repo.load_index(s, settings, NOW)
-        with Session(engine) as slow:               # daemon A: its transaction stays open
-            draft, a = _draft(1)
-            decision = index.decide(a.features, a.text_hash, published=NOW)
-            late = repo.write_article(slow, draft, decision, []).article_id
-            fast = _store(engine, settings, 2)      # daemon B commits a higher id first
-            assert fast > late
-            with Session(engine) as s:
-                assert repo.extend_index(s, index, settings, NOW) == 1
-            assert index.loaded_through == fast and late in index.unseen
-            slow.commit()
-        with Session(engine) as s:
-            assert repo.extend_index(s, index, settings, NOW + timedelta(seconds=5)) == 1
-            assert repo.extend_index(s, index, settings, NOW + timedelta(seconds=9)) == 0
-        assert {c.article_id for c in index.candidates()} == {1, late, fast}
-        assert not index.unseen
-    finally:
-        engine.dispose()
+    index = store.index
+    with Session(store.engine) as slow:           # daemon A: its transaction stays open
+        draft, a = _draft(1)
+        decision = index.decide(a.features, a.text_hash, published=NOW)
+        late = repo.write_article(slow, draft, decision, []).article_id
+        fast = store.store(2)                     # daemon B commits a higher id first
+        assert fast > late
+        assert store.extend() == 1
+        assert index.loaded_through == fast and late in index.unseen
+        slow.commit()
+    assert store.extend(NOW + timedelta(seconds=5)) == 1
+    assert store.extend(NOW + timedelta(seconds=9)) == 0
+    assert {c.article_id for c in index.candidates()} == {1, late, fast}
+    assert not index.unseen
 
 
 @pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
-def test_extend_index_gives_up_a_hole_in_the_ids(db_url: str) -> None:
+def test_extend_index_gives_up_a_hole_in_the_ids(store: Store) -> None:
     """A rolled-back insert leaves a hole in PostgreSQL's ids for good (SQLite
     reuses the id): it is looked for again for a while, then given up."""
-    from datetime import timedelta
-
-    settings = Settings.model_validate({"database": {"url": db_url}})
-    engine = make_engine(db_url)
-    upgrade(engine)
-    try:
-        _store(engine, settings, 0)
-        with Session(engine) as s:
-            index = repo.load_index(s, settings, NOW)
-        with Session(engine) as s:                  # an insert that rolls back
-            draft, a = _draft(1)
-            repo.write_article(s, draft, index.decide(a.features, a.text_hash,
-                                                      published=NOW), [])
-            s.rollback()
-        after = _store(engine, settings, 2)
-        with Session(engine) as s:
-            assert repo.extend_index(s, index, settings, NOW) == 1
-            assert len(index.unseen) >= 1 and max(index.unseen) < after
-            assert repo.extend_index(s, index, settings, NOW + timedelta(minutes=5)) == 0
-            assert index.unseen
-            assert repo.extend_index(s, index, settings, NOW + repo.UNSEEN_FOR * 2) == 0
-            assert not index.unseen
-    finally:
-        engine.dispose()
+    index = store.index
+    with Session(store.engine) as s:              # an insert that rolls back
+        draft, a = _draft(1)
+        repo.write_article(s, draft, index.decide(a.features, a.text_hash, published=NOW), [])
+        s.rollback()
+    after = store.store(2)
+    assert store.extend() == 1
+    assert len(index.unseen) >= 1 and max(index.unseen) < after
+    assert store.extend(NOW + timedelta(minutes=5)) == 0
+    assert index.unseen
+    assert store.extend(NOW + repo.UNSEEN_FOR * 2) == 0
+    assert not index.unseen
