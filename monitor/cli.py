@@ -14,7 +14,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -76,6 +76,19 @@ class App:
             upgrade(self.engine)
         added, unchanged = load_seeds(Context.create(self.settings, self.engine))
         return Ready(head, added, unchanged)
+
+    def ready_to_poll(self, now: datetime) -> None:
+        """What `poll` and `run` do first: start the workers' forkserver (its data
+        loads meanwhile), make the store ready, and bring the feeds table in line
+        with the config."""
+        from .db import repo
+        from .workers import start_forkserver
+
+        start_forkserver(self.settings.fetch.extract_workers)
+        self.ensure_ready()
+        with Session(self.engine) as s:
+            repo.sync_feeds(s, self.settings, now)
+            s.commit()
 
     @contextmanager
     def reachable(self) -> Iterator[None]:
@@ -272,24 +285,20 @@ def seeds_list(app: App, fmt: str) -> None:
 @click.option("--feed", "names", multiple=True, help="poll only this feed (repeatable)")
 def poll_cmd(app: App, names: tuple[str, ...]) -> None:
     """Poll every enabled feed (or the named ones) once, now, and deliver alerts."""
-    from datetime import datetime, timedelta
+    from datetime import timedelta
 
     from .alerts import deliver_pending
     from .db import repo
     from .db.models import Feed
     from .pipeline import Context, poll_feeds
     from .progress import Progress
-    from .workers import start_forkserver
 
     settings = app.settings
     for n in names:
         settings.feed(n)  # a ConfigError naming the unknown feed
-    start_forkserver(settings.fetch.extract_workers)  # the workers' data loads meanwhile
-    app.ensure_ready()
     now = datetime.now(UTC)
+    app.ready_to_poll(now)
     with Session(app.engine) as s:
-        repo.sync_feeds(s, settings, now)
-        s.commit()
         enabled = [f.name for f in settings.feeds if f.enabled]
         wanted = list(names) or enabled
         feeds = repo.claim_due_feeds(s, f"poll:{id(app)}", now, timedelta(minutes=30), wanted)
@@ -324,17 +333,9 @@ def poll_cmd(app: App, names: tuple[str, ...]) -> None:
 @command(cli, "run", verbose=True)
 def run_cmd(app: App) -> None:
     """The daemon: poll feeds on their intervals, deliver alerts, send digests."""
-    from datetime import datetime
-
     from .daemon import Daemon
-    from .db import repo
-    from .workers import start_forkserver
 
-    start_forkserver(app.settings.fetch.extract_workers)  # every tick's pool forks from it
-    app.ensure_ready()
-    with Session(app.engine) as s:
-        repo.sync_feeds(s, app.settings, datetime.now(UTC))
-        s.commit()
+    app.ready_to_poll(datetime.now(UTC))    # every tick's pool forks from its forkserver
     Daemon(app.settings, app.engine).run_forever()
 
 
