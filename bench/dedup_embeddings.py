@@ -1,7 +1,7 @@
 """Would static word embeddings earn their place in the same-story layer?
 
     .venv/bin/pip install 'wordllama>=0.4,<0.5'     # not a dependency of the monitor
-    .venv/bin/python bench/dedup_embeddings.py       # about 3 minutes
+    .venv/bin/python bench/dedup_embeddings.py       # about 2 minutes
 
 WordLlama (l2_supercat, 256 dimensions) ships its weights inside its PyPI
 package and runs on numpy: no model is downloaded at run time, no torch. This
@@ -34,8 +34,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import numpy as np  # noqa: E402
 
 from bench._data import Doc, bcubed, dot, roc_auc, semeval_pairs, shuffled, split_by_story, uci_docs  # noqa: E402
+from bench.dedup_eval import prepare  # noqa: E402
 from monitor import dedup  # noqa: E402
-from monitor.canonical import text_hash  # noqa: E402
 
 ORDERS_A, ORDERS_B = 2, 5
 MIXES = (0.0, 0.4, 0.5, 0.6)
@@ -61,7 +61,7 @@ def load_wordllama():  # type: ignore[no-untyped-def]
     return WordLlamaInference(weights, tokenizer, binary=False)
 
 
-def pairs(model) -> None:  # type: ignore[no-untyped-def]
+def pairs(model, docs: list[Doc], vecs: np.ndarray) -> None:  # type: ignore[no-untyped-def]
     sem = semeval_pairs()
     labels = [overall <= 1.5 for _, _, overall in sem]
     a = model.embed([x for x, _, _ in sem], norm=True)
@@ -72,9 +72,6 @@ def pairs(model) -> None:  # type: ignore[no-untyped-def]
           f"embeddings {roc_auc(emb, labels):.3f}  " + "  ".join(
               f"mix {m}: {roc_auc([(1 - m) * k + m * e for k, e in zip(kw, emb)], labels):.3f}"
               for m in (0.2, 0.5)))
-    docs = uci_docs()
-    vecs = model.embed([d.title for d in docs], norm=True)
-    feats = [dedup.features(d.title, d.title) for d in docs]
     rng = random.Random(1)
     sample = [tuple(rng.sample(range(len(docs)), 2)) for _ in range(20000)]
     by_story: dict[str, list[int]] = {}
@@ -83,7 +80,7 @@ def pairs(model) -> None:  # type: ignore[no-untyped-def]
     for members in by_story.values():
         sample += [tuple(rng.sample(members, 2)) for _ in range(60)]
     same = [docs[i].story == docs[j].story for i, j in sample]
-    kw = [dot(feats[i], feats[j]) for i, j in sample]
+    kw = [dot(prepare(docs[i]).feats, prepare(docs[j]).feats) for i, j in sample]
     emb = [float(vecs[i] @ vecs[j]) for i, j in sample]
     print(f"UCI headline pairs ({len(sample)}, {sum(same)} same story), ROC-AUC: keywords "
           f"{roc_auc(kw, same):.3f}  embeddings {roc_auc(emb, same):.3f}  "
@@ -92,46 +89,50 @@ def pairs(model) -> None:  # type: ignore[no-untyped-def]
 
 def cluster(order: Sequence[Doc], vec: dict[str, np.ndarray], threshold: float, mix: float,
             scan_all: bool) -> list[int]:
-    """Online clustering through StoryIndex, its story scores mixed with embedding scores."""
+    """Online clustering through StoryIndex, its story scores mixed with embedding
+    scores: of the index's own candidate stories (bounded work), or of every
+    stored story (scan_all: work linear in the stored stories)."""
     index = dedup.StoryIndex(headline_threshold=threshold, window=None)
     stored = np.zeros((len(order), 256), dtype=np.float32)
     story_of = np.zeros(len(order), dtype=np.int64)
+    rows: dict[int, list[int]] = {}                      # story -> its articles' rows in `stored`
     sums: dict[int, np.ndarray] = {}
+    hashes: dict[str, int] = {}                          # the exact-copy layer, as StoryIndex keeps it
     labels: list[int] = []
     for i, d in enumerate(order):
-        feats, h, e = dedup.features(d.title, d.title), text_hash(d.title), vec[d.id]
-        lexical = {sid: s for sid, s, _ in index.scored(feats)}
-        sid: int | None = None
-        if h in index._hashes:                           # the exact-copy layer, as decide()
-            sid = index._items[index._hashes[h]].story_id
-        elif sums:
-            ids = list(sums) if scan_all else [s for s in lexical if s in sums]
+        p, e = prepare(d), vec[d.id]
+        sid = hashes.get(p.hash)
+        if sid is None:
+            lexical = {s: score for s, score, _ in index.scored(p.feats)}
+            ids = list(sums) if scan_all else list(lexical)
             best, best_score = None, -1.0
             if mix > 0 and ids:
-                links = np.full(max(sums) + 1, -1.0)
-                np.maximum.at(links, story_of[:i], stored[:i] @ e)
                 cent = np.stack([sums[s] for s in ids])
                 cent = (cent / np.linalg.norm(cent, axis=1, keepdims=True)) @ e
-                for s, c in zip(ids, cent):
-                    score = (1 - mix) * lexical.get(s, 0.0) + mix * (c + links[s]) / 2
+                if scan_all:                             # every stored article, in one product
+                    every = np.full(len(sums) + 1, -1.0)
+                    np.maximum.at(every, story_of[:i], stored[:i] @ e)
+                    links = [float(every[s]) for s in ids]
+                else:                                    # the candidates' articles only
+                    links = [float((stored[rows[s]] @ e).max()) for s in ids]
+                for s, c, link in zip(ids, cent, links):
+                    score = (1 - mix) * lexical.get(s, 0.0) + mix * (c + link) / 2
                     if score > best_score:
                         best, best_score = s, score
             elif lexical:
                 best, best_score = max(lexical.items(), key=lambda kv: kv[1])
-            if best is not None and best_score >= threshold:
-                sid = best
-        if sid is None:
-            sid = len(sums) + 1
-        index.add(dedup.Candidate(i, sid, feats, h))
+            sid = best if best is not None and best_score >= threshold else len(sums) + 1
+        index.add(dedup.Candidate(i, sid, p.feats, p.hash))
+        hashes.setdefault(p.hash, sid)
         stored[i], story_of[i] = e, sid
+        rows.setdefault(sid, []).append(i)
         sums[sid] = sums.get(sid, 0) + e
         labels.append(sid)
     return labels
 
 
-def online(model) -> None:  # type: ignore[no-untyped-def]
-    docs = uci_docs()
-    vec = dict(zip((d.id for d in docs), model.embed([d.title for d in docs], norm=True)))
+def online(docs: list[Doc], vecs: np.ndarray) -> None:
+    vec = dict(zip((d.id for d in docs), vecs))
     tune, test = split_by_story(docs)
 
     def f1(part: list[Doc], th: float, mix: float, scan_all: bool, orders: int) -> list[float]:
@@ -162,8 +163,10 @@ def main() -> None:
     model.embed(["Netflix raises prices for new subscribers in the US and Canada"] * 1000)
     print(f"WordLlama l2_supercat 256-d: {(time.perf_counter() - t):.3f} ms per headline, "
           f"{model.embedding.nbytes / 2**20:.0f} MiB of weights")
-    pairs(model)
-    online(model)
+    docs = uci_docs()
+    vecs = model.embed([d.title for d in docs], norm=True)   # once, for pairs and clustering
+    pairs(model, docs, vecs)
+    online(docs, vecs)
     print(f"\n({time.monotonic() - started:.0f} s)")
 
 

@@ -101,17 +101,17 @@ def fill(index: dedup.StoryIndex, pool: ProcessPoolExecutor, first_seed: int, up
     return seed
 
 
-def time_queries(index: dedup.StoryIndex, queries: list[tuple[dict[str, float], bytes, str, datetime]],
-                 repeat: int = 1) -> float:
-    """Median over `repeat` passes of the mean seconds per decide()."""
-    runs = []
-    for _ in range(repeat):
-        gc.collect()
-        t = time.perf_counter()
-        for feats, sig, th, when in queries:
-            index.decide(feats, th, sig, published=when)
-        runs.append((time.perf_counter() - t) / len(queries))
-    return statistics.median(runs)
+Query = tuple[dict[str, float], bytes, str, datetime]
+
+
+def time_queries(index: dedup.StoryIndex, queries: list[Query]) -> float:
+    """The mean seconds per decide() over one pass of the queries (main() takes
+    the median over rounds)."""
+    gc.collect()
+    t = time.perf_counter()
+    for feats, sig, th, when in queries:
+        index.decide(feats, th, sig, published=when)
+    return (time.perf_counter() - t) / len(queries)
 
 
 def build(pool: ProcessPoolExecutor, size: int) -> dedup.StoryIndex:
