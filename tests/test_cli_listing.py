@@ -180,3 +180,21 @@ def test_stories_group_options_reach_merge(cfg_copy: str, capsys: pytest.Capture
     assert out == f"story {other} merged into {keep}: {total} articles\n"
     after = {s["story_id"]: s for s in listing(capsys, "stories", "--config", cfg_copy)}
     assert other not in after and after[keep]["article_count"] == total
+
+
+def test_group_debug_reaches_the_subcommand(cfg_copy: str) -> None:
+    """`monitor feeds --debug enable X`: the group's --debug sets up debug logging
+    for the subcommand and lets its error out with a traceback."""
+    import logging
+
+    from monitor.errors import ConfigError
+
+    noisy = logging.getLogger("httpx")
+    before = noisy.level
+    noisy.setLevel(logging.WARNING)
+    try:
+        with pytest.raises(ConfigError, match="Nope"):
+            main(["feeds", "--debug", "--config", cfg_copy, "enable", "Nope"])
+        assert noisy.level == logging.INFO      # what _setup_logging does under --debug
+    finally:
+        noisy.setLevel(before)

@@ -144,6 +144,31 @@ def test_same_page_in_two_feeds_is_stored_once(tmp_path: Path) -> None:
     assert summary.skipped_known == 1
 
 
+def test_feeds_read_a_chunk_at_a_time_are_all_stored_and_recorded(tmp_path: Path) -> None:
+    """fetch.poll_chunk 1: each feed is its own chunk, the next read while this
+    one's pages are fetched. Every article is stored, every feed recorded, and a
+    page that a later chunk's feed lists again is not fetched again."""
+    with LoopbackServer() as srv:
+        items = []
+        for i in range(3):
+            title = f"Netflix opens studio {i} in city {i}"
+            srv.route(f"/p{i}", PAGE.format(title=title, body=f"Netflix studio {i} in city {i}. " * 8))
+            items.append((title, f"/p{i}", "x"))
+            srv.route(f"/f{i}.xml", rss(srv.url(""), items[-1:]), content_type="application/rss+xml")
+        srv.route("/again.xml", rss(srv.url(""), items[:1]), content_type="application/rss+xml")
+        feeds = [(f"F{i}", srv.url(f"/f{i}.xml")) for i in range(3)] + [("Again", srv.url("/again.xml"))]
+        settings = make_settings(tmp_path, feeds, poll_chunk=1)
+        engine, summary = poll(settings)
+    assert summary.feeds == 4 and summary.feeds_ok == 4 and summary.articles_new == 3
+    assert summary.skipped_known == 1
+    assert sum(r.path == "/p0" for r in srv.requests) == 1
+    with Session(engine) as s:
+        rows = list(s.scalars(select(Feed)))
+        assert len(rows) == 4 and all(r.last_success_at is not None and r.lease_owner is None
+                                      for r in rows)
+        assert s.scalar(select(func.count(Article.id)).where(Article.feed_id.is_not(None))) == 3
+
+
 def test_etag_and_last_modified_are_remembered(tmp_path: Path) -> None:
     with LoopbackServer() as srv:
         feed = rss(srv.url(""), [("Netflix opens Madrid studio", "/a1", "Netflix Madrid studio")])
