@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 
 from wordfreq import zipf_frequency
 
-from .canonical import fold
+from ..canonical import fold
 
 if TYPE_CHECKING:
     import numpy as np
@@ -47,10 +47,22 @@ bias gas chaos thus plus physics politics economics analysis crisis basis thesis
 its his has was this does is us yes less unless""".split())
 
 
+# languages whose word frequencies wordfreq bundles and whose words a Latin-script
+# text shares with English news (names, figures, cognates); others are weighed as English
+IDF_LANGS = frozenset({"en", "es", "de", "fr", "it", "pt", "nl", "pl", "ca", "sv", "da", "nb",
+                       "fi", "cs", "ro", "hu", "tr", "id", "ms"})
+
+
+def idf_lang(lang: str | None) -> str:
+    """The word list a text of this language is weighed with."""
+    return lang if lang in IDF_LANGS else "en"
+
+
 @lru_cache(maxsize=200_000)
-def idf(word: str) -> float:
-    """Rarity in English: 0 for common words, up to 8 for unknown ones (names, coinages)."""
-    z = zipf_frequency(word, "en")
+def idf(word: str, lang: str = "en") -> float:
+    """Rarity in the text's language: 0 for common words, up to 8 for unknown
+    ones (names, coinages). A Spanish "que" is common, not a rare English word."""
+    z = zipf_frequency(word, lang)
     if z >= _COMMON_ZIPF:
         return 0.0
     return 8.0 - z          # "netflix": ~3.8, "titanfall": ~5.4, "plosser": 8
@@ -80,9 +92,10 @@ def stem(w: str) -> str:
 
 
 @lru_cache(maxsize=200_000)
-def _stem_idf(w: str) -> tuple[str, float]:
-    """stem() and idf() of a word: one cache look-up per word instead of two."""
-    return stem(w), idf(w)
+def _stem_idf(w: str, lang: str = "en") -> tuple[str, float]:
+    """stem() and idf() of a word: one cache look-up per word instead of two.
+    The suffix stripper is English: other languages' words are kept whole."""
+    return (stem(w) if lang == "en" else w), idf(w, lang)
 
 
 def tokens(text: str) -> list[str]:
@@ -111,23 +124,26 @@ def _title_case(title: str) -> bool:
 
 
 @lru_cache(maxsize=50_000)
-def _name(run: str) -> str | None:
+def _name(run: str, lang: str = "en") -> str | None:
     """The feature of a run of capitalised words, or None. Cached: the same
     names come back within an article and across articles."""
     parts = tokens(run)
     if len(parts) > MAX_NAME_WORDS:    # a run of capitals that long is a Title Case line
         return None
-    if any(idf(p) > 0 for p in parts):
+    if any(idf(p, lang) > 0 for p in parts):
         return "n:" + " ".join(parts)
     return None
 
 
-def _names(text: str) -> list[str]:
-    return [name for name in map(_name, _NAME.findall(text)) if name is not None]
+def _names(text: str, lang: str = "en") -> list[str]:
+    return [name for run in _NAME.findall(text) if (name := _name(run, lang)) is not None]
 
 
-def features(title: str, text: str) -> dict[str, float]:
-    """A unit-length sparse vector of the article's most telling word stems and names."""
+def features(title: str, text: str, lang: str | None = None) -> dict[str, float]:
+    """A unit-length sparse vector of the article's most telling word stems and
+    names, its words weighed by their rarity in the text's language (English
+    when unknown)."""
+    lang = idf_lang(lang)
     title_words = tokens(title)
     body = _text_tokens(text)
     if body == tuple(title_words):      # a headline-only entry (feed without a page)
@@ -140,19 +156,19 @@ def features(title: str, text: str) -> dict[str, float]:
     counts: dict[str, int] = {}
     rarity: dict[str, float] = {}
     for w, n in word_counts.items():
-        s, r = _stem_idf(w)
+        s, r = _stem_idf(w, lang)
         if s in counts:                 # another word of the same stem
             counts[s] += n
             rarity[s] = max(rarity[s], r)
         else:
             counts[s], rarity[s] = n, r
     weights = {s: (1.0 + math.log(counts[s])) * r for s, r in rarity.items() if r > 0}
-    names: Counter[str] = Counter(_names(text) if body else [])
+    names: Counter[str] = Counter(_names(text, lang) if body else [])
     if not _title_case(title):
-        for name in _names(title):
+        for name in _names(title, lang):
             names[name] += TITLE_BOOST
     for name, n in names.items():
-        rare = max((idf(p) for p in name[2:].split()), default=0.0)
+        rare = max((idf(p, lang) for p in name[2:].split()), default=0.0)
         weights[name] = (1.0 + math.log(n)) * (rare + 2.0)
     # by weight, ties by key: a sort by key, then a stable sort by weight (no key tuples to build)
     top = sorted(weights.items())
