@@ -42,6 +42,29 @@ class Doc:
     published: datetime | None = None
     kind: str = ""
     is_seed: bool = False
+    source: str | None = None        # the feed (outlet) it came from
+    lang: str | None = None
+
+
+@dataclass(frozen=True)
+class Pair:
+    """A SemEval-2022 Task 8 pair: two article texts, their languages, and the
+    annotators' Overall score (1-4, 1 = the same story)."""
+
+    pair_id: str
+    text1: str
+    text2: str
+    lang1: str
+    lang2: str
+    overall: float
+
+    @property
+    def same(self) -> bool:
+        return self.overall <= 1.5
+
+    @property
+    def langs(self) -> str:
+        return f"{self.lang1}-{self.lang2}"
 
 
 # --- loaders -----------------------------------------------------------------
@@ -58,6 +81,27 @@ def semeval_pairs() -> list[tuple[str, str, float]]:
     return [seen[k] for k in sorted(seen)]
 
 
+def semeval_split(split: str, langs: Iterable[str] | None = None) -> list[Pair]:
+    """Unique pairs of one split ("a" for fitting, "b" for reporting), optionally
+    only some language pairs ("es-en"). Split b leaves out the pair ids that
+    split a holds too, so nothing fitted on a is reported on b."""
+    other: set[str] = set()
+    if split == "b":
+        with open(CLUSTERING / "semeval2022t8_pairs_split_a.csv", newline="", encoding="utf-8") as f:
+            other = {r["pair_id"] for r in csv.DictReader(f)}
+    wanted = set(langs) if langs is not None else None
+    seen: dict[str, Pair] = {}
+    with open(CLUSTERING / f"semeval2022t8_pairs_split_{split}.csv", newline="", encoding="utf-8") as f:
+        for r in csv.DictReader(f):
+            pid = r["pair_id"]
+            if pid in seen or pid in other:
+                continue
+            if wanted is not None and f"{r['lang1']}-{r['lang2']}" not in wanted:
+                continue
+            seen[pid] = Pair(pid, r["text1"], r["text2"], r["lang1"], r["lang2"], float(r["Overall"]))
+    return [seen[k] for k in sorted(seen)]
+
+
 def uci_docs() -> list[Doc]:
     """Headlines only: the title is the whole text, as the pipeline stores a feed
     entry without a page. No published time: the crawl time leaks the label."""
@@ -65,7 +109,8 @@ def uci_docs() -> list[Doc]:
     with open(CLUSTERING / "uci_news_aggregator_subset.jsonl", encoding="utf-8") as f:
         for line in f:
             r = json.loads(line)
-            out.append(Doc(str(r["id"]), r["title"], r["title"], r["story"]))
+            out.append(Doc(str(r["id"]), r["title"], r["title"], r["story"],
+                           source=str(r.get("publisher") or "") or None, lang="en"))
     return out
 
 
@@ -80,8 +125,8 @@ def split_by_story(docs: Sequence[Doc]) -> tuple[list[Doc], list[Doc]]:
 def seed_docs() -> list[Doc]:
     from monitor.seeds import read_seeds
 
-    return [Doc("seed:" + s.file, s.title, s.text, SEED_STORY[s.file[:3]], s.published, "seed", True)
-            for s in read_seeds(SEEDS)]
+    return [Doc("seed:" + s.file, s.title, s.text, SEED_STORY[s.file[:3]], s.published, "seed", True,
+                lang="en") for s in read_seeds(SEEDS)]
 
 
 def story_docs(path: Path = STORIES) -> list[Doc]:
@@ -91,7 +136,8 @@ def story_docs(path: Path = STORIES) -> list[Doc]:
             if line.strip():
                 r = json.loads(line)
                 out.append(Doc(r["id"], r["title"], r["text"], r["story"],
-                               datetime.fromisoformat(r["published"]), r["kind"]))
+                               datetime.fromisoformat(r["published"]), r["kind"],
+                               source=r.get("source"), lang=r.get("lang", "en")))
     out.sort(key=lambda d: (d.published or datetime.min, d.id))
     return out
 

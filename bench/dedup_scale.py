@@ -110,7 +110,7 @@ def time_queries(index: dedup.StoryIndex, queries: list[Query]) -> float:
     gc.collect()
     t = time.perf_counter()
     for feats, sig, th, when in queries:
-        index.decide(feats, th, sig, published=when)
+        index.decide(feats, th, sig, dedup.Query(published=when))
     return (time.perf_counter() - t) / len(queries)
 
 
@@ -161,7 +161,7 @@ def main() -> None:
         ratios.append(t_big[-1] / t_small[-1])
     layers: dict[str, int] = {}
     for feats, sig, th, when in queries:
-        d = big.decide(feats, th, sig, published=when)
+        d = big.decide(feats, th, sig, dedup.Query(published=when))
         layers[d.layer] = layers.get(d.layer, 0) + 1
     small_ms, big_ms = statistics.median(t_small) * 1000, statistics.median(t_big) * 1000
     print(f"features + signature per article (outside the index): {per_article * 1000:.2f} ms")

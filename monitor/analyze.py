@@ -43,12 +43,14 @@ def _compiled(spec: TopicSpec) -> list[Topic]:
 
 
 def analyze_text(title: str, text: str, spec: TopicSpec, lang: str | None = None) -> Analysis:
-    """A text's analysis; its language is detected unless given."""
-    feats = dedup.features(title, text)
+    """A text's analysis; its language is detected unless given (the features
+    weigh words by their rarity in that language)."""
+    lang = lang or detect_lang(text)
+    feats = dedup.features(title, text, lang)
     return Analysis(title=title, text=text, text_hash=text_hash(text), features=feats,
                     signature=dedup.signature(text),
                     matches=match_topics(_compiled(spec), title, text),
-                    lone=dedup.lone_evidence(feats), lang=lang or detect_lang(text))
+                    lone=dedup.lone_evidence(feats, lang), lang=lang)
 
 
 def analyze_page(html: bytes, url: str, entry_title: str | None, spec: TopicSpec) -> Analysis:

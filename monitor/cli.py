@@ -272,13 +272,28 @@ def seeds_load(app: App) -> None:
 @command(seeds_group, "list")
 @fmt_option
 def seeds_list(app: App, fmt: str) -> None:
-    """List the seed stories."""
+    """List the seeds: one row per seed file, with its date and where that
+    date came from (front matter, text, or undated) and its story."""
     from .db import queries
+    from .seeds import read_seeds
 
     with app.session() as s:
-        rows = [r for r in queries.stories(s) if r["is_seed"]]
-    click.echo(render_rows(rows, fmt, ["story_id", "title", "seeds", "article_count", "topics"],
-                           STORY_FIELDS), nl=False)
+        stored = queries.seed_articles(s)
+    docs = read_seeds(app.settings.seeds.path)
+    fields = ["file", "story_id", "title", "published", "date_source", "article_count", "topics"]
+    rows: list[dict[str, Any]] = []
+    for doc in docs:
+        st = stored.pop(doc.file, None)
+        rows.append({"file": doc.file, "story_id": st["story_id"] if st else None,
+                     "title": doc.title, "published": queries.iso(doc.published),
+                     "date_source": doc.date_source or "undated",
+                     "article_count": st["article_count"] if st else 0,
+                     "topics": st["topics"] if st else []})
+    for file, st in sorted(stored.items()):   # stored seeds whose file is gone: the stored date
+        rows.append({"file": file, "story_id": st["story_id"], "title": st["title"],
+                     "published": st["published_at"], "date_source": None,
+                     "article_count": st["article_count"], "topics": st["topics"]})
+    click.echo(render_rows(rows, fmt, fields, fields), nl=False)
 
 
 @command(cli, "poll", verbose=True)

@@ -21,6 +21,8 @@ def _cell(v: Any) -> str:
         return "yes" if v else "no"
     if isinstance(v, (list, tuple)):
         return ", ".join(str(x) for x in v)
+    if isinstance(v, dict):          # name -> number: "centroid +1.30, shared_words +0.48"
+        return ", ".join(f"{k} {x:+.2f}" if isinstance(x, float) else f"{k} {x}" for k, x in v.items())
     return " ".join(str(v).split())
 
 
@@ -38,7 +40,7 @@ def render_rows(rows: Sequence[dict[str, Any]], fmt: str, columns: Sequence[str]
         w = csv.DictWriter(buf, fieldnames=keys, extrasaction="ignore", lineterminator="\n")
         w.writeheader()
         for r in rows:
-            w.writerow({k: json.dumps(v) if isinstance(v, (list, bool)) else v for k, v in r.items()})
+            w.writerow({k: json.dumps(v) if isinstance(v, (list, bool, dict)) else v for k, v in r.items()})
         return buf.getvalue()
     if fmt != "table":
         raise ValueError(f"unknown format {fmt!r}")

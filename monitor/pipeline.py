@@ -369,11 +369,14 @@ def _stopping(ctx: Context) -> bool:
 def load_seeds(ctx: Context) -> tuple[int, int]:
     """(Re)load the seeds idempotently: new seed files are stored and clustered
     among the seeds (and any stored story, which then becomes a seed story);
-    unchanged ones are left alone. Returns (added, unchanged)."""
+    unchanged ones are left alone, except that one stored undated is dated
+    once its file gives a date. A seed is dated by its front matter, else by
+    its text (seeds.read_seed); an undated one stays undated (published None),
+    for the store and for the story decision. Returns (added, unchanged)."""
     from .seeds import read_seeds
 
-    docs = read_seeds(ctx.settings.seeds.path)
     now = utcnow()
+    docs = read_seeds(ctx.settings.seeds.path, now)
     with Session(ctx.engine) as s:
         existing = repo.seed_articles(s)
         # the index only when a seed is new (every command that needs the store checks)
@@ -384,13 +387,22 @@ def load_seeds(ctx: Context) -> tuple[int, int]:
     for doc in docs:
         if doc.file in existing:
             unchanged += 1
-            if existing[doc.file].text_hash != text_hash(doc.text):
+            stored = existing[doc.file]
+            if stored.text_hash != text_hash(doc.text):
                 log.warning("seed %s changed since it was loaded; the stored copy is kept", doc.file)
+            if stored.published_at is None and doc.published is not None:
+                # stored undated (before seeds were dated by their text): date it now
+                with Session(ctx.engine) as s:
+                    repo.set_published_at(s, stored.id, doc.published)
+                log.info("seed %s dated %s (from its %s)", doc.file, doc.published.date(),
+                         doc.date_source)
             continue
         assert index is not None
         a = analyze_text(doc.title, doc.text, spec)
-        when = doc.published or now  # as load_index dates it: published, else first seen
-        decision = index.decide(a.features, a.text_hash, a.signature, published=when, lone=a.lone)
+        # an undated seed is undated for the time window too (not "now": its
+        # event may be far older than the day it was loaded)
+        decision = index.decide(a.features, a.text_hash, a.signature,
+                                dedup.Query(published=doc.published, lang=a.lang, lone=a.lone))
         draft = repo.ArticleDraft(
             url=doc.url, original_url=doc.url, title=doc.title, text=doc.text,
             text_hash=a.text_hash, features=a.features, signature=a.signature, seen_at=now,
@@ -399,6 +411,6 @@ def load_seeds(ctx: Context) -> tuple[int, int]:
         with Session(ctx.engine) as s:
             res = repo.store_article(s, draft, decision, a.matches, is_seed=True)
         index.add(dedup.Candidate(res.article_id, res.story_id, a.features, a.text_hash, True,
-                                  a.signature, published=when))
+                                  a.signature, published=doc.published, lang=a.lang))
         added += 1
     return added, unchanged

@@ -49,7 +49,7 @@ def warm_up() -> None:
     from tld import get_tld
     from trafilatura.external import jt_stoplist_init
 
-    from . import dedup_text
+    from .dedup import text as dedup_text
     from .errors import ExtractError
     from .extract import detect_lang, extract_page
 

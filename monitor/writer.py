@@ -56,6 +56,8 @@ def store_drafts(ctx: Context, drafts: list[repo.ArticleDraft], summary: PollSum
         else:
             repo.extend_index(s, state.index, ctx.settings, utcnow(), skip=state.own)
     index = state.index
+    for draft in drafts:   # a feed's template words are known from its whole batch
+        index.observe(draft.feed_id, draft.url, draft.features, draft.title)
     stored: list[tuple[repo.ArticleDraft, dedup.Decision, repo.StoredArticle]] = []
     with Session(ctx.engine) as s:
         for draft in sorted(drafts, key=_order_key):
@@ -64,8 +66,8 @@ def store_drafts(ctx: Context, drafts: list[repo.ArticleDraft], summary: PollSum
                 continue
             state.urls.add(draft.url)
             when = draft.published_at or draft.seen_at
-            decision = index.decide(draft.features, draft.text_hash, draft.signature, published=when,
-                                    lone=draft.lone)
+            decision = index.decide(draft.features, draft.text_hash, draft.signature,
+                                    dedup.Query(when, draft.lang, draft.feed_id, draft.lone))
             try:
                 with s.begin_nested():
                     res = repo.write_article(s, draft, decision, draft.matches, ctx.channels)
@@ -76,7 +78,9 @@ def store_drafts(ctx: Context, drafts: list[repo.ArticleDraft], summary: PollSum
                 continue
             index.add(dedup.Candidate(res.article_id, res.story_id, draft.features,
                                       draft.text_hash, res.story_is_seed, draft.signature,
-                                      published=when))
+                                      published=when, feed_id=draft.feed_id, lang=draft.lang,
+                                      dates_story=dedup.dates_story(decision.layer, decision.score)),
+                      observed_as=draft.url)
             state.own.add(res.article_id)
             stored.append((draft, decision, res))
         s.commit()

@@ -51,20 +51,21 @@ def test_db_and_seeds_commands(tmp_path: Path, capsys: pytest.CaptureFixture[str
     code, out, _ = run(capsys, "db", "current", "--config", cfg)
     assert code == 0 and "current: (none)" in out and "not initialized" in out
     code, out, _ = run(capsys, "db", "upgrade", "--config", cfg)
-    assert code == 0 and "database at revision 0004" in out
+    assert code == 0 and "database at revision 0005" in out
     code, out, _ = run(capsys, "db", "current", "--config", cfg)
-    assert "current: 0004  head: 0004  (up to date)" in out
+    assert "current: 0005  head: 0005  (up to date)" in out
     code, out, _ = run(capsys, "seeds", "load", "--config", cfg)
     assert code == 0 and "seeds: 5 added, 0 already loaded" in out
     code, out, _ = run(capsys, "seeds", "load", "--config", cfg)
     assert "seeds: 0 added, 5 already loaded" in out
     code, out, _ = run(capsys, "seeds", "list", "--format", "json", "--config", cfg)
-    seeds = json.loads(out)
-    assert all(s["is_seed"] for s in seeds)
-    assert sorted(f for s in seeds for f in s["seeds"]) == sorted(
-        p.name for p in (ROOT / "seeds").glob("*.txt"))
-    one = next(s for s in seeds if "002_285e21ff39e8c9db.txt" in s["seeds"])
-    assert "004_a58c72d38c18168a.txt" in one["seeds"]
+    seeds = json.loads(out)   # one row per seed file, in name order, with its date
+    assert [s["file"] for s in seeds] == sorted(p.name for p in (ROOT / "seeds").glob("*.txt"))
+    assert all(s["story_id"] and s["article_count"] >= 1 for s in seeds)
+    assert [(s["published"], s["date_source"]) for s in seeds][:2] == [
+        ("2025-04-09T00:00:00Z", "text"), (None, "undated")]
+    one = {s["file"][:3]: s["story_id"] for s in seeds}
+    assert one["002"] == one["004"]
 
 
 def test_poll_named_feed_digest_preview_and_since(tmp_path: Path,

@@ -17,7 +17,7 @@ from monitor.config import Settings
 from monitor.db import repo
 from monitor.db.engine import make_engine
 from monitor.db.migrate import upgrade
-from monitor.dedup import StoryIndex
+from monitor.dedup import Query, StoryIndex
 
 NOW = datetime(2026, 11, 20, 12, tzinfo=UTC)
 TEXTS = [
@@ -42,7 +42,7 @@ def _store(engine: Engine, settings: Settings, i: int) -> int:
     draft, a = _draft(i)
     with Session(engine) as s:
         index = repo.load_index(s, settings, NOW)
-    decision = index.decide(a.features, a.text_hash, a.signature, published=NOW, lone=a.lone)
+    decision = index.decide(a.features, a.text_hash, a.signature, Query(published=NOW, lone=a.lone))
     with Session(engine) as s:
         return repo.store_article(s, draft, decision, []).article_id
 
@@ -92,8 +92,8 @@ def test_extend_index_adds_what_others_stored_and_skips_own(store: Store) -> Non
                      "restaurants in its Delaware bankruptcy, the pizza chain said.", ())
     with Session(store.engine) as s:
         fresh = repo.load_index(s, store.settings, NOW)
-    assert index.decide(a.features, a.text_hash, published=NOW).story_id == \
-        fresh.decide(a.features, a.text_hash, published=NOW).story_id is not None
+    assert index.decide(a.features, a.text_hash, query=Query(published=NOW)).story_id == \
+        fresh.decide(a.features, a.text_hash, query=Query(published=NOW)).story_id is not None
 
 
 @pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
@@ -104,7 +104,7 @@ def test_extend_index_finds_an_article_committed_late_with_a_lower_id(store: Sto
     index = store.index
     with Session(store.engine) as slow:           # daemon A: its transaction stays open
         draft, a = _draft(1)
-        decision = index.decide(a.features, a.text_hash, published=NOW)
+        decision = index.decide(a.features, a.text_hash, query=Query(published=NOW))
         late = repo.write_article(slow, draft, decision, []).article_id
         fast = store.store(2)                     # daemon B commits a higher id first
         assert fast > late
@@ -124,7 +124,7 @@ def test_extend_index_gives_up_a_hole_in_the_ids(store: Store) -> None:
     index = store.index
     with Session(store.engine) as s:              # an insert that rolls back
         draft, a = _draft(1)
-        repo.write_article(s, draft, index.decide(a.features, a.text_hash, published=NOW), [])
+        repo.write_article(s, draft, index.decide(a.features, a.text_hash, query=Query(published=NOW)), [])
         s.rollback()
     after = store.store(2)
     assert store.extend() == 1

@@ -138,6 +138,8 @@ class Article(Base):
     # exact copy, ["shingles"] for a near-duplicate), and the threshold applied
     story_evidence: Mapped[list[str] | None] = mapped_column(JSON)
     story_threshold: Mapped[float | None] = mapped_column(Float)
+    # each signal's contribution to the story model's log-odds: {"centroid": 1.2, ...}
+    story_signals: Mapped[dict[str, float] | None] = mapped_column(JSON)
 
 
 class Mention(Base):

@@ -123,13 +123,15 @@ def stories(s: Session, *, topic: str | None = None, since: datetime | None = No
 def explain_story(s: Session, story_id: int) -> list[dict[str, Any]]:
     """Why each article of a story is in it: the layer, the score against the
     threshold it was held to, the shared features that weighed most ("n:" marks
-    a name) and the runner-up. An operator's merge or split shows as its layer,
-    with the evidence "operator"."""
+    a name), each similarity signal's contribution to the story model's
+    log-odds (largest first) and the runner-up. An operator's merge or split
+    shows as its layer, with the evidence "operator"."""
     q = _articles_query().where(Article.story_id == story_id).order_by(Article.id)
     return [{
         "url": a.url, "title": a.title, "source": src or _seed_source(a), "layer": a.story_layer,
         "score": _round(a.story_score), "threshold": _round(a.story_threshold),
         "evidence": list(a.story_evidence or []),
+        "signals": dict(sorted((a.story_signals or {}).items(), key=lambda kv: -abs(kv[1]))),
         "nearest_story_id": a.nearest_story_id, "runner_up_story_id": a.runner_up_story_id,
         "runner_up_score": _round(a.runner_up_score),
     } for a, src in s.execute(q)]
@@ -162,3 +164,24 @@ def feeds(s: Session, names: list[str]) -> list[dict[str, Any]]:
             "disabled_reason": f.disabled_reason,
         })
     return out
+
+
+def seed_articles(s: Session) -> dict[str, dict[str, Any]]:
+    """The stored seeds by file name: their title, stored date, story, the
+    story's article count and topics (behind `monitor seeds list`)."""
+    seeds = list(s.execute(select(Article.seed_file, Article.title, Article.published_at,
+                                  Article.story_id).where(Article.seed_file.is_not(None))))
+    ids = sorted({sid for *_, sid in seeds if sid is not None})
+    counts: dict[int, int] = {}
+    tops: dict[int, list[str]] = defaultdict(list)
+    if ids:
+        counts = {sid: int(n) for sid, n in s.execute(
+            select(Article.story_id, func.count(Article.id))
+            .where(Article.story_id.in_(ids)).group_by(Article.story_id))}
+        for sid, t in s.execute(select(Mention.story_id, Mention.topic).where(
+                Mention.story_id.in_(ids)).distinct().order_by(Mention.topic)):
+            tops[sid].append(t)
+    return {f: {"title": title, "published_at": iso(published), "story_id": sid,
+                "article_count": counts.get(sid, 0) if sid is not None else 0,
+                "topics": list(tops[sid]) if sid is not None else []}
+            for f, title, published, sid in seeds if f}

@@ -13,12 +13,12 @@ from collections.abc import Callable, Container, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, or_, select, text, update
+from sqlalchemy import case, func, or_, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ..config import Settings
-from ..dedup import Candidate, Decision, StoryIndex
+from ..dedup import Candidate, Decision, StoryIndex, dates_story
 from ..topics import TopicMatch
 from .models import Alert, Article, Feed, FetchLog, Mention, Story, StoryTopic
 
@@ -177,9 +177,13 @@ def extend_index(session: Session, index: StoryIndex, settings: Settings, now: d
         if ids:
             index.loaded_through = ids[-1]
         return 0
+    # an article is dated by its publication time, else when it was first seen;
+    # a seed by its own date only (an undated seed is never held to time)
+    when = case((Article.seed_file.is_not(None), Article.published_at),
+                else_=func.coalesce(Article.published_at, Article.seen_at))
     rows = (select(Article.id, Article.story_id, Article.features, Article.text_hash,
-                   Story.is_seed, Article.signature,
-                   func.coalesce(Article.published_at, Article.seen_at))
+                   Story.is_seed, Article.signature, when, Article.feed_id, Article.lang,
+                   Article.story_layer, Article.story_score, Article.title)
             .join(Story, Story.id == Article.story_id).order_by(Article.id))
     # all of them (a whole load): the same range; some: by id, in bounded IN lists
     parts = ([rows.where(recent, newer, Article.id <= ids[-1])] if not found_late and len(wanted) == len(ids)
@@ -187,8 +191,11 @@ def extend_index(session: Session, index: StoryIndex, settings: Settings, now: d
     if ids:
         index.loaded_through = ids[-1]
     for q in parts:
-        for aid, sid, feats, th, is_seed, sig, published in session.execute(q):
-            index.add(Candidate(aid, sid, feats or {}, th, bool(is_seed), sig, published=published))
+        for aid, sid, feats, th, is_seed, sig, published, feed_id, lang, layer, score, title \
+                in session.execute(q):
+            index.add(Candidate(aid, sid, feats or {}, th, bool(is_seed), sig, published=published,
+                                feed_id=feed_id, lang=lang, dates_story=dates_story(layer, score),
+                                title=title or ""))
     return len(wanted)
 
 
@@ -248,6 +255,7 @@ def write_article(session: Session, draft: ArticleDraft, decision: Decision,
         story_score=decision.score, nearest_story_id=decision.nearest_story_id,
         runner_up_story_id=decision.runner_up_story_id, runner_up_score=decision.runner_up_score,
         story_evidence=list(decision.evidence), story_threshold=decision.threshold,
+        story_signals=dict(decision.signals) or None,
     )
     session.add(art)
     session.flush()
@@ -451,3 +459,12 @@ def log_page_errors(session: Session, feed_id: int | None, errors: list[tuple[st
 def seed_articles(session: Session) -> dict[str, Article]:
     return {a.seed_file: a for a in session.scalars(select(Article).where(Article.seed_file.is_not(None)))
             if a.seed_file}
+
+
+def set_published_at(session: Session, article_id: int, published_at: datetime) -> None:
+    """Date a stored article that was stored undated (a seed whose file now
+    gives its date); an article that has a date keeps it."""
+    with session.begin():
+        session.execute(update(Article).where(Article.id == article_id,
+                                              Article.published_at.is_(None))
+                        .values(published_at=published_at))

@@ -45,6 +45,7 @@ from __future__ import annotations
 import heapq
 import math
 from array import array
+from collections import Counter
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -57,8 +58,15 @@ if TYPE_CHECKING:
 
 from .model import StoryModel, shipped
 from .parts import FeedTemplate, Postings, Story
-from .signals import SIGNALS, bridge_key, cross_cosine, is_figure, signals
-from .text import NUM_PERM, idf, idf_lang, signature_similarity
+from .rules import (
+    STALE_EXPONENT,
+    enough_evidence,
+    lone_evidence,
+    scale_odds,
+)
+from .signals import SIGNALS, bridge_key, cross_cosine, is_figure, signals, specificity
+from .text import NUM_PERM, idf_lang, in_headline, signature_similarity
+from .types import Candidate, Decision, Query, Scored
 
 K = TypeVar("K")
 NEAR_DUP_JACCARD = 0.5   # shingle overlap of a copy with different boilerplate
@@ -68,66 +76,6 @@ POSTING_CAP = 48         # most recent non-seed articles kept per feature
 RESCORE = 16             # candidate articles scored in full per decision
 LSH_BANDS, LSH_ROWS = 21, 3  # near-duplicate candidates: 63 of the 64 MinHash values
 LSH_BUCKET_CAP = 64      # most recent articles kept per LSH bucket
-SHORT_FEATURES = 12      # up to this many features: a headline (one rare shared word may do)
-LONG_FEATURES = 48       # from this many: an article (three shared features needed)
-LONE_WORD_IDF = 4.5      # "titanfall" 5.4, "snowden" 4.6 pass alone; "netflix" 3.8 does not
-STALE_EXPONENT = 0.5     # past the window a seed story's probability is scaled by (window / gap) ** this
-
-
-def min_shared(n_a: int, n_b: int) -> int:
-    """Shared features needed before two texts count as similar: two headlines
-    may meet on one rare word ("Sbarro"), two articles sharing only "Netflix"
-    are not one story."""
-    n = min(n_a, n_b)
-    return 1 if n <= SHORT_FEATURES else 2 if n <= LONG_FEATURES else 3
-
-
-@dataclass(frozen=True)
-class Candidate:
-    article_id: int
-    story_id: int
-    features: dict[str, float]
-    text_hash: str
-    is_seed: bool = False
-    signature: bytes | None = None
-    published: datetime | None = None
-    feed_id: int | None = None
-    lang: str | None = None
-
-
-@dataclass(frozen=True)
-class Query:
-    """A new article as a decision sees it, besides its features."""
-
-    published: datetime | None = None
-    lang: str | None = None
-    feed_id: int | None = None
-    lone: Collection[str] | None = None   # lone_evidence(features), when the caller has it
-
-
-@dataclass(frozen=True)
-class Decision:
-    layer: str                      # text_hash | near_duplicate | same_story | new_story
-    story_id: int | None            # None: a new story
-    score: float | None             # probability (or copy similarity) of the nearest story
-    nearest_story_id: int | None
-    runner_up_story_id: int | None = None
-    runner_up_score: float | None = None
-    evidence: tuple[str, ...] = ()  # the shared features that weigh most in the score
-    threshold: float | None = None  # the probability this article was held to
-    signals: tuple[tuple[str, float], ...] = ()   # each signal's contribution to the log-odds
-
-
-@dataclass(frozen=True)
-class Scored:
-    """A candidate story's probability and what made it."""
-
-    story_id: int
-    probability: float              # after the time factor
-    article: int                    # index of its most similar article
-    link: float                     # cosine with that article
-    signals: tuple[float, ...]      # the signals, in the order of SIGNALS
-    terms: tuple[float, ...]        # each signal's contribution to the log-odds
 
 
 def _utc(when: datetime | None) -> datetime | None:
@@ -182,6 +130,8 @@ class StoryIndex:
     _stories: dict[int, Story] = field(default_factory=dict)
     _templates: dict[int, FeedTemplate] = field(default_factory=dict)  # feed id -> its template
     _lsh: dict[int, int | list[int]] = field(default_factory=dict)   # band key -> article(s)
+    _df: Counter[int] = field(default_factory=Counter)   # feature id -> articles it leads
+    _df_n: int = 0                                       # articles counted in _df
 
     def __post_init__(self) -> None:
         if self.same_story_probability is None:   # each model's own threshold is folded into it
@@ -227,16 +177,19 @@ class StoryIndex:
                           it.signature, it.published, it.feed_id, it.lang)
                 for i, it in enumerate(self._items)]
 
-    def observe(self, feed_id: int | None, key: object, feats: dict[str, float]) -> None:
-        """Count an article of a feed towards the feed's template words. The
-        writer observes a whole batch before deciding any of it, so a new feed's
-        template is known from its first batch; ``add`` observes what was not."""
+    def observe(self, feed_id: int | None, key: object, feats: dict[str, float], title: str = "") -> None:
+        """Count an article of a feed towards the feed's template words (its top
+        features, and which of them its headline holds). The writer observes a
+        whole batch before deciding any of it, so a new feed's template is known
+        from its first batch; ``add`` observes what was not."""
         if feed_id is None:
             return
         tmpl = self._templates.get(feed_id)
         if tmpl is None:
             tmpl = self._templates[feed_id] = FeedTemplate()
-        tmpl.observe(key, tuple(self._id(k) for k in _top(feats, INDEX_FEATURES)))
+        top = _top(feats, INDEX_FEATURES)
+        heads = in_headline(top, title)
+        tmpl.observe(key, tuple(self._id(k) for k in top), frozenset(self._id(k) for k in heads))
 
     def template(self, feed_id: int | None) -> frozenset[str]:
         """A feed's template words, as features (for tests and --explain)."""
@@ -252,17 +205,19 @@ class StoryIndex:
         idx = len(self._items)
         self._items.append(_Item(cand, published, array("i", query.keys()), array("f", query.values())))
         if observed_as is None:
-            self.observe(cand.feed_id, ("article", cand.article_id), feats)
+            self.observe(cand.feed_id, ("article", cand.article_id), feats, cand.title)
         self._hashes.setdefault(cand.text_hash, idx)
         story = self._stories.setdefault(cand.story_id, Story())
         if story.size == 0:
             story.first_article = idx
         story.is_seed = story.is_seed or cand.is_seed
-        story.count(cand.is_seed, published)
+        story.count(cand.is_seed, published if cand.dates_story else None, dated=cand.dates_story)
         story.absorb(*self._vector(idx),
                      self._vector(story.first_article) if story.size == 1 else None)
         postings = self._seed_postings if cand.is_seed else self._postings
-        for k in _top(query, INDEX_FEATURES):
+        top = _top(query, INDEX_FEATURES)
+        self.count_features(top)
+        for k in top:
             plist = postings.get(k)
             if plist is None:
                 plist = postings[k] = Postings()
@@ -279,6 +234,35 @@ class StoryIndex:
                     bucket.append(idx)
                     if len(bucket) > 2 * LSH_BUCKET_CAP:   # shared boilerplate: keep the most recent
                         del bucket[:-LSH_BUCKET_CAP]
+
+    def count_background(self, counts: dict[str, int], n: int) -> None:
+        """Count ``n`` articles, whose top features ``counts`` holds, towards how
+        common each feature is, without storing them (to score pairs of a corpus)."""
+        self._df.update({self._id(k): c for k, c in counts.items()})
+        self._df_n += n
+
+    def count_features(self, top: Collection[int]) -> None:
+        """Count an article's top features towards how common each is in the store."""
+        self._df.update(top)
+        self._df_n += 1
+
+    def _specific_cosine(self, vec: dict[int, float], keys: array, weights: array) -> float:
+        """The cosine of two vectors with each feature weighed by its specificity."""
+        n, df = self._df_n, self._df
+        dot = nq = na = 0.0
+        spec: dict[int, float] = {}
+        for k, v in vec.items():
+            f = spec[k] = specificity(df.get(k, 0), n)
+            nq += (v * f) ** 2
+        for k, w in zip(keys, weights):
+            shared = spec.get(k)
+            if shared is None:
+                f = specificity(df.get(k, 0), n)
+            else:
+                f = shared
+                dot += vec[k] * w * f * f
+            na += (w * f) ** 2
+        return dot / math.sqrt(nq * na) if nq > 0 and na > 0 else 0.0
 
     # --- scoring --------------------------------------------------------------
 
@@ -307,8 +291,10 @@ class StoryIndex:
         return [int(i) for i in uniq]
 
     def _time_factor(self, story: Story, published: datetime | None) -> float:
-        """1 within the window or without times; 0 for a stale story; (window/gap)^e
-        for a stale seed story."""
+        """What the odds of a story are multiplied by: 1 within the window or
+        without times; 0 for a stale story; (window/gap)^e for a stale seed story
+        (on the odds, not the probability: a confident match a day past the
+        window stays one, a month past it needs to be a near certainty)."""
         if published is None or self.window is None:
             return 1.0
         gap = story.gap(published)
@@ -345,6 +331,8 @@ class StoryIndex:
         q = query or Query()
         published = _utc(q.published)
         lone = lone_evidence(feats, q.lang) if q.lone is None else q.lone
+        # a feed's template words (the wire's dateline, the aggregator's
+        # "submitted by ... [comments]") say who published it, not what happened
         vec = self._query(feats, q.feed_id)
         n_query = len(feats)
         best: dict[int, tuple[float, int, int, int, int, int]] = {}
@@ -357,22 +345,18 @@ class StoryIndex:
                 factors[sid] = self._time_factor(self._stories[sid], published)
             if factors[sid] <= 0.0:
                 continue
-            tmpl = self._templates.get(item.feed_id) if item.feed_id is not None else None
-            skip = tmpl.words() if tmpl is not None else frozenset()
             link = 0.0
-            shared = names = figures = 0
-            last = -1
+            shared = names = figures = rare = 0
             for k, w in zip(item.keys, item.weights):
                 v = vec.get(k)
-                if v is not None and k not in skip:
+                if v is not None:
                     link += v * w
                     shared += 1
-                    last = k
                     key = words[k]
                     names += key.startswith("n:")
                     figures += is_figure(key)
-            if evidence_rule and (shared < min_shared(n_query, len(item.keys))
-                                  or shared == 1 and words[last] not in lone):
+                    rare += key in lone
+            if evidence_rule and not enough_evidence(shared, rare, n_query, len(item.keys)):
                 continue
             if link > best.get(sid, (0.0,))[0]:
                 best[sid] = (link, idx, shared, names, figures, len(item.keys))
@@ -398,9 +382,10 @@ class StoryIndex:
                         names=names, figures=figures, shared=shared, n_query=n_query,
                         n_candidate=n_cand, cross=cross,
                         cross_cos=cross_cosine(vec, item.keys, item.weights, self._bridge) if cross else 0.0,
-                        same_feed=q.feed_id is not None and q.feed_id == item.feed_id)
-            out.append(Scored(sid, self.model.probability(x, n_query) * factors[sid], idx, link, x,
-                              self.model.logit_terms(x, n_query)))
+                        same_feed=q.feed_id is not None and q.feed_id == item.feed_id,
+                        specific=self._specific_cosine(vec, item.keys, item.weights))
+            out.append(Scored(sid, scale_odds(self.model.probability(x, n_query), factors[sid]), idx,
+                              link, x, self.model.logit_terms(x, n_query)))
         return sorted(out, key=lambda s: -s.probability)
 
     def _copy_of(self, sig: bytes) -> tuple[int, float] | None:
@@ -425,11 +410,14 @@ class StoryIndex:
                 found = (self._items[idx].story_id, j)
         return found
 
-    def _evidence(self, feats: dict[str, float], idx: int | None) -> tuple[str, ...]:
+    def _evidence(self, feats: dict[str, float], idx: int | None, feed_id: int | None) -> tuple[str, ...]:
+        """The shared features that weigh most (not the feed's template words:
+        they were no evidence)."""
         if idx is None:
             return ()
         f = self.features_of(idx)
-        shared = sorted(feats.keys() & f.keys(), key=lambda k: -feats[k] * f[k])
+        skip = self.template(feed_id)
+        shared = sorted((feats.keys() & f.keys()) - skip, key=lambda k: -feats[k] * f[k])
         return tuple(shared[:6])
 
     def decide(self, feats: dict[str, float], text_hash: str, sig: bytes | None = None,
@@ -451,7 +439,7 @@ class StoryIndex:
             return Decision("near_duplicate", sid, j, sid, other[0], other[1], ("shingles",), threshold)
         if top is None:
             return Decision("new_story", None, None, None, threshold=threshold)
-        evidence = self._evidence(feats, top.article)
+        evidence = self._evidence(feats, top.article, query.feed_id if query else None)
         terms = tuple(zip(SIGNALS, (round(t, 3) for t in top.terms)))
         layer, story = "new_story", None
         if top.link >= self.near_duplicate_threshold and top.probability >= threshold:
@@ -460,19 +448,6 @@ class StoryIndex:
             layer, story = "same_story", top.story_id
         return Decision(layer, story, top.probability, top.story_id, runner_id, runner_p,
                         evidence, threshold, terms)
-
-
-def _rare(key: str, lang: str | None) -> bool:
-    """Whether one shared feature alone is evidence: a name, or a word rarer in
-    its language than "Netflix" or "bitcoin" (two headlines on Netflix are not one story)."""
-    return key.startswith("n:") or idf(key, idf_lang(lang)) >= LONE_WORD_IDF
-
-
-def lone_evidence(feats: dict[str, float], lang: str | None = None) -> frozenset[str]:
-    """The features of a vector that are evidence on their own (see _rare).
-    Computed next to the features (in the worker that has the word table
-    loaded) and passed to ``decide``, so the deciding process needs no table."""
-    return frozenset(k for k in feats if _rare(k, lang))
 
 
 def _sorted_vector(query: dict[int, float]) -> tuple[np.ndarray, np.ndarray]:

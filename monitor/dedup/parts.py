@@ -20,6 +20,7 @@ TEMPLATE_FEATURES = 24   # ... top features each
 TEMPLATE_MIN = 4         # a feature in at least this many of them
 TEMPLATE_SHARE = 0.5     # and in at least half of them is the feed's template (an event's
                          # words are in a few of a feed's articles, its template in all)
+TEMPLATE_HEADLINES = 0.25  # unless headlines hold it that often: a template is no headline
 
 
 @dataclass
@@ -32,7 +33,7 @@ class Story:
     last: datetime | None = None
     size: int = 0
     undated_seeds: int = 0              # seeds of unknown date: their event may lie at any time
-    articles: int = 0                   # members that are not seeds
+    articles: int = 0                   # members that are not seeds and date the story
     first_article: int = -1             # index of its first article (its centroid until a second)
     ids: np.ndarray | None = None       # the summed vector: sorted feature ids,
     weights: np.ndarray | None = None   # and their float32 sums
@@ -44,9 +45,10 @@ class Story:
         self.first = when if self.first is None else min(self.first, when)
         self.last = when if self.last is None else max(self.last, when)
 
-    def count(self, is_seed: bool, when: datetime | None) -> None:
+    def count(self, is_seed: bool, when: datetime | None, dated: bool = True) -> None:
+        """A member: ``when`` its time, if it dates the story (``dated``)."""
         if not is_seed:
-            self.articles += 1
+            self.articles += dated and when is not None
         elif when is None:
             self.undated_seeds += 1
         self.extend(when)
@@ -54,7 +56,7 @@ class Story:
     def gap(self, when: datetime) -> timedelta | None:
         """How far a time lies outside the story's span (None: the story has no
         time). A seed story with an undated seed has none until an article
-        joins it: one dated seed does not date the others' events."""
+        dates it: one dated seed does not date the others' events."""
         if self.first is None or self.last is None:
             return None
         if self.undated_seeds and not self.articles:
@@ -126,27 +128,33 @@ class FeedTemplate:
     published an article, not what happened, so they are never evidence
     between that feed's article and a story. Works for any outlet, no list."""
 
-    recent: deque[tuple[object, tuple[int, ...]]] = field(
+    recent: deque[tuple[object, tuple[int, ...], frozenset[int]]] = field(
         default_factory=lambda: deque(maxlen=TEMPLATE_RECENT))
     keys: set[object] = field(default_factory=set)
     counts: Counter[int] = field(default_factory=Counter)
+    heads: Counter[int] = field(default_factory=Counter)    # of those, in the headline
     _cached: frozenset[int] | None = None
 
-    def observe(self, key: object, top: tuple[int, ...]) -> None:
-        """Count an article's top features once (``key`` names the article)."""
+    def observe(self, key: object, top: tuple[int, ...], headline: frozenset[int]) -> None:
+        """Count an article's top features once (``key`` names the article), and
+        those its headline holds: a niche feed's subject ("Netflix", "Sarandos")
+        is in its articles and their headlines, its template in the body only."""
         if key in self.keys:
             return
         if len(self.recent) == TEMPLATE_RECENT:
-            old_key, old = self.recent[0]
+            old_key, old, old_heads = self.recent[0]
             self.keys.discard(old_key)
             self.counts.subtract(old)
-        self.recent.append((key, top))
+            self.heads.subtract(old_heads)
+        self.recent.append((key, top, headline))
         self.keys.add(key)
         self.counts.update(top)
+        self.heads.update(headline)
         self._cached = None
 
     def words(self) -> frozenset[int]:
         if self._cached is None:
             need = max(TEMPLATE_MIN, TEMPLATE_SHARE * len(self.recent))
-            self._cached = frozenset(k for k, n in self.counts.items() if n >= need)
+            self._cached = frozenset(k for k, n in self.counts.items()
+                                     if n >= need and self.heads[k] <= TEMPLATE_HEADLINES * n)
         return self._cached

@@ -20,7 +20,15 @@ the candidate story's summed vector and a few facts about the two texts:
   their first five letters: "generativa"/"generative", "inteligencia"/"intelligence");
 - ``same_feed``: both come from one feed (an outlet rarely reports one event
   twice, and its template words are shared by all its articles);
-- ``short_containment``: story containment weighed by shortness.
+- ``short_containment``: story containment weighed by shortness;
+- ``story_cosine``: the mean of ``link`` and ``centroid`` (a rewrite of any
+  one article counts, and the story as a whole keeps one shared word from
+  chaining stories together); across languages, the language-neutral cosine
+  where it is higher (a translation is a rewrite in other words);
+- ``specific_link``: the cosine with the best article once each feature is
+  weighed down by how many stored articles it is a top feature of (what every
+  stored story says, "Netflix", "Sarandos", "AI" in a Netflix-heavy store,
+  tells no event from another; the show, the figures and the quote do).
 """
 
 from __future__ import annotations
@@ -30,7 +38,8 @@ from collections.abc import Callable, Sequence
 
 SIGNALS = ("link", "centroid", "contain_query", "contain_story", "contain_candidate",
            "shared_names", "shared_figures", "shared_words", "query_size", "candidate_size",
-           "cross_lang", "cross_cosine", "same_feed", "short_containment")
+           "cross_lang", "cross_cosine", "same_feed", "short_containment", "specific_link",
+           "story_cosine")
 
 MAX_FEATURES = 120
 PREFIX = 5          # letters of a word kept as its language-neutral key
@@ -74,10 +83,20 @@ def cross_cosine(q: dict[int, float], keys: Sequence[int], weights: Sequence[flo
 
 def signals(*, link: float, centroid: float, contain_query: float, contain_story: float,
             contain_candidate: float, names: int, figures: int, shared: int, n_query: int,
-            n_candidate: int, cross: bool, cross_cos: float, same_feed: bool) -> tuple[float, ...]:
+            n_candidate: int, cross: bool, cross_cos: float, same_feed: bool,
+            specific: float) -> tuple[float, ...]:
     """The signal vector, in the order of SIGNALS."""
     query_size = min(math.log1p(n_query) / _LOG_MAX, 1.0)
     return (link, centroid, contain_query, contain_story, contain_candidate,
             math.log1p(names), math.log1p(figures), math.log1p(shared), query_size,
             min(math.log1p(n_candidate) / _LOG_MAX, 1.0), float(cross), cross_cos if cross else 0.0,
-            float(same_feed), contain_story * (1.0 - query_size))
+            float(same_feed), contain_story * (1.0 - query_size), specific,
+            max((link + centroid) / 2, cross_cos if cross else 0.0))
+
+
+def specificity(df: int, n: int) -> float:
+    """How much a feature still tells one stored story from another: 1 for a
+    feature no stored article leads with, 0 for one all of them do."""
+    if n < 2:
+        return 1.0
+    return math.log((n + 1) / (df + 1)) / math.log(n + 1)

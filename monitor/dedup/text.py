@@ -212,3 +212,14 @@ def signature_similarity(a: bytes, b: bytes) -> float:
 
     va, vb = np.frombuffer(a, dtype=np.uint64), np.frombuffer(b, dtype=np.uint64)
     return float(np.count_nonzero(va == vb)) / len(va) if len(va) == len(vb) and len(va) else 0.0
+
+
+def in_headline(keys: list[str], title: str) -> list[str]:
+    """Which of these features a headline holds: a word stem among its words'
+    stems, a name within it. Needs no word table (the writer has none loaded)."""
+    if not title:
+        return []
+    words = tokens(title)
+    stems = {stem(w) for w in words} | set(words)
+    joined = " ".join(words)
+    return [k for k in keys if (k[2:] in joined if k.startswith("n:") else k in stems)]
