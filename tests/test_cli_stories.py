@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from monitor.cli import main
 from monitor.db.engine import make_engine
 from monitor.db.models import Article, Mention, Story, StoryTopic
+from monitor.dedup import SIGNALS
 
 
 def stories(cfg: Path, capsys: pytest.CaptureFixture[str]) -> dict[str, Any]:
@@ -90,7 +91,13 @@ def test_explain_says_why_an_article_joined_its_story(tmp_path: Path,
     assert joined["score"] >= joined["threshold"] > 0
     assert first["score"] < first["threshold"]
     assert "netflix" in joined["evidence"] and 1 < len(joined["evidence"]) <= 6
+    # each signal's contribution to the model's log-odds, largest first
+    signals = joined["signals"]
+    assert set(signals) <= set(SIGNALS) and "story_cosine" in signals
+    sizes = [abs(v) for v in signals.values()]
+    assert sizes == sorted(sizes, reverse=True) and sizes[0] > 0
     # the text table shows the same columns
     assert main(["stories", "--explain", str(football["story_id"]), "--config", str(cfg)]) == 0
-    header = capsys.readouterr().out.splitlines()[0]
-    assert "THRESHOLD" in header and "EVIDENCE" in header
+    out = capsys.readouterr().out
+    assert "THRESHOLD" in out.splitlines()[0] and "SIGNALS" in out.splitlines()[0]
+    assert "story_cosine +" in out or "story_cosine -" in out

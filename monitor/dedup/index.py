@@ -74,6 +74,7 @@ INDEX_FEATURES = 24      # an article is findable through its top features only
 QUERY_FEATURES = 16      # a decision probes the postings of its own top features
 POSTING_CAP = 48         # most recent non-seed articles kept per feature
 RESCORE = 16             # candidate articles scored in full per decision
+SCORED_STORIES = 6       # candidate stories (the best by link) whose signals are computed
 LSH_BANDS, LSH_ROWS = 21, 3  # near-duplicate candidates: 63 of the 64 MinHash values
 LSH_BUCKET_CAP = 64      # most recent articles kept per LSH bucket
 
@@ -246,21 +247,24 @@ class StoryIndex:
         self._df.update(top)
         self._df_n += 1
 
-    def _specific_cosine(self, vec: dict[int, float], keys: array, weights: array) -> float:
-        """The cosine of two vectors with each feature weighed by its specificity."""
+    def _specific_cosine(self, vec: dict[int, float], keys: array, weights: array,
+                         memo: dict[int, float]) -> float:
+        """The cosine of two vectors with each feature weighed by its specificity
+        (``memo``: the specificities computed so far in this decision)."""
         n, df = self._df_n, self._df
         dot = nq = na = 0.0
-        spec: dict[int, float] = {}
         for k, v in vec.items():
-            f = spec[k] = specificity(df.get(k, 0), n)
+            f = memo.get(k)
+            if f is None:
+                f = memo[k] = specificity(df.get(k, 0), n)
             nq += (v * f) ** 2
         for k, w in zip(keys, weights):
-            shared = spec.get(k)
-            if shared is None:
-                f = specificity(df.get(k, 0), n)
-            else:
-                f = shared
-                dot += vec[k] * w * f * f
+            f = memo.get(k)
+            if f is None:
+                f = memo[k] = specificity(df.get(k, 0), n)
+            v = vec.get(k)
+            if v is not None:
+                dot += v * w * f * f
             na += (w * f) ** 2
         return dot / math.sqrt(nq * na) if nq > 0 and na > 0 else 0.0
 
@@ -364,7 +368,11 @@ class StoryIndex:
             return []
         q_ids, q_weights = _sorted_vector(vec)
         out = []
-        for sid, (link, idx, shared, names, figures, n_cand) in best.items():
+        memo: dict[int, float] = {}     # specificities, shared by the candidates of this decision
+        # the stories most like the article by their best article's cosine are scored in
+        # full; the model cannot lift one from further down past them
+        ranked = heapq.nlargest(SCORED_STORIES, best.items(), key=lambda kv: kv[1][0])
+        for sid, (link, idx, shared, names, figures, n_cand) in ranked:
             item = self._items[idx]
             contain_q = contain_c = 0.0
             for k, w in zip(item.keys, item.weights):
@@ -383,7 +391,7 @@ class StoryIndex:
                         n_candidate=n_cand, cross=cross,
                         cross_cos=cross_cosine(vec, item.keys, item.weights, self._bridge) if cross else 0.0,
                         same_feed=q.feed_id is not None and q.feed_id == item.feed_id,
-                        specific=self._specific_cosine(vec, item.keys, item.weights))
+                        specific=self._specific_cosine(vec, item.keys, item.weights, memo))
             out.append(Scored(sid, scale_odds(self.model.probability(x, n_query), factors[sid]), idx,
                               link, x, self.model.logit_terms(x, n_query)))
         return sorted(out, key=lambda s: -s.probability)
