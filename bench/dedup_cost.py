@@ -69,7 +69,8 @@ def main() -> None:
     langs: dict[str, int] = {}
     for p in done:
         langs[p.lang or "?"] = langs.get(p.lang or "?", 0) + 1
-    print(f"{len(pages)} pages, {len(done)} with text; languages {dict(sorted(langs.items(), key=lambda kv: -kv[1]))}")
+    by_count = dict(sorted(langs.items(), key=lambda kv: -kv[1]))
+    print(f"{len(pages)} pages, {len(done)} with text; languages {by_count}")
     a, b = [], []
     for _ in range(args.rounds):
         t = time.process_time()

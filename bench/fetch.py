@@ -37,7 +37,8 @@ from monitor.config import settings_from_dict  # noqa: E402
 from monitor.db import repo  # noqa: E402
 from monitor.db.engine import make_engine  # noqa: E402
 from monitor.db.migrate import upgrade  # noqa: E402
-from monitor.pipeline import Context, load_seeds, poll_feeds  # noqa: E402
+from monitor.pipeline import Context, poll_feeds  # noqa: E402
+from monitor.seeding import load_seeds  # noqa: E402
 
 
 def vocabulary() -> list[str]:

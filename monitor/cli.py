@@ -69,7 +69,8 @@ class App:
         """Migrate to head and load new seeds (what `monitor init` does), quietly;
         returns the revision and the seed counts."""
         from .db.migrate import current_revision, head_revision, upgrade
-        from .pipeline import Context, load_seeds
+        from .pipeline import Context
+        from .seeding import load_seeds
 
         head = head_revision(self.engine)
         if current_revision(self.engine) != head:
@@ -262,7 +263,8 @@ def seeds_group() -> None:
 @command(seeds_group, "load")
 def seeds_load(app: App) -> None:
     """(Re)load the seeds idempotently."""
-    from .pipeline import Context, load_seeds
+    from .pipeline import Context
+    from .seeding import load_seeds
 
     app.require_db()
     added, unchanged = load_seeds(Context.create(app.settings, app.engine))

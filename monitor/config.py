@@ -218,8 +218,9 @@ class DedupSettings(_Strict):
     # training data only (SemEval-2022 Task 8 split a, UCI half A); window from
     # the labelled set's follow-ups (a production pause nine days after the news).
     window: timedelta = timedelta(days=14)          # recent stories considered besides seeds
-    # the model's probability needed to join a story; None: the threshold fitted with the model
-    same_story_probability: float | None = Field(default=None, gt=0, lt=1)
+    # the story model's probability needed to join a story: 0.5 is the operating point
+    # fitted with the model (each part's threshold is folded into it); higher joins less
+    same_story_probability: float = Field(default=0.5, gt=0, lt=1)
     near_duplicate_threshold: float = Field(default=0.80, gt=0, le=1)
 
     _dur = field_validator("window", mode="before")(lambda v: parse_duration(v))
@@ -233,7 +234,7 @@ class DedupSettings(_Strict):
                     raise ValueError(
                         f"dedup.{key} is no longer used: stories are decided by a learned model "
                         "whose probability threshold is dedup.same_story_probability (0-1, "
-                        "default: the one fitted with the model); remove the key")
+                        "0.5 as fitted); remove the key")
         return data
 
 

@@ -108,7 +108,8 @@ def poll_once(settings: Any, *, seeds: bool = False, **context: Any) -> tuple[An
     from monitor.db import repo
     from monitor.db.engine import make_engine
     from monitor.db.migrate import upgrade
-    from monitor.pipeline import Context, load_seeds, poll_feeds
+    from monitor.pipeline import Context, poll_feeds
+    from monitor.seeding import load_seeds
 
     engine = make_engine(settings.database.url)
     upgrade(engine)

@@ -45,6 +45,20 @@ def test_unknown_key_is_named(tmp_path: Path) -> None:
     assert str(p) in str(e.value)
 
 
+def test_replaced_story_thresholds_are_named_with_their_replacement(tmp_path: Path) -> None:
+    """The cosine thresholds of the former story rule mean nothing to the model:
+    a config that still sets one stops with the key and what replaced it."""
+    for key in ("same_story_threshold", "headline_threshold"):
+        with pytest.raises(ConfigError) as e:
+            load_config(write(tmp_path, {"dedup": {key: 0.35}}))
+        msg = str(e.value)
+        assert f"dedup.{key} is no longer used" in msg and "dedup.same_story_probability" in msg, msg
+    assert load_config(write(tmp_path, {"dedup": {"same_story_probability": 0.6}})) \
+        .dedup.same_story_probability == 0.6
+    with pytest.raises(ConfigError, match="dedup.same_story_probability"):
+        load_config(write(tmp_path, {"dedup": {"same_story_probability": 1.5}}))
+
+
 def test_bad_values_are_named(tmp_path: Path) -> None:
     p = write(tmp_path, {"feeds": [{"name": "Variety", "url": "ftp://x"}],
                          "schedule": {"poll_interval": "soon"}})

@@ -115,7 +115,7 @@ class StoryIndex:
     article's publication time is no candidate (a dated seed story stays one,
     its probability scaled down with the gap)."""
 
-    same_story_probability: float | None = None   # None: the model's fitted threshold
+    same_story_probability: float = 0.5     # the fitted operating point (folded into the model)
     near_duplicate_threshold: float = 0.80
     window: timedelta | None = timedelta(days=14)
     model: StoryModel = field(default_factory=shipped)
@@ -134,14 +134,9 @@ class StoryIndex:
     _df: Counter[int] = field(default_factory=Counter)   # feature id -> articles it leads
     _df_n: int = 0                                       # articles counted in _df
 
-    def __post_init__(self) -> None:
-        if self.same_story_probability is None:   # each model's own threshold is folded into it
-            self.same_story_probability = 0.5
-
     @property
     def threshold(self) -> float:
         """The probability an article needs to join a story."""
-        assert self.same_story_probability is not None
         return self.same_story_probability
 
     @classmethod
@@ -259,12 +254,11 @@ class StoryIndex:
                 f = memo[k] = specificity(df.get(k, 0), n)
             nq += (v * f) ** 2
         for k, w in zip(keys, weights):
-            f = memo.get(k)
-            if f is None:
-                f = memo[k] = specificity(df.get(k, 0), n)
-            v = vec.get(k)
-            if v is not None:
-                dot += v * w * f * f
+            known = memo.get(k)
+            f = memo[k] = specificity(df.get(k, 0), n) if known is None else known
+            q = vec.get(k)
+            if q is not None:
+                dot += q * w * f * f
             na += (w * f) ** 2
         return dot / math.sqrt(nq * na) if nq > 0 and na > 0 else 0.0
 

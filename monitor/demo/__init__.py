@@ -89,7 +89,8 @@ def run_demo(output: Path | None, echo: Callable[[str], Any] = print) -> dict[st
     from ..db.migrate import upgrade
     from ..digest import make_digest
     from ..output import render_rows
-    from ..pipeline import Context, load_seeds, poll_feeds
+    from ..pipeline import Context, poll_feeds
+    from ..seeding import load_seeds
 
     folder = output or Path(tempfile.mkdtemp(prefix="monitor-demo-"))
     folder.mkdir(parents=True, exist_ok=True)
