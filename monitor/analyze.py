@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from functools import lru_cache
 
 from . import dedup
-from .canonical import text_hash
+from .canonical import MAX_TITLE, clip, text_hash
 from .extract import Extracted, detect_lang, extract_page
 from .topics import Topic, TopicMatch, match_topics
 
@@ -46,6 +46,7 @@ def analyze_text(title: str, text: str, spec: TopicSpec, lang: str | None = None
     """A text's analysis; its language is detected unless given (the features
     weigh words by their rarity in that language)."""
     lang = lang or detect_lang(text)
+    title = clip(title, MAX_TITLE) or ""
     feats = dedup.features(title, text, lang)
     return Analysis(title=title, text=text, text_hash=text_hash(text), features=feats,
                     signature=dedup.signature(text),

@@ -70,6 +70,23 @@ def normalize_text(text: str) -> str:
     return "\n".join(out).strip()
 
 
+MAX_TITLE = 500      # characters of a stored headline (a feed may send a megabyte)
+MAX_AUTHOR = 200     # characters of a stored author line
+
+
+def clip(text: str | None, limit: int) -> str | None:
+    """At most ``limit`` characters, cut at a word with an ellipsis; whitespace
+    runs (a feed's title may hold newlines) become single spaces."""
+    if text is None:
+        return None
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    cut = text[:limit - 1]
+    space = cut.rfind(" ")
+    return (cut[:space] if space > limit // 2 else cut) + "…"
+
+
 def text_hash(text: str) -> str:
     """Hash of the words only, so whitespace and punctuation changes do not matter."""
     words = re.findall(r"\w+", fold(text))

@@ -53,6 +53,21 @@ def parse_size(value: Any) -> int:
     return int(float(m.group(1)) * _SIZE_UNITS[(m.group(2) or "b").lower()])
 
 
+_EMAIL = re.compile(r"^[^@\s<>,;]+@[^@\s<>,;]+$")   # local@domain (a dotless domain is a dev host)
+
+
+def _email(addr: str) -> str:
+    if not _EMAIL.match(addr):
+        raise ValueError(f"not an email address: {addr!r}")
+    return addr
+
+
+def _longer_than_zero(v: timedelta) -> timedelta:
+    if v <= timedelta(0):
+        raise ValueError(f"must be longer than 0s, not {v}")
+    return v
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -83,6 +98,11 @@ class FetchSettings(_Strict):
     _dur = field_validator("timeout", "min_host_delay", mode="before")(lambda v: parse_duration(v))
     _size = field_validator("max_feed_bytes", "max_page_bytes", mode="before")(
         lambda v: parse_size(v))
+
+    @field_validator("timeout")
+    @classmethod
+    def _timeout(cls, v: timedelta) -> timedelta:
+        return _longer_than_zero(v)
 
 
 class FeedSettings(_Strict):
@@ -118,6 +138,25 @@ class ScheduleSettings(_Strict):
                            "backoff_max", "tick", "delivery_interval", "lease", mode="before")(
         lambda v: parse_duration(v))
 
+    @field_validator("poll_interval", "min_interval", "max_interval", "backoff_base", "backoff_max",
+                     "tick", "delivery_interval", "lease")
+    @classmethod
+    def _positive(cls, v: timedelta) -> timedelta:
+        return _longer_than_zero(v)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> ScheduleSettings:
+        if self.min_interval > self.max_interval:
+            raise ValueError(f"min_interval ({self.min_interval}) is above "
+                             f"max_interval ({self.max_interval})")
+        if self.backoff_base > self.backoff_max:
+            raise ValueError(f"backoff_base ({self.backoff_base}) is above "
+                             f"backoff_max ({self.backoff_max})")
+        if self.lease < self.tick:
+            raise ValueError(f"lease ({self.lease}) is shorter than tick ({self.tick}): a daemon "
+                             "would lose its feeds between two of its own ticks")
+        return self
+
 
 class TopicSettings(_Strict):
     query: str = Field(min_length=1)
@@ -130,8 +169,7 @@ class TopicSettings(_Strict):
     @classmethod
     def _emails(cls, v: list[str] | None) -> list[str] | None:
         for addr in v or []:
-            if not re.match(r"^[^@\s]+@[^@\s]+$", addr):
-                raise ValueError(f"not an email address: {addr!r}")
+            _email(addr)
         return v
 
 
@@ -151,6 +189,23 @@ class EmailSettings(_Strict):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
     _dur = field_validator("timeout", mode="before")(lambda v: parse_duration(v))
 
+    @field_validator("from_")
+    @classmethod
+    def _sender(cls, v: str) -> str:
+        return _email(v)
+
+    @field_validator("to")
+    @classmethod
+    def _recipients(cls, v: list[str]) -> list[str]:
+        for addr in v:
+            _email(addr)
+        return v
+
+    @field_validator("timeout")
+    @classmethod
+    def _timeout(cls, v: timedelta) -> timedelta:
+        return _longer_than_zero(v)
+
     @property
     def password(self) -> str | None:
         return os.environ.get(self.password_env) if self.password_env else None
@@ -166,6 +221,13 @@ class AlertSettings(_Strict):
 
     _dur = field_validator("feed_failing_after", mode="before")(
         lambda v: None if v is None else parse_duration(v))
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _hook(cls, v: str | None) -> str | None:
+        if v is not None and not re.match(r"^https?://[^/\s]+\S*$", v):
+            raise ValueError(f"not an http(s) URL: {v!r}")
+        return v
 
     def recipients(self, topics: dict[str, TopicSettings], keys: list[str]) -> list[str]:
         """Who gets an email about topics ``keys``: the union of the topics' own

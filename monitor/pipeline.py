@@ -34,7 +34,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from .analyze import Analysis, topic_spec
-from .canonical import canonical_url
+from .canonical import MAX_AUTHOR, canonical_url, clip
 from .config import Settings
 from .db import repo
 from .db.models import Feed
@@ -353,7 +353,7 @@ async def _article(ctx: Context, fetcher: Fetcher, workers: Workers, out: FeedOu
         url=url, original_url=entry.link, title=found.title, text=found.text,
         text_hash=found.text_hash, features=found.features, signature=found.signature,
         matches=found.matches, seen_at=utcnow(),
-        author=(page.author if page else None) or entry.author,
+        author=clip((page.author if page else None) or entry.author, MAX_AUTHOR),
         published_at=entry.published or (page.published if page else None),
         lang=found.lang, lone=found.lone, feed_id=feed.id, feed_name=feed.name,
         guid=entry.guid, text_source="page" if page else "feed_summary",

@@ -117,3 +117,24 @@ def test_durations() -> None:
     assert parse_duration(15).total_seconds() == 15
     with pytest.raises(ValueError):
         parse_duration("7 days")
+
+
+@pytest.mark.parametrize(("section", "message"), [
+    ({"alerts": {"email": {"to": ["not-an-address"]}}}, "alerts.email.to: not an email address"),
+    ({"alerts": {"email": {"from": "monitor at example"}}}, "alerts.email.from: not an email address"),
+    ({"alerts": {"webhook_url": "not a url"}}, "alerts.webhook_url: not an http(s) URL"),
+    ({"schedule": {"min_interval": "7h", "max_interval": "6h"}},
+     "min_interval (7:00:00) is above max_interval"),
+    ({"schedule": {"backoff_base": "2d"}}, "backoff_base (2 days, 0:00:00) is above backoff_max"),
+    ({"schedule": {"lease": "10s"}}, "lease (0:00:10) is shorter than tick"),
+    ({"schedule": {"tick": "0s"}}, "schedule.tick: must be longer than 0s"),
+    ({"fetch": {"timeout": "0s"}}, "fetch.timeout: must be longer than 0s"),
+    ({"alerts": {"email": {"timeout": "0s"}}}, "alerts.email.timeout: must be longer than 0s"),
+])
+def test_values_that_pass_their_type_but_cannot_work_are_errors(tmp_path: Path, section: dict,
+                                                                  message: str) -> None:
+    """A config that validates but cannot work (no address to send to, a lease a
+    daemon loses between its own ticks, a zero timeout) stops with the key named."""
+    with pytest.raises(ConfigError) as e:
+        load_config(write(tmp_path, section))
+    assert message in str(e.value), str(e.value)

@@ -464,3 +464,27 @@ def test_a_poll_stopped_midway_records_nothing_it_skipped(
         monkeypatch.setattr(Workers, "analyze_page", real)
         _, again = poll(settings)
     assert summary.articles_new + again.articles_new == 7
+
+
+def test_a_megabyte_title_and_author_are_stored_clipped(tmp_path: Path) -> None:
+    """A feed that sends a 1 MB headline (and author) must not make a 1 MB
+    article row, alert and digest: titles keep 500 characters, authors 200."""
+    from monitor.canonical import MAX_AUTHOR, MAX_TITLE
+
+    huge = "Netflix " + "word " * 200_000
+    author = "A. Writer " * 100
+    body = "Netflix announced a new studio in Madrid that will produce twelve series a year. " * 4
+    with LoopbackServer() as srv:
+        item = (f"<item><title>{huge}</title><link>{srv.url('/a1')}</link><guid>a1</guid>"
+                f"<author>{author}</author><description>Netflix Madrid</description></item>")
+        srv.route("/feed.xml", f'<?xml version="1.0"?><rss version="2.0"><channel><title>T</title>'
+                  f"<link>{srv.url('/')}</link>{item}</channel></rss>", content_type="application/rss+xml")
+        srv.route("/a1", PAGE.format(title="Netflix opens Madrid studio", body=body))
+        engine, summary = poll(make_settings(tmp_path, [("Big", srv.url("/feed.xml"))],
+                                             max_feed_bytes="5MB"))
+    assert summary.articles_new == 1, summary
+    with Session(engine) as s:
+        art = s.scalars(select(Article)).one()
+        assert art.title is not None and len(art.title) <= MAX_TITLE and art.title.startswith("Netflix word")
+        assert art.title.endswith("…")
+        assert art.author is None or len(art.author) <= MAX_AUTHOR
