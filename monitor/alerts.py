@@ -82,6 +82,16 @@ def post_webhook(url: str, payload: dict[str, Any], timeout: float = 20.0) -> No
                             code=f"webhook_http_{resp.status_code}")
 
 
+def header_message_id(key: str, sender: str) -> str:
+    """The Message-ID header of a stored message id key: the key (install id
+    included) at the sender's domain. A key stored before that (already a whole
+    "<...@...>") is kept, so a pending resend stays the same email."""
+    if key.startswith("<"):
+        return key
+    domain = sender.rsplit("@", 1)[-1].strip(" >") or "news-monitor.invalid"
+    return f"<{key}@{domain}>"
+
+
 def build_email(cfg: EmailSettings, subject: str, text: str, html: str, msgid: str,
                 to: list[str] | None = None) -> EmailMessage:
     msg = EmailMessage()
@@ -89,7 +99,7 @@ def build_email(cfg: EmailSettings, subject: str, text: str, html: str, msgid: s
     msg["From"] = cfg.from_
     msg["To"] = ", ".join(to or cfg.to)
     msg["Date"] = formatdate(localtime=False)
-    msg["Message-ID"] = msgid
+    msg["Message-ID"] = header_message_id(msgid, cfg.from_)
     msg.set_content(text)
     msg.add_alternative(html, subtype="html")
     return msg
@@ -166,7 +176,7 @@ def queue_feed_alerts(settings: Settings, engine: Engine, now: datetime) -> int:
             if now - since < after:
                 continue
             for ch in channels:
-                mid = repo.message_id("feed", f"{feed.id}:{since.isoformat()}:{ch}")
+                mid = repo.message_id("feed", f"{feed.id}:{since.isoformat()}:{ch}", repo.install_id(s))
                 if s.scalar(select(Alert.id).where(Alert.message_id == mid)) is None:
                     s.add(Alert(kind="feed_failing", feed_id=feed.id, channel=ch, topics=[],
                                 status="pending", attempts=0, next_attempt_at=now,

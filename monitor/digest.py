@@ -23,7 +23,7 @@ from .alerts import build_email, send_email
 from .config import Settings
 from .db import repo
 from .db.models import Article, Digest, Feed, Mention, Story, StoryTopic
-from .db.repo import message_id
+from .db.repo import install_id, message_id
 from .errors import DeliveryError
 from .render import mark_matches, render
 from .topics import compile_topics
@@ -125,6 +125,8 @@ def make_digest(settings: Settings, engine: Engine, *, dry_run: bool = False,
     with Session(engine) as s:
         after = watermark(s)
         view, last_id = build_view(s, after, now, {t.key: t for t in compile_topics(settings.topics)})
+        install = install_id(s)
+        s.commit()
     subject, text, html = render("digest", view)
     result = DigestResult("dry_run" if dry_run else "sent", text, html,
                           view["mention_count"], view["story_count"])
@@ -134,7 +136,7 @@ def make_digest(settings: Settings, engine: Engine, *, dry_run: bool = False,
         result.status = "empty"
         return result
     cfg = settings.alerts.email
-    msgid = message_id("digest", f"{after}-{last_id}")
+    msgid = message_id("digest", f"{after}-{last_id}", install)
     try:
         if cfg is None or not cfg.to:
             raise DeliveryError("alerts.email is not configured: no digest can be sent "

@@ -63,8 +63,33 @@ def test_smtp_down_then_up_every_alert_arrives_once(tmp_path: Path, smtp_server:
     assert len(smtp_server.messages) == 3
     ids = [m["Message-ID"] for m in smtp_server.messages]
     with Session(engine) as s:
-        assert sorted(ids) == sorted(a.message_id for a in s.scalars(select(Alert)))
+        # each header is its alert's stored key at the sender's domain (monitor@example.org)
+        assert sorted(ids) == sorted(f"<{a.message_id}@example.org>" for a in s.scalars(select(Alert)))
         assert all(a.status == "sent" for a in s.scalars(select(Alert)))
+
+
+def test_message_ids_differ_between_installs_and_carry_the_senders_domain(tmp_path: Path) -> None:
+    """Two databases (a second install, or one recreated) number their articles
+    alike; their alerts' Message-IDs must still differ, or mail providers drop
+    the second install's emails as already seen."""
+    from monitor.alerts import build_email, header_message_id
+    from monitor.config import EmailSettings
+
+    stored = []
+    with serve_site() as base:
+        for name in ("one", "two"):
+            (tmp_path / name).mkdir()
+            engine, summary = seeded_poll(settings_for(tmp_path / name, base, 25))
+            assert summary.alerts_created == 3
+            with Session(engine) as s:
+                stored.append({(a.article_id, a.channel): a.message_id for a in s.scalars(select(Alert))})
+    assert stored[0].keys() == stored[1].keys()                 # the same articles, ids and channels
+    assert not set(stored[0].values()) & set(stored[1].values())
+    cfg = EmailSettings.model_validate({"from": "alerts@newsroom.example", "to": ["desk@test.example"]})
+    msg = build_email(cfg, "s", "t", "<p>t</p>", next(iter(stored[0].values())))
+    assert msg["Message-ID"].endswith("@newsroom.example>") and msg["Message-ID"].startswith("<alert.")
+    # a key stored before install ids (a whole Message-ID) is sent as it was
+    assert header_message_id("<alert.abc@news-monitor>", cfg.from_) == "<alert.abc@news-monitor>"
 
 
 def test_unsent_digest_is_sent_with_the_next_one(tmp_path: Path, smtp_server: Any) -> None:

@@ -224,3 +224,11 @@ class FetchLog(Base):
     code: Mapped[str] = mapped_column(String(50))
     message: Mapped[str] = mapped_column(Text)
     at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class Install(Base):
+    """One row: this database's install id (part of every Message-ID)."""
+
+    __tablename__ = "install"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)

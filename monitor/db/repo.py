@@ -9,18 +9,20 @@ mention. Side effects: database writes only.
 from __future__ import annotations
 
 import hashlib
+import uuid
+import weakref
 from collections.abc import Callable, Container, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import case, func, or_, select, text, update
+from sqlalchemy import Engine, case, func, or_, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ..config import Settings
 from ..dedup import Candidate, Decision, StoryIndex, dates_story
 from ..topics import TopicMatch
-from .models import Alert, Article, Feed, FetchLog, Mention, Story, StoryTopic
+from .models import Alert, Article, Feed, FetchLog, Install, Mention, Story, StoryTopic
 
 
 @dataclass
@@ -199,11 +201,31 @@ def extend_index(session: Session, index: StoryIndex, settings: Settings, now: d
     return len(wanted)
 
 
-def message_id(kind: str, key: str, domain: str = "news-monitor") -> str:
-    """A stable Message-ID: the same item always gets the same one, so a resend
-    after a crash is recognisably the same email."""
-    digest = hashlib.sha256(f"{kind}:{key}".encode()).hexdigest()[:24]
-    return f"<{kind}.{digest}@{domain}>"
+_INSTALL_IDS: weakref.WeakKeyDictionary[Engine, str] = weakref.WeakKeyDictionary()
+
+
+def install_id(session: Session) -> str:
+    """This database's install id (migration 0006), read once per engine."""
+    engine = session.get_bind()
+    assert isinstance(engine, Engine)
+    found = _INSTALL_IDS.get(engine)
+    if found is None:
+        found = session.scalar(select(Install.id))
+        if found is None:   # a store made before 0006 by hand: make one, once
+            found = uuid.uuid4().hex
+            session.add(Install(id=found, created_at=datetime.now(UTC)))
+            session.flush()
+        _INSTALL_IDS[engine] = found
+    return found
+
+
+def message_id(kind: str, key: str, install: str) -> str:
+    """A stable Message-ID key: the same item of the same database always gets
+    the same one (a resend after a crash is recognisably the same email), and
+    another install or a recreated database never does. The email's Message-ID
+    header adds the sender's domain (alerts.header_message_id)."""
+    digest = hashlib.sha256(f"{install}:{kind}:{key}".encode()).hexdigest()[:24]
+    return f"{kind}.{digest}.{install[:12]}"
 
 
 ChannelPolicy = Callable[[list[str]], dict[str, list[str]]]
@@ -277,7 +299,8 @@ def write_article(session: Session, draft: ArticleDraft, decision: Decision,
         for ch, topics in channels(result.new_topics).items():
             session.add(Alert(kind="mention", article_id=art.id, channel=ch, topics=topics,
                               status="pending", attempts=0, next_attempt_at=now,
-                              message_id=message_id("alert", f"{art.id}:{ch}"), created_at=now))
+                              message_id=message_id("alert", f"{art.id}:{ch}", install_id(session)),
+                              created_at=now))
             result.alerts += 1
     return result
 
