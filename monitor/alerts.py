@@ -23,7 +23,7 @@ from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session
 
 from .config import EmailSettings, Settings
-from .db import repo
+from .db import identity, repo
 from .db.models import Alert, Article, Feed, Mention
 from .db.queries import iso
 from .errors import DeliveryError
@@ -176,7 +176,8 @@ def queue_feed_alerts(settings: Settings, engine: Engine, now: datetime) -> int:
             if now - since < after:
                 continue
             for ch in channels:
-                mid = repo.message_id("feed", f"{feed.id}:{since.isoformat()}:{ch}", repo.install_id(s))
+                mid = identity.message_id("feed", f"{feed.id}:{since.isoformat()}:{ch}",
+                                          identity.install_id(s))
                 if s.scalar(select(Alert.id).where(Alert.message_id == mid)) is None:
                     s.add(Alert(kind="feed_failing", feed_id=feed.id, channel=ch, topics=[],
                                 status="pending", attempts=0, next_attempt_at=now,

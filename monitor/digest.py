@@ -22,8 +22,8 @@ from sqlalchemy.orm import Session
 from .alerts import build_email, send_email
 from .config import Settings
 from .db import repo
+from .db.identity import install_id, message_id
 from .db.models import Article, Digest, Feed, Mention, Story, StoryTopic
-from .db.repo import install_id, message_id
 from .errors import DeliveryError
 from .render import mark_matches, render
 from .topics import compile_topics

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from . import dedup
 from .analyze import analyze_text, topic_spec
 from .canonical import text_hash
-from .db import repo
+from .db import repo, story_index
 from .pipeline import Context
 from .writer import utcnow
 
@@ -35,7 +35,7 @@ def load_seeds(ctx: Context) -> tuple[int, int]:
     with Session(ctx.engine) as s:
         existing = repo.seed_articles(s)
         # the index only when a seed is new (every command that needs the store checks)
-        index = (repo.load_index(s, ctx.settings, now)
+        index = (story_index.load_index(s, ctx.settings, now)
                  if any(d.file not in existing for d in docs) else None)
     added = unchanged = 0
     spec = topic_spec(ctx.topics)

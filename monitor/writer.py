@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from . import dedup, schedule
-from .db import repo
+from .db import repo, story_index
 
 if TYPE_CHECKING:
     from .pipeline import Context, FeedOutcome, PollSummary
@@ -52,9 +52,9 @@ def store_drafts(ctx: Context, drafts: list[repo.ArticleDraft], summary: PollSum
     state = state or WriterState()
     with Session(ctx.engine) as s:
         if state.index is None:
-            state.index = repo.load_index(s, ctx.settings, utcnow())
+            state.index = story_index.load_index(s, ctx.settings, utcnow())
         else:
-            repo.extend_index(s, state.index, ctx.settings, utcnow(), skip=state.own)
+            story_index.extend_index(s, state.index, ctx.settings, utcnow(), skip=state.own)
     index = state.index
     for draft in drafts:   # a feed's template words are known from its whole batch
         index.observe(draft.feed_id, draft.url, draft.features, draft.title)

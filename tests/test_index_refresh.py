@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from monitor.analyze import Analysis, analyze_text
 from monitor.config import Settings
-from monitor.db import repo
+from monitor.db import repo, story_index
 from monitor.db.engine import make_engine
 from monitor.db.migrate import upgrade
 from monitor.dedup import Query, StoryIndex
@@ -41,7 +41,7 @@ def _draft(i: int) -> tuple[repo.ArticleDraft, Analysis]:
 def _store(engine: Engine, settings: Settings, i: int) -> int:
     draft, a = _draft(i)
     with Session(engine) as s:
-        index = repo.load_index(s, settings, NOW)
+        index = story_index.load_index(s, settings, NOW)
     decision = index.decide(a.features, a.text_hash, a.signature, Query(published=NOW, lone=a.lone))
     with Session(engine) as s:
         return repo.store_article(s, draft, decision, []).article_id
@@ -60,7 +60,7 @@ class Store:
 
     def extend(self, now: datetime = NOW, **kw: Any) -> int:
         with Session(self.engine) as s:
-            return repo.extend_index(s, self.index, self.settings, now, **kw)
+            return story_index.extend_index(s, self.index, self.settings, now, **kw)
 
 
 @pytest.fixture
@@ -71,7 +71,7 @@ def store(db_url: str) -> Iterator[Store]:
     try:
         _store(engine, settings, 0)
         with Session(engine) as s:
-            index = repo.load_index(s, settings, NOW)
+            index = story_index.load_index(s, settings, NOW)
         yield Store(settings, engine, index)
     finally:
         engine.dispose()
@@ -91,7 +91,7 @@ def test_extend_index_adds_what_others_stored_and_skips_own(store: Store) -> Non
     a = analyze_text("Sbarro closes more restaurants", "Sbarro will close more mall "
                      "restaurants in its Delaware bankruptcy, the pizza chain said.", ())
     with Session(store.engine) as s:
-        fresh = repo.load_index(s, store.settings, NOW)
+        fresh = story_index.load_index(s, store.settings, NOW)
     assert index.decide(a.features, a.text_hash, query=Query(published=NOW)).story_id == \
         fresh.decide(a.features, a.text_hash, query=Query(published=NOW)).story_id is not None
 
@@ -131,5 +131,5 @@ def test_extend_index_gives_up_a_hole_in_the_ids(store: Store) -> None:
     assert len(index.unseen) >= 1 and max(index.unseen) < after
     assert store.extend(NOW + timedelta(minutes=5)) == 0
     assert index.unseen
-    assert store.extend(NOW + repo.UNSEEN_FOR * 2) == 0
+    assert store.extend(NOW + story_index.UNSEEN_FOR * 2) == 0
     assert not index.unseen

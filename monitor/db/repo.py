@@ -8,21 +8,19 @@ mention. Side effects: database writes only.
 
 from __future__ import annotations
 
-import hashlib
-import uuid
-import weakref
-from collections.abc import Callable, Container, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
-from sqlalchemy import Engine, case, func, or_, select, text, update
+from sqlalchemy import func, or_, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ..config import Settings
-from ..dedup import Candidate, Decision, StoryIndex, dates_story
+from ..dedup import Decision
 from ..topics import TopicMatch
-from .models import Alert, Article, Feed, FetchLog, Install, Mention, Story, StoryTopic
+from .identity import install_id, message_id
+from .models import Alert, Article, Feed, FetchLog, Mention, Story, StoryTopic
 
 
 @dataclass
@@ -126,106 +124,6 @@ def known_urls(session: Session, urls: list[str]) -> set[str]:
     for i in range(0, len(urls), 500):
         found.update(session.scalars(select(Article.url).where(Article.url.in_(urls[i:i + 500]))))
     return found
-
-
-def load_index(session: Session, settings: Settings, now: datetime) -> StoryIndex:
-    """Candidates: every seed article, and the articles of stories seen within the window."""
-    index = StoryIndex.from_settings(settings.dedup)
-    extend_index(session, index, settings, now)
-    return index
-
-
-UNSEEN_FOR = timedelta(minutes=10)   # how long an id skipped by a load is looked for again
-UNSEEN_CAP = 1_000                   # and how many such ids at most (one IN list)
-
-
-def extend_index(session: Session, index: StoryIndex, settings: Settings, now: datetime,
-                 skip: Container[int] = ()) -> int:
-    """Add to the index the candidates stored since it was last loaded or
-    extended (by another daemon, say), except the article ids in ``skip`` (the
-    caller's own, added already). Returns how many were added.
-
-    By id, with the ids an extension skipped looked for again: on PostgreSQL
-    another daemon's transaction can commit an article later than one with a
-    higher id that was loaded already. An id missing from an extended range is
-    asked for again by the next extensions for UNSEEN_FOR (a writer's
-    transaction is one batch: seconds), then given up (a rolled-back insert
-    leaves a hole in the sequence for good)."""
-    since = now - settings.dedup.window
-    recent = or_(Story.is_seed.is_(True), Story.last_seen_at >= since)
-    for aid, noticed in list(index.unseen.items()):
-        if now - noticed > UNSEEN_FOR:
-            del index.unseen[aid]
-    late = list(index.unseen)
-    newer = Article.id > index.loaded_through
-    # ids first: the caller's own articles (its last batch, every time a writer
-    # extends between batches) are skipped without reading their features back
-    ids = list(session.scalars(select(Article.id).join(Story, Story.id == Article.story_id)
-                               .where(recent, or_(newer, Article.id.in_(late)) if late else newer)
-                               .order_by(Article.id)))
-    found_late = [i for i in ids if i in index.unseen]
-    for i in found_late:
-        del index.unseen[i]
-    ids = [i for i in ids if i > index.loaded_through]
-    if index.loaded_through and ids:   # an extension (not the first load): note the holes
-        got = set(ids)
-        for i in range(max(index.loaded_through + 1, ids[-1] - UNSEEN_CAP), ids[-1]):
-            if i not in got:
-                index.unseen[i] = now
-        if len(index.unseen) > UNSEEN_CAP:   # the most recent holes are the likely late commits
-            index.unseen = {i: index.unseen[i] for i in sorted(index.unseen)[-UNSEEN_CAP:]}
-    wanted = [i for i in found_late if i not in skip] + [i for i in ids if i not in skip]
-    if not wanted:
-        if ids:
-            index.loaded_through = ids[-1]
-        return 0
-    # an article is dated by its publication time, else when it was first seen;
-    # a seed by its own date only (an undated seed is never held to time)
-    when = case((Article.seed_file.is_not(None), Article.published_at),
-                else_=func.coalesce(Article.published_at, Article.seen_at))
-    rows = (select(Article.id, Article.story_id, Article.features, Article.text_hash,
-                   Story.is_seed, Article.signature, when, Article.feed_id, Article.lang,
-                   Article.story_layer, Article.story_score, Article.title)
-            .join(Story, Story.id == Article.story_id).order_by(Article.id))
-    # all of them (a whole load): the same range; some: by id, in bounded IN lists
-    parts = ([rows.where(recent, newer, Article.id <= ids[-1])] if not found_late and len(wanted) == len(ids)
-             else [rows.where(Article.id.in_(wanted[k:k + 1000])) for k in range(0, len(wanted), 1000)])
-    if ids:
-        index.loaded_through = ids[-1]
-    for q in parts:
-        for aid, sid, feats, th, is_seed, sig, published, feed_id, lang, layer, score, title \
-                in session.execute(q):
-            index.add(Candidate(aid, sid, feats or {}, th, bool(is_seed), sig, published=published,
-                                feed_id=feed_id, lang=lang, dates_story=dates_story(layer, score),
-                                title=title or ""))
-    return len(wanted)
-
-
-_INSTALL_IDS: weakref.WeakKeyDictionary[Engine, str] = weakref.WeakKeyDictionary()
-
-
-def install_id(session: Session) -> str:
-    """This database's install id (migration 0006), read once per engine."""
-    engine = session.get_bind()
-    assert isinstance(engine, Engine)
-    found = _INSTALL_IDS.get(engine)
-    if found is None:
-        found = session.scalar(select(Install.id))
-        if found is None:   # a store made before 0006 by hand: make one, once
-            found = uuid.uuid4().hex
-            session.add(Install(id=found, created_at=datetime.now(UTC)))
-            session.flush()
-        _INSTALL_IDS[engine] = found
-    return found
-
-
-def message_id(kind: str, key: str, install: str) -> str:
-    """A stable Message-ID key: the same item of the same database always gets
-    the same one (a resend after a crash is recognisably the same email), and
-    another install or a recreated database never does. The email's Message-ID
-    header adds the sender's domain (alerts.header_message_id)."""
-    digest = hashlib.sha256(f"{install}:{kind}:{key}".encode()).hexdigest()[:24]
-    return f"{kind}.{digest}.{install[:12]}"
 
 
 ChannelPolicy = Callable[[list[str]], dict[str, list[str]]]
