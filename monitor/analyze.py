@@ -54,9 +54,11 @@ def analyze_text(title: str, text: str, spec: TopicSpec, lang: str | None = None
                     lone=dedup.lone_evidence(feats, lang), lang=lang)
 
 
-def analyze_page(html: bytes, url: str, entry_title: str | None, spec: TopicSpec) -> Analysis:
+def analyze_page(html: bytes, url: str, entry_title: str | None, spec: TopicSpec,
+                 charset: str | None = None) -> Analysis:
     """Extract a page and analyze it; the feed entry's headline wins over the
-    page's <title>, which often carries the site name. Raises ExtractError."""
-    page = extract_page(html, url)
+    page's <title>, which often carries the site name. ``charset``: the one the
+    HTTP response declared. Raises ExtractError."""
+    page = extract_page(html, url, charset)
     title = entry_title or page.title or url
     return replace(analyze_text(title, page.text, spec, lang=page.lang), page=page)

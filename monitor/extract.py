@@ -65,6 +65,37 @@ def detect_lang(text: str) -> str | None:
     return None if code == "un" else code.split("-")[0].lower()
 
 
+_META_CHARSET = re.compile(
+    rb"<meta[^>]+?charset\s*=\s*[\"']?\s*([A-Za-z0-9._:-]+)", re.I)
+# the legacy encoding the web defaults to (WHATWG): among equally plausible
+# guesses for bytes that are not what they declare, the likeliest
+_WEB_DEFAULT = "cp1252"
+_TIE = 0.02      # charset_normalizer's "chaos" within which two guesses are equally plausible
+
+
+def decode_html(html: bytes, declared: str | None = None) -> str:
+    """A page's text: in the charset its HTTP header declares, else its <meta
+    charset>, else UTF-8, each only if the bytes really are in it; else the
+    likeliest guess (charset_normalizer), windows-1252 among equal guesses, so
+    a Latin-1 page declared UTF-8 reads "città", not "cittŕ"."""
+    meta = _META_CHARSET.search(html[:4096])
+    tried = [declared, meta.group(1).decode("ascii", "ignore") if meta else None, "utf-8"]
+    for name in dict.fromkeys(c.strip().lower() for c in tried if c):
+        try:
+            return html.decode(name)
+        except (LookupError, UnicodeDecodeError):
+            continue
+    import charset_normalizer
+
+    matches = list(charset_normalizer.from_bytes(html))
+    if not matches:
+        return html.decode(_WEB_DEFAULT, errors="replace")
+    best = min(m.chaos for m in matches)
+    plausible = [m for m in matches if m.chaos <= best + _TIE]
+    chosen = next((m for m in plausible if m.encoding == _WEB_DEFAULT), plausible[0])
+    return str(chosen)
+
+
 def _parse_date(value: str | None) -> datetime | None:
     if not value:
         return None
@@ -75,14 +106,15 @@ def _parse_date(value: str | None) -> datetime | None:
     return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
 
 
-def extract_page(html: bytes, url: str) -> Extracted:
+def extract_page(html: bytes, url: str, charset: str | None = None) -> Extracted:
     """Extract the main text and metadata of one page; raises ExtractError
-    (code 'empty_text') when no article text can be found."""
+    (code 'empty_text') when no article text can be found. ``charset``: what
+    the HTTP response declared (decode_html checks it)."""
     import trafilatura  # here, not at the top: the main process of a poll never extracts
 
     try:
         doc = trafilatura.bare_extraction(
-            html, url=url, with_metadata=True, include_comments=False,
+            decode_html(html, charset), url=url, with_metadata=True, include_comments=False,
             favor_precision=True, include_tables=True,
         )
     except Exception as e:  # trafilatura/lxml raise a wide range on broken markup

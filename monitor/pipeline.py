@@ -330,7 +330,7 @@ async def _article(ctx: Context, fetcher: Fetcher, workers: Workers, out: FeedOu
     error: tuple[str, str] | None = None
     try:
         resp = await fetcher.fetch_page(entry.link or url)
-        found = await workers.analyze_page(resp.body, resp.url, entry.title or None)
+        found = await workers.analyze_page(resp.body, resp.url, entry.title or None, resp.charset)
         page = found.page
         if page and page.canonical_url and \
                 urlsplit(page.canonical_url).netloc == urlsplit(resp.url).netloc:

@@ -488,3 +488,24 @@ def test_a_megabyte_title_and_author_are_stored_clipped(tmp_path: Path) -> None:
         assert art.title is not None and len(art.title) <= MAX_TITLE and art.title.startswith("Netflix word")
         assert art.title.endswith("…")
         assert art.author is None or len(art.author) <= MAX_AUTHOR
+
+
+ITALIAN = ("Il caffè è pronto: la città di Bologna apre i bar alle sei. Perché? Così è la vita, già. "
+           "Però non è facile trovare un caffè aperto alle sei del mattino in città, dice il sindaco. ")
+
+
+def test_a_latin1_page_declared_utf8_is_stored_as_written(tmp_path: Path) -> None:
+    """A page whose bytes are Latin-1 while its server says UTF-8 was stored
+    garbled ("caffč", "cittŕ": a Central European guess); it reads as written."""
+    with LoopbackServer() as srv:
+        srv.route("/feed.xml", rss(srv.url(""), [("Netflix apre a Bologna", "/it1", "Netflix Bologna")]),
+                  content_type="application/rss+xml")
+        srv.route("/it1", PAGE.format(title="Netflix apre a Bologna", body="Netflix. " + ITALIAN * 2)
+                  .encode("latin-1"), content_type="text/html; charset=utf-8")
+        engine, summary = poll(make_settings(tmp_path, [("Italia", srv.url("/feed.xml"))]))
+    assert summary.articles_new == 1, summary
+    with Session(engine) as s:
+        art = s.scalars(select(Article)).one()
+    assert art.text_source == "page"
+    assert "caffè" in art.text and "città" in art.text and "Perché" in art.text, art.text[:200]
+    assert "č" not in art.text and "ŕ" not in art.text
