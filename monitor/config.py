@@ -330,6 +330,16 @@ class Settings(_Strict):
                 raise ValueError(f"topic key {key!r}: use lowercase letters, digits, _ and -")
         return topics
 
+    @model_validator(mode="after")
+    def _lease_outlives_a_fetch(self) -> Settings:
+        # a feed is fetched, then its pages: a lease shorter than that hands the feed to
+        # another daemon while this one still polls it
+        if self.schedule.lease < 2 * self.fetch.timeout:
+            raise ValueError(f"schedule.lease ({self.schedule.lease}) is shorter than two "
+                             f"fetch.timeout ({self.fetch.timeout}): a feed and its pages can take "
+                             "that long, and another daemon would claim the feed mid-poll")
+        return self
+
     def feed(self, name: str) -> FeedSettings:
         for f in self.feeds:
             if f.name == name:

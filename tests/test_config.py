@@ -128,6 +128,8 @@ def test_durations() -> None:
     ({"schedule": {"backoff_base": "2d"}}, "backoff_base (2 days, 0:00:00) is above backoff_max"),
     ({"schedule": {"lease": "10s"}}, "lease (0:00:10) is shorter than tick"),
     ({"schedule": {"tick": "0s"}}, "schedule.tick: must be longer than 0s"),
+    ({"schedule": {"lease": "60s"}, "fetch": {"timeout": "45s"}},
+     "schedule.lease (0:01:00) is shorter than two fetch.timeout (0:00:45)"),
     ({"fetch": {"timeout": "0s"}}, "fetch.timeout: must be longer than 0s"),
     ({"alerts": {"email": {"timeout": "0s"}}}, "alerts.email.timeout: must be longer than 0s"),
 ])
