@@ -108,6 +108,32 @@ def freeze() -> None:
     gc.freeze()
 
 
+PR_SET_PDEATHSIG = 1        # linux/prctl.h
+
+
+def die_with_parent() -> None:
+    """Have the kernel kill this process when its parent dies (Linux): the
+    forkserver when the monitor is killed, each worker when the forkserver is.
+    Without it a `kill -9` of `monitor run` left the forkserver and the workers
+    (about 290 MB) running for hours. They hold no state worth a clean exit:
+    SIGKILL. Elsewhere, or if libc will not say, nothing is done."""
+    import ctypes
+    import signal
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        return
+    parent = os.getppid()
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0) != 0:
+            return
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != parent:      # the parent died before the request was made
+        os._exit(0)
+
+
 def pool_size(configured: int) -> int:
     """fetch.extract_workers: 0 means one worker per core."""
     return configured or os.cpu_count() or 1
@@ -151,7 +177,7 @@ class Workers:
         ctx = mp.get_context("forkserver")
         ctx.set_forkserver_preload([PRELOAD])
         self.pools_started += 1
-        return ProcessPoolExecutor(self.workers, mp_context=ctx)
+        return ProcessPoolExecutor(self.workers, mp_context=ctx, initializer=die_with_parent)
 
     def _worn(self) -> bool:
         return self._submitted >= self.workers * self.tasks_per_worker
