@@ -98,8 +98,9 @@ class App:
         try:
             yield
         except OperationalError as e:
-            raise DatabaseError(f"database {self.db_name}: "
-                                f"{str(e.orig).strip().splitlines()[0]}") from e
+            from .db.engine import describe_failure
+
+            raise DatabaseError(describe_failure(self.engine, e)) from e
 
     @property
     def db_name(self) -> str:

@@ -18,6 +18,7 @@ import logging
 import os
 import signal
 import socket
+import sys
 import threading
 from datetime import UTC, datetime
 from typing import Any
@@ -26,11 +27,13 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import Engine
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from .alerts import deliver_pending
 from .config import Settings
 from .db import repo
+from .db.engine import describe_failure
 from .digest import make_digest
 from .pipeline import Context, poll_feeds
 from .progress import Progress
@@ -50,6 +53,7 @@ class Daemon:
         self.idle.set()
         self.ctx = Context.create(settings, engine, progress=Progress(every=30.0))
         self.ctx.stop = self.stop
+        self.last_failure: tuple[datetime, str, str] | None = None   # when, which job, why
         self.scheduler = BackgroundScheduler(timezone=UTC, job_defaults={
             "coalesce": True, "max_instances": 1, "misfire_grace_time": 600})
 
@@ -61,9 +65,24 @@ class Daemon:
         try:
             asyncio.run(self._poll_due())
         except Exception:
-            log.exception("poll tick failed; the next tick will retry")
+            self._failed("poll tick", "the next tick will retry")
         finally:
             self.idle.set()
+
+    def _failed(self, job: str, then: str) -> None:
+        """Report the failure being handled: a database that failed (down, locked)
+        is one line naming it and the driver's cause, its traceback only under
+        --debug (an outage used to print a full traceback per job run); anything
+        else keeps its traceback. The last failure is kept for a health view."""
+        exc = sys.exc_info()[1]
+        if isinstance(exc, OperationalError):
+            cause = describe_failure(self.engine, exc)
+            log.error("%s failed: %s; %s", job, cause, then)
+            log.debug("%s failed", job, exc_info=True)
+        else:
+            cause = f"{type(exc).__name__}: {exc}"
+            log.exception("%s failed; %s", job, then)
+        self.last_failure = (datetime.now(UTC), job, cause)
 
     async def _poll_due(self) -> None:
         """Batch after batch while feeds are due, so that several daemons share
@@ -94,14 +113,14 @@ class Daemon:
                 log.info("alerts: %d sent, %d pending, %d failed", report.sent, report.pending,
                          report.failed)
         except Exception:
-            log.exception("alert delivery failed; pending alerts stay pending")
+            self._failed("alert delivery", "pending alerts stay pending")
 
     def digest(self) -> None:
         try:
             result = make_digest(self.settings, self.engine)
             log.info("digest: %s (%d stories)", result.status, result.story_count)
         except Exception:
-            log.exception("digest failed; its mentions stay for the next digest")
+            self._failed("digest", "its mentions stay for the next digest")
 
     # --- lifecycle --------------------------------------------------------
     def start(self) -> None:

@@ -123,3 +123,36 @@ def test_ticks_store_every_batch_and_fetch_robots_once(tmp_path: Path) -> None:
         engine.dispose()
     assert stored == 4
     assert [r.path for r in srv.requests].count("/robots.txt") == 1
+
+
+def test_a_database_outage_is_one_line_per_job_naming_the_cause(
+        tmp_path: Path, caplog: Any) -> None:
+    """With the database down, each job's failure is one ERROR line naming the
+    database and the driver's cause (it was a full traceback each time); the
+    traceback is there under --debug, and the daemon keeps the last failure."""
+    import logging
+    import socket
+
+    from monitor.config import settings_from_dict
+    from monitor.daemon import Daemon
+    from monitor.db.engine import make_engine
+
+    with socket.socket() as sock:          # a port nothing listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    url = f"postgresql+psycopg://postgres@127.0.0.1:{port}/monitor"
+    settings = settings_from_dict({"database": {"url": url}, "seeds": {"path": str(tmp_path)},
+                                   "fetch": {"extract_workers": 1}}, base=tmp_path)
+    daemon = Daemon(settings, make_engine(url, connect_args={"connect_timeout": 2}))
+    with caplog.at_level(logging.DEBUG, logger="monitor"):
+        daemon.tick()
+        daemon.deliver()
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert len(errors) == 2, [r.getMessage() for r in errors]
+    for record in errors:
+        message = record.getMessage()
+        assert f"database postgresql+psycopg://postgres@127.0.0.1:{port}/monitor:" in message, message
+        assert "\n" not in message and record.exc_info is None
+    assert errors[0].getMessage().startswith("poll tick failed: ")
+    assert any(r.levelno == logging.DEBUG and r.exc_info for r in caplog.records)
+    assert daemon.last_failure is not None and daemon.last_failure[1] == "alert delivery"

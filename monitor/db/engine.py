@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from ..errors import ConfigError
@@ -46,6 +46,13 @@ def make_engine(url: str, **kw: Any) -> Engine:
         return create_engine(url, pool_pre_ping=True, **kw)
     raise ConfigError(f"database.url: unsupported database {parsed.get_backend_name()!r} "
                       "(use sqlite:/// or postgresql+psycopg://)")
+
+
+def describe_failure(engine: Engine, e: OperationalError) -> str:
+    """One line for a database that failed: which database (password hidden) and
+    the driver's own first line ("connection refused", "database is locked")."""
+    first = (str(e.orig).strip().splitlines() or [type(e.orig).__name__])[0]
+    return f"database {engine.url.render_as_string(hide_password=True)}: {first}"
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
