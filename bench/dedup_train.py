@@ -83,7 +83,7 @@ def pair_signals(p: Pair, background: tuple[dict[str, int], int] | None = None) 
     f1 = dedup.features("", p.text1, p.lang1)
     index.add(dedup.Candidate(0, 0, f1, "1", lang=p.lang1))
     ranked = index.scored(dedup.features("", p.text2, p.lang2), dedup.Query(lang=p.lang2),
-                          evidence_rule=False)
+                          evidence_rule=False, all_signals=True)
     return ranked[0].signals if ranked else None
 
 
@@ -125,7 +125,7 @@ def uci_rows(docs: list[Doc], orders: int) -> tuple[list[tuple[float, ...]], lis
         for i, d in enumerate(shuffled(docs, seed)):
             feats = doc_features(d)
             q = dedup.Query(lang=d.lang, feed_id=feeds.get(d.source or ""))
-            for s in index.scored(feats, q):
+            for s in index.scored(feats, q, all_signals=True):
                 xs.append(s.signals)
                 ys.append(int(members[s.story_id].most_common(1)[0][0] == d.story))
             sid = index.decide(feats, text_hash(d.text), None, q).story_id

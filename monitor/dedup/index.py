@@ -207,7 +207,7 @@ class StoryIndex:
         if story.size == 0:
             story.first_article = idx
         story.is_seed = story.is_seed or cand.is_seed
-        story.count(cand.is_seed, published if cand.dates_story else None, dated=cand.dates_story)
+        story.count(cand.is_seed, published if cand.dates_story else None)
         story.absorb(*self._vector(idx),
                      self._vector(story.first_article) if story.size == 1 else None)
         postings = self._seed_postings if cand.is_seed else self._postings
@@ -322,9 +322,11 @@ class StoryIndex:
         return query
 
     def scored(self, feats: dict[str, float], query: Query | None = None,
-               evidence_rule: bool = True) -> list[Scored]:
+               evidence_rule: bool = True, all_signals: bool = False) -> list[Scored]:
         """Each candidate story's probability of being the article's story (after
-        the time factor), best first. ``evidence_rule=False`` scores candidates
+        the time factor), best first. ``all_signals``: compute every signal, also
+        those the shipped model does not weigh at this length (to fit a model).
+        ``evidence_rule=False`` scores candidates
         that share too little to be one story too (for fitting the model)."""
         q = query or Query()
         published = _utc(q.published)
@@ -363,6 +365,8 @@ class StoryIndex:
         q_ids, q_weights = _sorted_vector(vec)
         out = []
         memo: dict[int, float] = {}     # specificities, shared by the candidates of this decision
+        # the costliest signal, computed only where a model weighs it at this length
+        specific_used = all_signals or self.model.uses("specific_link", n_query)
         # the stories most like the article by their best article's cosine are scored in
         # full; the model cannot lift one from further down past them
         ranked = heapq.nlargest(SCORED_STORIES, best.items(), key=lambda kv: kv[1][0])
@@ -385,7 +389,8 @@ class StoryIndex:
                         n_candidate=n_cand, cross=cross,
                         cross_cos=cross_cosine(vec, item.keys, item.weights, self._bridge) if cross else 0.0,
                         same_feed=q.feed_id is not None and q.feed_id == item.feed_id,
-                        specific=self._specific_cosine(vec, item.keys, item.weights, memo))
+                        specific=self._specific_cosine(vec, item.keys, item.weights, memo)
+                        if specific_used else 0.0)
             out.append(Scored(sid, scale_odds(self.model.probability(x, n_query), factors[sid]), idx,
                               link, x, self.model.logit_terms(x, n_query)))
         return sorted(out, key=lambda s: -s.probability)

@@ -91,6 +91,12 @@ class StoryModel:
         t = min(max(m.threshold, 1e-6), 1 - 1e-6)
         return m.bias - math.log(t / (1 - t))
 
+    def uses(self, signal: str, n_features: int) -> bool:
+        """Whether a signal weighs at all in the log-odds of a text of this length."""
+        i = SIGNALS.index(signal)
+        a = self.share(n_features)
+        return (a < 1 and self.headline.weights[i] != 0) or (a > 0 and self.article.weights[i] != 0)
+
     def logit_terms(self, x: tuple[float, ...], n_features: int) -> tuple[float, ...]:
         a = self.share(n_features)
         return tuple((1 - a) * h + a * r for h, r in

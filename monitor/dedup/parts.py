@@ -45,10 +45,10 @@ class Story:
         self.first = when if self.first is None else min(self.first, when)
         self.last = when if self.last is None else max(self.last, when)
 
-    def count(self, is_seed: bool, when: datetime | None, dated: bool = True) -> None:
-        """A member: ``when`` its time, if it dates the story (``dated``)."""
+    def count(self, is_seed: bool, when: datetime | None) -> None:
+        """A member: ``when`` its time, None if it does not date the story."""
         if not is_seed:
-            self.articles += dated and when is not None
+            self.articles += when is not None
         elif when is None:
             self.undated_seeds += 1
         self.extend(when)
