@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from .config import EmailSettings, Settings
 from .db import identity, repo
+from .db.engine import reading
 from .db.models import Alert, Article, Feed, Mention
 from .db.queries import iso
 from .errors import DeliveryError
@@ -216,27 +217,36 @@ def deliver_pending(settings: Settings, engine: Engine, now: datetime | None = N
             claimed = getattr(result, "rowcount", 0)
         if not claimed:
             continue
-        with Session(engine) as s, s.begin():
+        # read, send, then record: no transaction is open while the server is
+        # talked to (on SQLite it would hold the write lock for the whole send)
+        with Session(reading(engine)) as s:
             alert = s.get(Alert, aid)
             if alert is None:
                 continue
-            try:
-                _send(settings, alert, _alert_view(s, alert, by_key))
-            except DeliveryError as e:
-                alert.attempts += 1
-                alert.last_error = f"{e.code}: {e}"
-                if alert.attempts >= settings.alerts.max_attempts or e.code == "not_configured":
-                    alert.status = "failed"
-                    report.failed += 1
-                else:
-                    alert.next_attempt_at = now + min(RETRY_BASE * 2 ** (alert.attempts - 1), RETRY_MAX)
-                    report.pending += 1
-                if e.code in ("smtp_unreachable", "webhook_unreachable", "smtp_auth"):
-                    down.add(alert.channel)
-                report.errors.append(str(e))
-                log.warning("alert %s (%s): %s", alert.id, alert.channel, e)
+            view = _alert_view(s, alert, by_key)
+        error: DeliveryError | None = None
+        try:
+            _send(settings, alert, view)
+        except DeliveryError as e:
+            error = e
+        with Session(engine) as s, s.begin():
+            row = s.get(Alert, aid)
+            if row is None:
                 continue
-            alert.status, alert.sent_at = "sent", now
-            alert.attempts += 1
-            report.sent += 1
+            row.attempts += 1
+            if error is None:
+                row.status, row.sent_at = "sent", now
+                report.sent += 1
+                continue
+            row.last_error = f"{error.code}: {error}"
+            if row.attempts >= settings.alerts.max_attempts or error.code == "not_configured":
+                row.status = "failed"
+                report.failed += 1
+            else:
+                row.next_attempt_at = now + min(RETRY_BASE * 2 ** (row.attempts - 1), RETRY_MAX)
+                report.pending += 1
+        if error.code in ("smtp_unreachable", "webhook_unreachable", "smtp_auth"):
+            down.add(channel)
+        report.errors.append(str(error))
+        log.warning("alert %s (%s): %s", aid, channel, error)
     return report

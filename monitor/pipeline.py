@@ -37,6 +37,7 @@ from .analyze import Analysis, topic_spec
 from .canonical import MAX_AUTHOR, canonical_url, clip
 from .config import Settings
 from .db import repo
+from .db.engine import reading
 from .db.models import Feed
 from .errors import ExtractError, FeedParseError, FetchError
 from .feeds import FeedEntry, ParsedFeed, discover_feed_links, parse_feed
@@ -150,6 +151,12 @@ async def poll_feeds(ctx: Context, feeds: Sequence[Feed], *, workers: Workers | 
                     break
                 await store.submit(record_feeds, ctx, outcomes, summary)
             await store.close()
+    except BaseException:
+        # a failed poll (a batch the database refused, a worker that died) or a
+        # cancelled one strands none of its feeds: their leases are given back
+        # at once (a recorded feed has none left), for the next poll to take
+        _give_back(ctx, feeds)
+        raise
     finally:
         if ahead is not None:
             ahead.cancel()
@@ -157,6 +164,15 @@ async def poll_feeds(ctx: Context, feeds: Sequence[Feed], *, workers: Workers | 
         if own_workers:
             workers.close()
     return summary
+
+
+def _give_back(ctx: Context, feeds: Sequence[Feed]) -> None:
+    try:
+        with Session(ctx.engine) as s:
+            repo.release_feeds(s, [f.id for f in feeds], owner=feeds[0].lease_owner if feeds else None)
+    except Exception as e:  # the database itself may be what failed
+        log.warning("could not give back the leases of %d feed(s) (they expire by "
+                    "themselves): %s", len(feeds), e)
 
 
 async def _read_feeds(ctx: Context, fetcher: Fetcher, feeds: Sequence[Feed]) -> list[FeedOutcome]:
@@ -203,7 +219,7 @@ async def read_feed(ctx: Context, fetcher: Fetcher, feed: Feed) -> FeedOutcome:
             log.info("feed %s: entry %r has no link; skipped", feed.name, entry.title[:80])
             continue
         entries.setdefault(canonical_url(entry.link), entry)
-    with Session(ctx.engine) as s:
+    with Session(reading(ctx.engine)) as s:
         known = repo.known_urls(s, list(entries))
     out.skipped_known = len(known)
     out.todo = [(u, e) for u, e in entries.items() if u not in known]

@@ -8,15 +8,17 @@ Side effects: database writes only.
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from . import dedup, schedule
 from .db import repo, story_index
+from .db.engine import describe_failure, is_busy, reading
 
 if TYPE_CHECKING:
     from .pipeline import Context, FeedOutcome, PollSummary
@@ -44,13 +46,42 @@ class WriterState:
     urls: set[str] = field(default_factory=set)
 
 
+STORE_ATTEMPTS = 3      # a batch that met a locked database (or a deadlock) is tried again
+
+
 def store_drafts(ctx: Context, drafts: list[repo.ArticleDraft], summary: PollSummary,
                  state: WriterState | None = None) -> None:
     """The single writer: decide and store these articles in publication order,
     in one transaction (each in a savepoint, so that a page another daemon
-    stored meanwhile is skipped alone)."""
+    stored meanwhile is skipped alone). A batch rolled back because the
+    database was busy is decided and stored again (the story index, which
+    already held its articles, is reloaded); another failure is raised."""
     state = state or WriterState()
-    with Session(ctx.engine) as s:
+    for attempt in range(1, STORE_ATTEMPTS + 1):
+        own, urls = set(state.own), set(state.urls)
+        try:
+            stored, skipped = _store_batch(ctx, drafts, state)
+            break
+        except OperationalError as e:
+            # rolled back: forget what this attempt added, reload the index next time
+            state.index, state.own, state.urls = None, own, urls
+            if attempt == STORE_ATTEMPTS or not is_busy(e):
+                raise
+            log.warning("storing %d article(s) failed (%s); trying again (%d of %d)",
+                        len(drafts), describe_failure(ctx.engine, e), attempt + 1,
+                        STORE_ATTEMPTS)
+            time.sleep(0.5 * attempt)
+    summary.skipped_known += skipped
+    _count(summary, stored)
+    if ctx.progress is not None:
+        ctx.progress(summary)
+
+
+def _store_batch(ctx: Context, drafts: list[repo.ArticleDraft], state: WriterState
+                 ) -> tuple[list[tuple[repo.ArticleDraft, dedup.Decision, repo.StoredArticle]], int]:
+    """One attempt at a batch, in one transaction: (what was stored, how many
+    were skipped as stored already)."""
+    with Session(reading(ctx.engine)) as s:
         if state.index is None:
             state.index = story_index.load_index(s, ctx.settings, utcnow())
         else:
@@ -59,10 +90,11 @@ def store_drafts(ctx: Context, drafts: list[repo.ArticleDraft], summary: PollSum
     for draft in drafts:   # a feed's template words are known from its whole batch
         index.observe(draft.feed_id, draft.url, draft.features, draft.title)
     stored: list[tuple[repo.ArticleDraft, dedup.Decision, repo.StoredArticle]] = []
+    skipped = 0
     with Session(ctx.engine) as s:
         for draft in sorted(drafts, key=_order_key):
             if draft.url in state.urls:  # two entries led to the same page (its canonical URL)
-                summary.skipped_known += 1
+                skipped += 1
                 continue
             state.urls.add(draft.url)
             when = draft.published_at or draft.seen_at
@@ -74,7 +106,7 @@ def store_drafts(ctx: Context, drafts: list[repo.ArticleDraft], summary: PollSum
             except IntegrityError as e:
                 if not _is_unique_violation(e):
                     raise
-                summary.skipped_known += 1  # another daemon stored the same page meanwhile
+                skipped += 1  # another daemon stored the same page meanwhile
                 continue
             index.add(dedup.Candidate(res.article_id, res.story_id, draft.features,
                                       draft.text_hash, res.story_is_seed, draft.signature,
@@ -84,9 +116,7 @@ def store_drafts(ctx: Context, drafts: list[repo.ArticleDraft], summary: PollSum
             state.own.add(res.article_id)
             stored.append((draft, decision, res))
         s.commit()
-    _count(summary, stored)
-    if ctx.progress is not None:
-        ctx.progress(summary)
+    return stored, skipped
 
 
 def release_feeds(ctx: Context, feed_ids: list[int]) -> None:

@@ -1,5 +1,12 @@
 """Engine and session setup for SQLite (WAL) and PostgreSQL (psycopg 3).
 
+On SQLite every transaction begins IMMEDIATE (it takes the write lock at its
+start, waiting up to the busy timeout for it), unless it runs on
+``reading(engine)``. A deferred transaction that reads first and writes later
+fails at once with "database is locked" when another connection committed in
+between (its snapshot is stale, and the busy timeout does not apply): a poll
+lost its batch that way when the daemon's own delivery committed mid-batch.
+
 Side effects: opens database connections; on SQLite, switches the file to WAL
 and turns on foreign keys and a busy timeout for every connection.
 """
@@ -8,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
@@ -40,12 +47,38 @@ def make_engine(url: str, **kw: Any) -> Engine:
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.close()
+            # the driver's own implicit BEGIN (deferred, and only before a write) is
+            # replaced by ours, below: the SQLAlchemy recipe for SQLite transactions
+            dbapi_conn.isolation_level = None
+
+        @event.listens_for(engine, "begin")
+        def _sqlite_begin(conn: Connection) -> None:
+            read_only = conn.get_execution_options().get(READ_ONLY, False)
+            conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
         return engine
     if parsed.get_backend_name() == "postgresql":
         return create_engine(url, pool_pre_ping=True, **kw)
     raise ConfigError(f"database.url: unsupported database {parsed.get_backend_name()!r} "
                       "(use sqlite:/// or postgresql+psycopg://)")
+
+
+READ_ONLY = "monitor_read_only"
+
+
+def reading(engine: Engine) -> Engine:
+    """The engine for transactions that only read (a long read need not hold
+    SQLite's write lock, nor wait for it). A write in one of them may fail with
+    "database is locked"; on PostgreSQL nothing changes."""
+    return engine.execution_options(**{READ_ONLY: True})
+
+
+def is_busy(e: OperationalError) -> bool:
+    """SQLite's lock wait ran out (or PostgreSQL chose this transaction as a
+    deadlock or serialization victim): the transaction may simply be retried."""
+    msg = str(e.orig).lower()
+    return ("database is locked" in msg or "database is busy" in msg or "deadlock" in msg
+            or "could not serialize" in msg)
 
 
 def describe_failure(engine: Engine, e: OperationalError) -> str:

@@ -229,13 +229,19 @@ def record_feed_success(session: Session, feed_id: int, now: datetime, next_poll
             feed.url = new_url
 
 
-def release_feeds(session: Session, feed_ids: Sequence[int]) -> None:
-    """Give up the lease on feeds left unpolled (a daemon stopping mid-poll):
-    nothing else changes, so they stay due and the next poller takes them."""
-    if feed_ids:
-        with session.begin():
-            session.execute(update(Feed).where(Feed.id.in_(list(feed_ids)))
-                            .values(lease_owner=None, lease_until=None))
+def release_feeds(session: Session, feed_ids: Sequence[int], owner: str | None = None) -> int:
+    """Give up the lease on feeds left unpolled (a daemon stopping mid-poll, a
+    failed poll): nothing else changes, so they stay due and the next poller
+    takes them. With ``owner``, only the leases that holder still has.
+    Returns how many leases were given back."""
+    if not feed_ids:
+        return 0
+    q = update(Feed).where(Feed.id.in_(list(feed_ids)), Feed.lease_owner.is_not(None))
+    if owner is not None:
+        q = q.where(Feed.lease_owner == owner)
+    with session.begin():
+        return int(getattr(session.execute(q.values(lease_owner=None, lease_until=None)),
+                           "rowcount", 0) or 0)
 
 
 FailurePolicy = Callable[[int, datetime | None], tuple[str, str | None, datetime]]
