@@ -303,10 +303,8 @@ def seeds_list(app: App, fmt: str) -> None:
 @click.option("--feed", "names", multiple=True, help="poll only this feed (repeatable)")
 def poll_cmd(app: App, names: tuple[str, ...]) -> None:
     """Poll every enabled feed (or the named ones) once, now, and deliver alerts."""
-    from datetime import timedelta
-
+    from . import leases
     from .alerts import deliver_pending
-    from .db import repo
     from .db.models import Feed
     from .pipeline import Context, poll_feeds
     from .progress import Progress
@@ -316,21 +314,24 @@ def poll_cmd(app: App, names: tuple[str, ...]) -> None:
         settings.feed(n)  # a ConfigError naming the unknown feed
     now = datetime.now(UTC)
     app.ready_to_poll(now)
+    enabled = [f.name for f in settings.feeds if f.enabled]
+    wanted = list(names) or enabled
+    me = leases.this_holder()
+    feeds = leases.claim(app.engine, me, settings.schedule.lease, names=wanted, now=now)
+    claimed = {f.name for f in feeds}
     with Session(app.engine) as s:
-        enabled = [f.name for f in settings.feeds if f.enabled]
-        wanted = list(names) or enabled
-        feeds = repo.claim_due_feeds(s, f"poll:{id(app)}", now, timedelta(minutes=30), wanted)
-        claimed = {f.name for f in feeds}
         for row in s.scalars(select(Feed).where(Feed.name.in_(set(wanted) - claimed))):
             why = (f"{row.status}: run `monitor feeds enable {row.name}`"
                    if row.status in ("suspended", "disabled") and row.enabled
                    else "disabled in the config" if not row.enabled
-                   else "being polled by a running daemon")
+                   else f"{leases.why_held(row.lease_owner, row.lease_until)}; if that poller "
+                        f"is gone, `monitor feeds release {row.name}` frees it")
             click.echo(f"skipped {row.name} ({why})", err=True)
     progress = Progress()
     ctx = Context.create(settings, app.engine, progress=progress)
     try:
-        summary = asyncio.run(poll_feeds(ctx, feeds))
+        with leases.Keeper(app.engine, me, settings.schedule.lease):
+            summary = asyncio.run(poll_feeds(ctx, feeds))
     finally:
         progress.done()
     report = deliver_pending(settings, app.engine, topics=ctx.topics)

@@ -1,5 +1,5 @@
-"""`monitor feeds`: each feed's health and recent failures, and re-enabling a
-suspended or disabled feed."""
+"""`monitor feeds`: each feed's health and recent failures, re-enabling a
+suspended or disabled feed, and freeing the leases of a poller that is gone."""
 
 from __future__ import annotations
 
@@ -30,7 +30,8 @@ def feeds_group(app: App, show_errors: bool, fmt: str, limit: int | None) -> Non
     click.echo(render_rows(rows[:limit] if limit else rows, fmt,
                            ["name", "status", "last_error_code", "consecutive_failures",
                             "last_success_at", "next_poll_at", "article_count", "avg_response_ms",
-                            "last_error"], FEED_FIELDS + ["avg_response_ms", "disabled_reason"]),
+                            "last_error"], FEED_FIELDS + ["avg_response_ms", "disabled_reason", "lease_owner",
+                                           "lease_until"]),
                nl=False)
 
 
@@ -48,3 +49,32 @@ def feeds_enable(app: App, name: str) -> None:
     if feed is None:
         raise UsageError(f"feed {name!r} has never been polled: nothing to enable")
     click.echo(f"feed {name} enabled; it will be polled at the next tick")
+
+
+@command(feeds_group, "release")
+@click.argument("names", nargs=-1)
+def feeds_release(app: App, names: tuple[str, ...]) -> None:
+    """Free the leases on these feeds (every leased feed when none is named),
+    for a poller that is gone but whose lease has not run out (one on another
+    host; on this host a gone poller's leases are taken over at once)."""
+    from datetime import datetime
+
+    from . import leases
+    from .db import repo
+
+    for n in names:
+        app.settings.feed(n)  # a ConfigError naming an unknown feed
+    with app.session() as s:
+        held = [(f.id, f.name, f.lease_owner, f.lease_until) for f in repo.leased_feeds(s, names)]
+    if not held:
+        click.echo("no feed is leased" if not names else "none of these feeds is leased")
+        return
+    now = datetime.now(UTC)
+    with app.session() as s:
+        for feed_id, name, owner, until in held:
+            if not repo.release_feeds(s, [feed_id], owner=owner):
+                continue             # its holder finished (or another release) meanwhile
+            alive = owner is not None and until is not None and until >= now \
+                and not leases.is_gone(owner)
+            note = " (it may still be running: it polls this feed to the end)" if alive else ""
+            click.echo(f"released {name}: was {leases.why_held(owner, until)}{note}")

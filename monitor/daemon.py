@@ -15,9 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import signal
-import socket
 import sys
 import threading
 from datetime import UTC, datetime
@@ -28,11 +26,10 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
-from sqlalchemy.orm import Session
 
+from . import leases
 from .alerts import deliver_pending
 from .config import Settings
-from .db import repo
 from .db.engine import describe_failure
 from .digest import make_digest
 from .pipeline import Context, poll_feeds
@@ -47,7 +44,7 @@ class Daemon:
     def __init__(self, settings: Settings, engine: Engine, owner: str | None = None) -> None:
         self.settings = settings
         self.engine = engine
-        self.owner = owner or f"{socket.gethostname()}:{os.getpid()}"
+        self.owner = owner or str(leases.this_holder())
         self.stop = threading.Event()
         self.idle = threading.Event()
         self.idle.set()
@@ -88,15 +85,14 @@ class Daemon:
         """Batch after batch while feeds are due, so that several daemons share
         the work; one worker pool and one story index serve the whole tick."""
         workers, writer = self.ctx.workers(), WriterState()
+        sch = self.settings.schedule
         try:
             while not self.stop.is_set():
-                with Session(self.engine) as s:
-                    feeds = repo.claim_due_feeds(s, self.owner, datetime.now(UTC),
-                                                 self.settings.schedule.lease,
-                                                 limit=self.settings.schedule.batch)
+                feeds = leases.claim(self.engine, self.owner, sch.lease, limit=sch.batch)
                 if not feeds:
                     break
-                summary = await poll_feeds(self.ctx, feeds, workers=workers, writer=writer)
+                with leases.Keeper(self.engine, self.owner, sch.lease):
+                    summary = await poll_feeds(self.ctx, feeds, workers=workers, writer=writer)
                 log.info("polled %d feed(s): %d new article(s), %d new mention(s), %d failed",
                          summary.feeds, summary.articles_new, summary.new_mentions,
                          len(summary.feeds_failed))

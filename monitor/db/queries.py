@@ -152,7 +152,8 @@ def feeds(s: Session, names: list[str]) -> list[dict[str, Any]]:
             out.append({"name": name, "url": None, "status": "never_polled", "last_error_code": None,
                         "last_error": None, "consecutive_failures": 0, "last_polled_at": None,
                         "last_success_at": None, "next_poll_at": None, "article_count": 0,
-                        "avg_response_ms": None, "disabled_reason": None})
+                        "avg_response_ms": None, "disabled_reason": None,
+                        "lease_owner": None, "lease_until": None})
             continue
         out.append({
             "name": f.name, "url": f.url,
@@ -162,6 +163,7 @@ def feeds(s: Session, names: list[str]) -> list[dict[str, Any]]:
             "last_success_at": iso(f.last_success_at), "next_poll_at": iso(f.next_poll_at),
             "article_count": int(counts.get(f.id, 0)), "avg_response_ms": f.avg_duration_ms,
             "disabled_reason": f.disabled_reason,
+            "lease_owner": f.lease_owner, "lease_until": iso(f.lease_until),
         })
     return out
 

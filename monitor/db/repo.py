@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, or_, select, text, update
+from sqlalchemy import false, func, or_, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -98,11 +98,16 @@ def sync_feeds(session: Session, settings: Settings, now: datetime) -> dict[str,
 
 
 def claim_due_feeds(session: Session, owner: str, now: datetime, lease: timedelta,
-                    names: list[str] | None = None, limit: int | None = None) -> list[Feed]:
-    """Take a lease on the feeds due now (or the named ones). On PostgreSQL the
-    rows are locked with SKIP LOCKED, so two daemons never take the same feed."""
+                    names: list[str] | None = None, limit: int | None = None,
+                    take_over: Sequence[str] = ()) -> list[Feed]:
+    """Take a lease on the feeds due now (or the named ones): free ones, ones
+    whose lease ran out, and ones leased by a holder in ``take_over`` (gone).
+    On PostgreSQL the rows are locked with SKIP LOCKED, so two daemons never
+    take the same feed."""
+    free = or_(Feed.lease_until.is_(None), Feed.lease_until < now,
+               Feed.lease_owner.in_(list(take_over)) if take_over else false())
     q = select(Feed).where(Feed.enabled.is_(True), Feed.status.not_in(("suspended", "disabled")),
-                           or_(Feed.lease_until.is_(None), Feed.lease_until < now))
+                           free)
     if names is None:
         q = q.where(or_(Feed.next_poll_at.is_(None), Feed.next_poll_at <= now))
     else:
@@ -117,6 +122,32 @@ def claim_due_feeds(session: Session, owner: str, now: datetime, lease: timedelt
         session.expunge(f)
     session.commit()
     return feeds
+
+
+def lease_holders(session: Session, now: datetime) -> dict[str, list[str]]:
+    """The holders of leases still running: holder -> the names of its feeds."""
+    out: dict[str, list[str]] = {}
+    for owner, name in session.execute(select(Feed.lease_owner, Feed.name).where(
+            Feed.lease_owner.is_not(None), Feed.lease_until >= now)):
+        if owner:
+            out.setdefault(owner, []).append(name)
+    return out
+
+
+def renew_leases(session: Session, owner: str, until: datetime) -> int:
+    """Extend every lease ``owner`` still holds to ``until``."""
+    with session.begin():
+        result = session.execute(update(Feed).where(Feed.lease_owner == owner)
+                                 .values(lease_until=until))
+        return int(getattr(result, "rowcount", 0) or 0)
+
+
+def leased_feeds(session: Session, names: Sequence[str] | None = None) -> list[Feed]:
+    """Feeds that hold a lease (all, or the named ones), for an operator."""
+    q = select(Feed).where(Feed.lease_owner.is_not(None))
+    if names:
+        q = q.where(Feed.name.in_(list(names)))
+    return list(session.scalars(q.order_by(Feed.name)))
 
 
 def known_urls(session: Session, urls: list[str]) -> set[str]:

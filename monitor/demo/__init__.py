@@ -83,6 +83,7 @@ def write_config(folder: Path, base: str) -> Path:
 def run_demo(output: Path | None, echo: Callable[[str], Any] = print) -> dict[str, Any]:
     from sqlalchemy.orm import Session
 
+    from .. import leases
     from ..config import load_config
     from ..db import queries, repo
     from ..db.engine import make_engine
@@ -107,7 +108,7 @@ def run_demo(output: Path | None, echo: Callable[[str], Any] = print) -> dict[st
         with Session(engine) as s:
             repo.sync_feeds(s, settings, now)
             s.commit()
-            feeds = repo.claim_due_feeds(s, "demo", now, settings.schedule.poll_interval)
+        feeds = leases.claim(engine, leases.this_holder(), settings.schedule.lease, now=now)
         summary = asyncio.run(poll_feeds(ctx, feeds))
     echo(f"polled {summary.feeds} feeds: {summary.articles_new} articles stored, "
          f"{summary.stories_new} new stories, {summary.new_mentions} new mentions, "
