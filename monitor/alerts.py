@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import smtplib
 import ssl
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -188,11 +189,13 @@ def queue_feed_alerts(settings: Settings, engine: Engine, now: datetime) -> int:
 
 
 def deliver_pending(settings: Settings, engine: Engine, now: datetime | None = None, *,
-                    topics: Sequence[Topic] | None = None) -> DeliveryReport:
+                    topics: Sequence[Topic] | None = None,
+                    stop: threading.Event | None = None) -> DeliveryReport:
     """Queue alerts for long-failing feeds, then send the pending alerts that are
     due. A channel that is down is tried once per round; its other alerts wait
     for the next round untouched. ``topics``: the settings' topics already
-    compiled (they mark the matched terms); compiled here when not given."""
+    compiled (they mark the matched terms); compiled here when not given.
+    Once ``stop`` is set no new send starts: the rest stay pending."""
     now = now or datetime.now(UTC)
     queue_feed_alerts(settings, engine, now)
     report = DeliveryReport()
@@ -203,7 +206,11 @@ def deliver_pending(settings: Settings, engine: Engine, now: datetime | None = N
     if not due:
         return report
     by_key = {t.key: t for t in (compile_topics(settings.topics) if topics is None else topics)}
-    for aid, channel in due:
+    for k, (aid, channel) in enumerate(due):
+        if stop is not None and stop.is_set():
+            report.pending += len(due) - k
+            log.info("stopping: %d alert(s) left pending for the next delivery", len(due) - k)
+            break
         if channel in down:
             report.pending += 1
             continue

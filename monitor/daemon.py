@@ -6,18 +6,27 @@
 - deliver: retries pending alerts on its own interval (a channel that was down);
 - digest: on digest.schedule (cron) in digest.timezone.
 
-SIGTERM/SIGINT: no new work is taken, a poll in flight stops at its next
-article, and the process exits within 30 s. Side effects: everything a poll,
-a delivery and a digest do.
+SIGTERM/SIGINT (stop): no new poll, page fetch or send starts; pages still
+downloading or being analysed get ``Context.stop_grace`` (10 s) and are then
+cut; what is analysed is stored, and every feed not recorded is given back.
+The process exits 0 within ``STOP_DEADLINE`` (30 s, under systemd's
+``TimeoutStopSec=35``): a job still running then (a store stuck on a locked
+database, an SMTP server that stopped answering) is abandoned, after the
+daemon's leases are given back. A second signal exits at once the same way.
+Side effects: everything a poll, a delivery and a digest do.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
 import sys
 import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -26,10 +35,12 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
 
 from . import leases
 from .alerts import deliver_pending
 from .config import Settings
+from .db import repo
 from .db.engine import describe_failure
 from .digest import make_digest
 from .pipeline import Context, poll_feeds
@@ -37,7 +48,7 @@ from .progress import Progress
 from .writer import WriterState
 
 log = logging.getLogger("monitor.daemon")
-STOP_GRACE = 25.0                   # seconds given to work in flight after SIGTERM
+STOP_DEADLINE = 28.0                # seconds from the signal to the exit, whatever runs
 
 
 class Daemon:
@@ -46,25 +57,39 @@ class Daemon:
         self.engine = engine
         self.owner = owner or str(leases.this_holder())
         self.stop = threading.Event()
-        self.idle = threading.Event()
-        self.idle.set()
+        self._jobs = 0                       # jobs running now (tick, delivery, digest)
+        self._jobs_done = threading.Condition()
         self.ctx = Context.create(settings, engine, progress=Progress(every=30.0))
         self.ctx.stop = self.stop
         self.last_failure: tuple[datetime, str, str] | None = None   # when, which job, why
         self.scheduler = BackgroundScheduler(timezone=UTC, job_defaults={
             "coalesce": True, "max_instances": 1, "misfire_grace_time": 600})
 
+    @contextmanager
+    def _job(self) -> Iterator[None]:
+        with self._jobs_done:
+            self._jobs += 1
+        try:
+            yield
+        finally:
+            with self._jobs_done:
+                self._jobs -= 1
+                self._jobs_done.notify_all()
+
+    def wait_idle(self, timeout: float) -> bool:
+        """Wait until no job runs; False if one still runs after ``timeout`` s."""
+        with self._jobs_done:
+            return self._jobs_done.wait_for(lambda: self._jobs == 0, timeout)
+
     # --- jobs -------------------------------------------------------------
     def tick(self) -> None:
         if self.stop.is_set():
             return
-        self.idle.clear()
-        try:
-            asyncio.run(self._poll_due())
-        except Exception:
-            self._failed("poll tick", "the next tick will retry")
-        finally:
-            self.idle.set()
+        with self._job():
+            try:
+                asyncio.run(self._poll_due())
+            except Exception:
+                self._failed("poll tick", "the next tick will retry")
 
     def _failed(self, job: str, then: str) -> None:
         """Report the failure being handled: a database that failed (down, locked)
@@ -98,13 +123,21 @@ class Daemon:
                          len(summary.feeds_failed))
                 for name, code, msg in summary.feeds_failed:
                     log.warning("feed %s failed: %s: %s", name, code, msg)
-                await asyncio.to_thread(self.deliver)
+                if not self.stop.is_set():
+                    await asyncio.to_thread(self._deliver)
         finally:
             workers.close()
 
     def deliver(self) -> None:
+        if self.stop.is_set():
+            return
+        with self._job():
+            self._deliver()
+
+    def _deliver(self) -> None:
         try:
-            report = deliver_pending(self.settings, self.engine, topics=self.ctx.topics)
+            report = deliver_pending(self.settings, self.engine, topics=self.ctx.topics,
+                                     stop=self.stop)
             if report.sent or report.errors:
                 log.info("alerts: %d sent, %d pending, %d failed", report.sent, report.pending,
                          report.failed)
@@ -112,6 +145,12 @@ class Daemon:
             self._failed("alert delivery", "pending alerts stay pending")
 
     def digest(self) -> None:
+        if self.stop.is_set():
+            return
+        with self._job():
+            self._digest()
+
+    def _digest(self) -> None:
         try:
             result = make_digest(self.settings, self.engine)
             log.info("digest: %s (%d stories)", result.status, result.story_count)
@@ -133,17 +172,50 @@ class Daemon:
                  len(self.settings.feeds), sch.tick, self.settings.digest.schedule,
                  self.settings.digest.timezone)
 
-    def shutdown(self) -> None:
+    def shutdown(self, deadline: float | None = None) -> None:
+        """Stop: no new job; wait for the running ones until ``deadline``
+        (time.monotonic()), then give back the leases and, if a job still
+        runs, leave without it (os._exit: its thread cannot be interrupted)."""
         self.stop.set()
+        deadline = deadline or time.monotonic() + STOP_DEADLINE
         self.scheduler.shutdown(wait=False)
-        if not self.idle.wait(STOP_GRACE):
-            log.warning("a poll was still running after %.0f s; exiting anyway "
-                        "(its feeds' leases expire and another run takes them)", STOP_GRACE)
+        idle = self.wait_idle(max(0.0, deadline - time.monotonic() - 2.0))
+        self._give_back_leases()
+        if not idle:
+            log.warning("daemon %s: a job was still running %.0f s after the stop; exiting "
+                        "without it (pending alerts stay pending, unstored pages are "
+                        "fetched again by the next poll)", self.owner, STOP_DEADLINE)
+            self._exit_now()
         log.info("daemon %s stopped", self.owner)
 
+    def _give_back_leases(self) -> None:
+        try:
+            with Session(self.engine) as s:
+                held = [f.id for f in repo.leased_feeds(s) if f.lease_owner == self.owner]
+            with Session(self.engine) as s:
+                n = repo.release_feeds(s, held, owner=self.owner)
+            if n:
+                log.info("gave back the leases of %d feed(s)", n)
+        except Exception as e:  # the database may be what keeps the job busy
+            log.warning("could not give back the leases (they are taken over once this "
+                        "process is gone): %s", e)
+
+    @staticmethod
+    def _exit_now() -> None:
+        logging.shutdown()
+        os._exit(0)
+
     def run_forever(self) -> None:
+        stopped_at: list[float] = []
+
         def _on_signal(signum: int, _frame: Any) -> None:
-            log.info("received %s: stopping", signal.Signals(signum).name)
+            if stopped_at:                  # a second signal: leave now
+                log.warning("received %s again: exiting now", signal.Signals(signum).name)
+                self._give_back_leases()
+                self._exit_now()
+            stopped_at.append(time.monotonic())
+            log.info("received %s: stopping (within %.0f s)", signal.Signals(signum).name,
+                     STOP_DEADLINE)
             self.stop.set()
 
         signal.signal(signal.SIGTERM, _on_signal)
@@ -151,4 +223,4 @@ class Daemon:
         self.start()
         while not self.stop.wait(0.5):
             pass
-        self.shutdown()
+        self.shutdown((stopped_at[0] if stopped_at else time.monotonic()) + STOP_DEADLINE)

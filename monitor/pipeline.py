@@ -25,8 +25,9 @@ import asyncio
 import logging
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from typing import TypeVar
 from urllib.parse import urlsplit
 
 import httpx
@@ -47,6 +48,7 @@ from .workers import Workers
 from .writer import WriterState, record_feeds, release_feeds, store_drafts, utcnow
 
 log = logging.getLogger("monitor.pipeline")
+T = TypeVar("T")
 
 
 @dataclass
@@ -96,6 +98,7 @@ class Context:
     topics: list[Topic]
     transport: httpx.AsyncBaseTransport | None = None   # tests inject httpx.MockTransport
     stop: threading.Event | None = None                 # set by the daemon on SIGTERM
+    stop_grace: float = 10.0       # seconds work in flight may go on after the stop, then cut
     progress: Callable[[PollSummary], None] | None = None  # called as feeds and articles finish
     robots: RobotsCache = field(default_factory=RobotsCache)  # robots.txt kept across polls
 
@@ -138,9 +141,9 @@ async def poll_feeds(ctx: Context, feeds: Sequence[Feed], *, workers: Workers | 
     try:
         async with Fetcher(ctx.settings.fetch, transport=ctx.transport, robots=ctx.robots) as fetcher:
             for k, part in enumerate(parts):
-                outcomes = await (ahead or _read_feeds(ctx, fetcher, part))
+                outcomes = await _cut_on_stop(ctx, ahead or _read_feeds(ctx, fetcher, part)) or []
                 ahead = (asyncio.ensure_future(_read_feeds(ctx, fetcher, parts[k + 1]))
-                         if k + 1 < len(parts) else None)
+                         if k + 1 < len(parts) and not _stopping(ctx) else None)
                 await _collect(ctx, fetcher, workers, outcomes, taken, summary, store, state)
                 if _stopping(ctx):
                     # articles skipped on the way out: record nothing for these feeds
@@ -255,7 +258,9 @@ async def _collect(ctx: Context, fetcher: Fetcher, workers: Workers, outcomes: l
     async def produce() -> None:
         tasks = [asyncio.ensure_future(c) for c in todo]
         try:
-            await asyncio.gather(*tasks)
+            if await _cut_on_stop(ctx, asyncio.gather(*tasks)) is None:
+                log.info("stopping: %d page(s) in flight were cut",
+                         sum(t.cancelled() for t in tasks))
         except Exception:
             for t in tasks:             # an unexpected error (a worker died): stop the rest
                 t.cancel()
@@ -379,3 +384,28 @@ async def _article(ctx: Context, fetcher: Fetcher, workers: Workers, out: FeedOu
 
 def _stopping(ctx: Context) -> bool:
     return ctx.stop is not None and ctx.stop.is_set()
+
+
+async def _cut_on_stop(ctx: Context, work: Awaitable[T]) -> T | None:
+    """``work``'s result; or, once the stop event is set and ``ctx.stop_grace``
+    seconds more have passed, None: the work is cancelled there (a page still
+    downloading or being analysed is dropped; its feed is left for the next poll)."""
+    task = asyncio.ensure_future(work)
+    if ctx.stop is None:
+        return await task
+    watch = asyncio.ensure_future(_stopped_for(ctx.stop, ctx.stop_grace))
+    try:
+        await asyncio.wait({task, watch}, return_when=asyncio.FIRST_COMPLETED)
+        if task.done():
+            return task.result()
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        return None
+    finally:
+        watch.cancel()
+
+
+async def _stopped_for(stop: threading.Event, grace: float) -> None:
+    while not stop.is_set():
+        await asyncio.sleep(0.2)
+    await asyncio.sleep(grace)
