@@ -27,7 +27,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -51,6 +51,23 @@ log = logging.getLogger("monitor.daemon")
 STOP_DEADLINE = 28.0                # seconds from the signal to the exit, whatever runs
 
 
+MISFIRE_GRACE = 600                 # seconds a late job may still run
+
+
+def digest_slot(trigger: CronTrigger, now: datetime) -> str:
+    """The schedule's fire time this digest run belongs to: the latest at or
+    before ``now`` (a run starts at most MISFIRE_GRACE late). Every daemon
+    with the same digest.schedule names the same slot, and one claims it."""
+    t = trigger.get_next_fire_time(None, now - timedelta(seconds=MISFIRE_GRACE + 60))
+    slot = None
+    while t is not None and t <= now:
+        slot = t
+        t = trigger.get_next_fire_time(t, t + timedelta(seconds=1))
+    if slot is None:               # run off its schedule (by hand): the minute it runs
+        slot = now.replace(second=0, microsecond=0)
+    return "cron " + slot.astimezone(UTC).isoformat(timespec="minutes")
+
+
 class Daemon:
     def __init__(self, settings: Settings, engine: Engine, owner: str | None = None) -> None:
         self.settings = settings
@@ -63,7 +80,9 @@ class Daemon:
         self.ctx.stop = self.stop
         self.last_failure: tuple[datetime, str, str] | None = None   # when, which job, why
         self.scheduler = BackgroundScheduler(timezone=UTC, job_defaults={
-            "coalesce": True, "max_instances": 1, "misfire_grace_time": 600})
+            "coalesce": True, "max_instances": 1, "misfire_grace_time": MISFIRE_GRACE})
+        self.digest_trigger = CronTrigger.from_crontab(settings.digest.schedule,
+                                                       timezone=settings.digest.timezone)
 
     @contextmanager
     def _job(self) -> Iterator[None]:
@@ -144,15 +163,16 @@ class Daemon:
         except Exception:
             self._failed("alert delivery", "pending alerts stay pending")
 
-    def digest(self) -> None:
+    def digest(self, now: datetime | None = None) -> None:
         if self.stop.is_set():
             return
         with self._job():
-            self._digest()
+            self._digest(now or datetime.now(UTC))
 
-    def _digest(self) -> None:
+    def _digest(self, now: datetime) -> None:
         try:
-            result = make_digest(self.settings, self.engine)
+            result = make_digest(self.settings, self.engine, now=now,
+                                 slot=digest_slot(self.digest_trigger, now))
             log.info("digest: %s (%d stories)", result.status, result.story_count)
         except Exception:
             self._failed("digest", "its mentions stay for the next digest")
@@ -165,8 +185,7 @@ class Daemon:
                                id="tick", next_run_time=now)
         self.scheduler.add_job(self.deliver, IntervalTrigger(
             seconds=sch.delivery_interval.total_seconds()), id="deliver")
-        self.scheduler.add_job(self.digest, CronTrigger.from_crontab(
-            self.settings.digest.schedule, timezone=self.settings.digest.timezone), id="digest")
+        self.scheduler.add_job(self.digest, self.digest_trigger, id="digest")
         self.scheduler.start()
         log.info("daemon %s started: %d feed(s), tick every %s, digest '%s' %s", self.owner,
                  len(self.settings.feeds), sch.tick, self.settings.digest.schedule,

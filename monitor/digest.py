@@ -2,9 +2,10 @@
 then per story (each story once), with the new articles of seed stories in a
 compact "known stories" section.
 
-The watermark is the highest mention id a SENT digest covered; a digest that
-could not be sent is recorded as failed and leaves the watermark where it was,
-so its mentions go out with the next one. Side effects: SMTP (through
+A digest run claims the mentions no digest covers yet (monitor.db.digests),
+so a mention committed late by another daemon goes out with the next digest;
+one that could not be sent is recorded as failed and gives its mentions
+back, so they go out with the next one. Side effects: SMTP (through
 monitor.alerts) and a row in `digests` per attempt.
 """
 
@@ -16,14 +17,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from .alerts import build_email, send_email
 from .config import Settings
-from .db import repo
+from .db import digests, repo
+from .db.engine import reading
 from .db.identity import install_id, message_id
-from .db.models import Article, Digest, Feed, Mention, Story, StoryTopic
+from .db.models import Article, Feed, Mention, Story, StoryTopic
 from .errors import DeliveryError
 from .render import mark_matches, render
 from .topics import compile_topics
@@ -33,7 +35,7 @@ log = logging.getLogger("monitor.digest")
 
 @dataclass
 class DigestResult:
-    status: str                 # sent | failed | empty | dry_run
+    status: str                 # sent | failed | empty | dry_run | claimed_elsewhere
     text: str
     html: str
     mention_count: int
@@ -41,27 +43,20 @@ class DigestResult:
     error: str | None = None
 
 
-def watermark(s: Session) -> int:
-    return int(s.scalar(select(func.max(Digest.last_mention_id)).where(Digest.status == "sent")) or 0)
-
-
-def _last_digest_time(s: Session) -> datetime | None:
-    return s.scalar(select(func.max(Digest.sent_at)).where(Digest.status == "sent"))
-
-
-def build_view(s: Session, after_id: int, now: datetime,
-               compiled: dict[str, Any] | None = None) -> tuple[dict[str, Any], int]:
-    """The digest's data: (view, last mention id covered). ``compiled`` topics
-    (by key) mark the matched terms in the snippets."""
+def build_view(s: Session, run_id: int | None, now: datetime,
+               compiled: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The digest's data: the mentions digest run ``run_id`` claimed (None: the
+    mentions no digest covers yet, for a preview). ``compiled`` topics (by
+    key) mark the matched terms in the snippets."""
+    covered = Mention.digest_id == run_id if run_id is not None else Mention.digest_id.is_(None)
     rows = s.execute(
         select(Mention, Article, Story, Feed.name)
         .join(Article, Article.id == Mention.article_id)
         .join(Story, Story.id == Mention.story_id)
         .outerjoin(Feed, Feed.id == Article.feed_id)
-        .where(Mention.id > after_id, Article.seed_file.is_(None))
+        .where(covered, Article.seed_file.is_(None))
         .order_by(Mention.topic, Mention.id)
     ).all()
-    last_id = max((m.id for m, *_ in rows), default=after_id)
     topics: OrderedDict[str, OrderedDict[int, dict[str, Any]]] = OrderedDict()
     known: OrderedDict[int, dict[str, Any]] = OrderedDict()
     alerted = {(st.story_id, st.topic): st.first_article_id
@@ -110,44 +105,56 @@ def build_view(s: Session, after_id: int, now: datetime,
                 "status": f.status} for f, since, tries in repo.failing_feeds(s)]
     story_ids = {e["story_id"] for t in topic_views for e in t["stories"]} | set(known)
     view = {
-        "since": _last_digest_time(s) or min((art.seen_at for _, art, _, _ in rows), default=now),
+        "since": digests.last_sent_at(s) or min((art.seen_at for _, art, _, _ in rows), default=now),
         "until": now, "topics": topic_views, "known": list(known.values()),
         "story_count": len(story_ids), "mention_count": len(rows), "failing": failing,
     }
-    return view, last_id
+    return view
 
 
 def make_digest(settings: Settings, engine: Engine, *, dry_run: bool = False,
-                now: datetime | None = None) -> DigestResult:
+                now: datetime | None = None, slot: str | None = None) -> DigestResult:
     """Build the digest of everything not yet digested; send and record it
-    unless ``dry_run``. Nothing new and digest.send_empty false: nothing is sent."""
+    unless ``dry_run``. Nothing new and digest.send_empty false: nothing is sent.
+
+    The run first claims what it covers (``db.digests.claim``): the schedule's
+    ``slot`` when the daemon runs it (a slot another daemon claimed is
+    "claimed_elsewhere": sent once, whoever runs it) and the mentions no
+    digest covers; a digest that is not sent gives its mentions back."""
     now = now or datetime.now(UTC)
-    with Session(engine) as s:
-        after = watermark(s)
-        view, last_id = build_view(s, after, now, {t.key: t for t in compile_topics(settings.topics)})
-        install = install_id(s)
-        s.commit()
-    subject, text, html = render("digest", view)
-    result = DigestResult("dry_run" if dry_run else "sent", text, html,
-                          view["mention_count"], view["story_count"])
+    compiled = {t.key: t for t in compile_topics(settings.topics)}
     if dry_run:
-        return result
+        with Session(reading(engine)) as s:
+            view = build_view(s, None, now, compiled)
+        subject, text, html = render("digest", view)
+        return DigestResult("dry_run", text, html, view["mention_count"], view["story_count"])
+    with Session(engine) as s:
+        run = digests.claim(s, slot, now)
+        if run is None:
+            log.info("digest of %s: claimed by another daemon", slot)
+            return DigestResult("claimed_elsewhere", "", "", 0, 0)
+        run_id = run.id
+    with Session(reading(engine)) as s:
+        view = build_view(s, run_id, now, compiled)
+        install = install_id(s)
+    subject, text, html = render("digest", view)
+    result = DigestResult("sent", text, html, view["mention_count"], view["story_count"])
+    msgid: str | None = None
     if view["mention_count"] == 0 and not settings.digest.send_empty:
         result.status = "empty"
-        return result
-    cfg = settings.alerts.email
-    msgid = message_id("digest", f"{after}-{last_id}", install)
-    try:
-        if cfg is None or not cfg.to:
-            raise DeliveryError("alerts.email is not configured: no digest can be sent "
-                                "(use --dry-run to preview it)", code="not_configured")
-        send_email(cfg, build_email(cfg, subject, text, html, msgid))
-    except DeliveryError as e:
-        result.status, result.error = "failed", str(e)
-        log.warning("digest not sent (it will be sent with the next one): %s", e)
-    with Session(engine) as s, s.begin():
-        s.add(Digest(created_at=now, status=result.status, first_mention_id=after,
-                     last_mention_id=last_id, mention_count=result.mention_count,
-                     story_count=result.story_count, message_id=msgid, error=result.error,
-                     sent_at=now if result.status == "sent" else None))
+    else:
+        cfg = settings.alerts.email
+        msgid = message_id("digest", str(run_id), install)
+        try:
+            if cfg is None or not cfg.to:
+                raise DeliveryError("alerts.email is not configured: no digest can be sent "
+                                    "(use --dry-run to preview it)", code="not_configured")
+            send_email(cfg, build_email(cfg, subject, text, html, msgid))
+        except DeliveryError as e:
+            result.status, result.error = "failed", str(e)
+            log.warning("digest not sent (it will be sent with the next one): %s", e)
+    with Session(engine) as s:
+        digests.finish(s, run_id, result.status, now=now, message_id=msgid,
+                       mention_count=result.mention_count, story_count=result.story_count,
+                       error=result.error)
     return result

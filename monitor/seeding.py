@@ -15,6 +15,7 @@ from . import dedup
 from .analyze import analyze_text, topic_spec
 from .canonical import text_hash
 from .db import repo, story_index
+from .db.engine import reading
 from .pipeline import Context
 from .writer import utcnow
 
@@ -27,45 +28,56 @@ def load_seeds(ctx: Context) -> tuple[int, int]:
     unchanged ones are left alone, except that one stored undated is dated
     once its file gives a date. A seed is dated by its front matter, else by
     its text (seeds.read_seed); an undated one stays undated (published None),
-    for the store and for the story decision. Returns (added, unchanged)."""
+    for the store and for the story decision. Returns (added, unchanged).
+
+    Several processes may load at once (daemons starting together on one
+    PostgreSQL database): the store is changed in one transaction under a
+    lock (repo.lock_seeds), which reads the stored seeds again, so each seed
+    is stored once and the loser of the race finds it there."""
     from .seeds import read_seeds
 
     now = utcnow()
     docs = read_seeds(ctx.settings.seeds.path, now)
-    with Session(ctx.engine) as s:
+    with Session(reading(ctx.engine)) as s:
         existing = repo.seed_articles(s)
-        # the index only when a seed is new (every command that needs the store checks)
-        index = (story_index.load_index(s, ctx.settings, now)
-                 if any(d.file not in existing for d in docs) else None)
-    added = unchanged = 0
-    spec = topic_spec(ctx.topics)
     for doc in docs:
-        if doc.file in existing:
-            unchanged += 1
-            stored = existing[doc.file]
-            if stored.text_hash != text_hash(doc.text):
-                log.warning("seed %s changed since it was loaded; the stored copy is kept", doc.file)
-            if stored.published_at is None and doc.published is not None:
-                # stored undated (before seeds were dated by their text): date it now
-                with Session(ctx.engine) as s:
+        stored = existing.get(doc.file)
+        if stored is not None and stored.text_hash != text_hash(doc.text):
+            log.warning("seed %s changed since it was loaded; the stored copy is kept", doc.file)
+    todo = [d for d in docs if d.file not in existing or
+            (existing[d.file].published_at is None and d.published is not None)]
+    if not todo:
+        return 0, len(docs)
+    spec = topic_spec(ctx.topics)     # analysed before the lock: it needs no store
+    analysed = {d.file: analyze_text(d.title, d.text, spec) for d in todo if d.file not in existing}
+    added = 0
+    with Session(ctx.engine) as s, s.begin():
+        repo.lock_seeds(s)
+        existing = repo.seed_articles(s)
+        index = (story_index.load_index(s, ctx.settings, now)
+                 if any(d.file not in existing for d in todo) else None)
+        for doc in todo:
+            stored = existing.get(doc.file)
+            if stored is not None:
+                if stored.published_at is None and doc.published is not None:
+                    # stored undated (before seeds were dated by their text): date it now
                     repo.set_published_at(s, stored.id, doc.published)
-                log.info("seed %s dated %s (from its %s)", doc.file, doc.published.date(),
-                         doc.date_source)
-            continue
-        assert index is not None
-        a = analyze_text(doc.title, doc.text, spec)
-        # an undated seed is undated for the time window too (not "now": its
-        # event may be far older than the day it was loaded)
-        decision = index.decide(a.features, a.text_hash, a.signature,
-                                dedup.Query(published=doc.published, lang=a.lang, lone=a.lone))
-        draft = repo.ArticleDraft(
-            url=doc.url, original_url=doc.url, title=doc.title, text=doc.text,
-            text_hash=a.text_hash, features=a.features, signature=a.signature, seen_at=now,
-            published_at=doc.published, lang=a.lang, seed_file=doc.file,
-            text_source="seed")
-        with Session(ctx.engine) as s:
-            res = repo.store_article(s, draft, decision, a.matches, is_seed=True)
-        index.add(dedup.Candidate(res.article_id, res.story_id, a.features, a.text_hash, True,
-                                  a.signature, published=doc.published, lang=a.lang))
-        added += 1
-    return added, unchanged
+                    log.info("seed %s dated %s (from its %s)", doc.file, doc.published.date(),
+                             doc.date_source)
+                continue
+            assert index is not None
+            a = analysed[doc.file]
+            # an undated seed is undated for the time window too (not "now": its
+            # event may be far older than the day it was loaded)
+            decision = index.decide(a.features, a.text_hash, a.signature,
+                                    dedup.Query(published=doc.published, lang=a.lang, lone=a.lone))
+            draft = repo.ArticleDraft(
+                url=doc.url, original_url=doc.url, title=doc.title, text=doc.text,
+                text_hash=a.text_hash, features=a.features, signature=a.signature, seen_at=now,
+                published_at=doc.published, lang=a.lang, seed_file=doc.file,
+                text_source="seed")
+            res = repo.write_article(s, draft, decision, a.matches, is_seed=True)
+            index.add(dedup.Candidate(res.article_id, res.story_id, a.features, a.text_hash, True,
+                                      a.signature, published=doc.published, lang=a.lang))
+            added += 1
+    return added, len(docs) - added

@@ -83,6 +83,7 @@ class Feed(Base):
     last_duration_ms: Mapped[int | None] = mapped_column(Integer)
     avg_duration_ms: Mapped[int | None] = mapped_column(Integer)   # moving average of fetch times
     disabled_reason: Mapped[str | None] = mapped_column(Text)       # why it is suspended or disabled
+    url_source: Mapped[str | None] = mapped_column(String(20))     # config | redirect | discovery
     lease_owner: Mapped[str | None] = mapped_column(String(100))
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -156,6 +157,7 @@ class Mention(Base):
     snippet: Mapped[str] = mapped_column(Text, default="")
     is_new: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    digest_id: Mapped[int | None] = mapped_column(Integer, index=True)   # the digest that covered it
 
 
 class StoryTopic(Base):
@@ -197,15 +199,19 @@ class Alert(Base):
 
 
 class Digest(Base):
-    """One digest attempt; ``last_mention_id`` of the sent ones is the watermark."""
+    """One digest attempt. It claims the mentions it covers (``Mention.digest_id``)
+    and, when the daemon's schedule runs it, its ``slot`` (one digest per slot,
+    whichever daemon gets there first)."""
 
     __tablename__ = "digests"
+    __table_args__ = (UniqueConstraint("slot", name="uq_digests_slot"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    status: Mapped[str] = mapped_column(String(20))               # sent|failed|empty
-    first_mention_id: Mapped[int] = mapped_column(Integer)        # covered: first < id <= last
-    last_mention_id: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(20))               # sending|sent|failed|empty
+    slot: Mapped[str | None] = mapped_column(String(60))          # the schedule's fire time
+    first_mention_id: Mapped[int] = mapped_column(Integer)        # the ids it covered: min - 1
+    last_mention_id: Mapped[int] = mapped_column(Integer)         # ... and max
     mention_count: Mapped[int] = mapped_column(Integer, default=0)
     story_count: Mapped[int] = mapped_column(Integer, default=0)
     message_id: Mapped[str | None] = mapped_column(String(200))

@@ -421,8 +421,18 @@ def seed_articles(session: Session) -> dict[str, Article]:
 
 def set_published_at(session: Session, article_id: int, published_at: datetime) -> None:
     """Date a stored article that was stored undated (a seed whose file now
-    gives its date); an article that has a date keeps it."""
-    with session.begin():
-        session.execute(update(Article).where(Article.id == article_id,
-                                              Article.published_at.is_(None))
-                        .values(published_at=published_at))
+    gives its date); an article that has a date keeps it. In the caller's
+    transaction."""
+    session.execute(update(Article).where(Article.id == article_id,
+                                          Article.published_at.is_(None))
+                    .values(published_at=published_at))
+
+
+def lock_seeds(session: Session) -> None:
+    """Serialise seed loading across processes, until the transaction ends:
+    a PostgreSQL advisory lock; on SQLite the transaction's write lock (taken
+    by its first statement, which this is)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(727276)"))
+    else:
+        session.execute(text("SELECT 1"))
