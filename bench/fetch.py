@@ -34,7 +34,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from monitor.config import settings_from_dict  # noqa: E402
-from monitor.db import repo  # noqa: E402
+from monitor.db import feed_state  # noqa: E402
 from monitor.db.engine import make_engine  # noqa: E402
 from monitor.db.migrate import upgrade  # noqa: E402
 from monitor.pipeline import Context, poll_feeds  # noqa: E402
@@ -139,7 +139,7 @@ def build(n_feeds: int, n_entries: int, n_hosts: int) -> tuple[list[Site], list[
 def poll_all(ctx: Context, names: list[str]) -> tuple[float, Any]:
     now = datetime.now(UTC)
     with Session(ctx.engine) as s:
-        feeds = repo.claim_due_feeds(s, "bench", now, timedelta(hours=1), names)
+        feeds = feed_state.claim_due_feeds(s, "bench", now, timedelta(hours=1), names)
     t = time.perf_counter()
     summary = asyncio.run(poll_feeds(ctx, feeds))
     return time.perf_counter() - t, summary
@@ -165,7 +165,7 @@ def main() -> None:
     ctx = Context.create(settings, engine)
     load_seeds(ctx)
     with Session(engine) as s:
-        repo.sync_feeds(s, settings, datetime.now(UTC))
+        feed_state.sync_feeds(s, settings, datetime.now(UTC))
         s.commit()
     names = [n for n, _ in feeds]
     print(f"machine: {os.cpu_count()} cores, Python {platform.python_version()}, "

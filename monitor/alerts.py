@@ -23,8 +23,9 @@ import httpx
 from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session
 
+from . import leases
 from .config import EmailSettings, Settings
-from .db import identity, repo
+from .db import feed_state, identity
 from .db.engine import reading
 from .db.models import Alert, Article, Feed, Mention
 from .db.queries import iso
@@ -118,7 +119,7 @@ class DeliveryReport:
 def _feed_view(s: Session, alert: Alert) -> dict[str, Any]:
     feed = s.get(Feed, alert.feed_id)
     assert feed is not None
-    since = repo.failing_since(s, feed) or feed.last_polled_at
+    since = feed_state.failing_since(s, feed) or feed.last_polled_at
     return {"kind": "feed_failing", "feed": feed.name, "url": feed.url, "status": feed.status,
             "code": feed.last_error_code, "message": feed.last_error, "since": since,
             "tries": feed.consecutive_failures, "reason": feed.disabled_reason}
@@ -174,7 +175,7 @@ def queue_feed_alerts(settings: Settings, engine: Engine, now: datetime) -> int:
         return 0
     added = 0
     with Session(engine) as s, s.begin():
-        for feed, since, _tries in repo.failing_feeds(s):
+        for feed, since, _tries in feed_state.failing_feeds(s):
             if now - since < after:
                 continue
             for ch in channels:
@@ -200,9 +201,19 @@ def deliver_pending(settings: Settings, engine: Engine, now: datetime | None = N
     queue_feed_alerts(settings, engine, now)
     report = DeliveryReport()
     down: set[str] = set()
-    with Session(engine) as s:
+    me = str(leases.this_holder())
+    with Session(reading(engine)) as s:
+        # an alert claimed by a deliverer that died (kill -9 mid-send) is due
+        # at once, not when its claim runs out
+        claimers = set(s.scalars(select(Alert.claimed_by).where(
+            Alert.status == "pending", Alert.next_attempt_at > now,
+            Alert.claimed_by.is_not(None)).distinct()))
+        dead = [c for c in claimers if c and leases.is_gone(c)]
+        due_now = Alert.next_attempt_at <= now
+        if dead:
+            due_now = due_now | Alert.claimed_by.in_(dead)
         due = list(s.execute(select(Alert.id, Alert.channel).where(
-            Alert.status == "pending", Alert.next_attempt_at <= now).order_by(Alert.id)))
+            Alert.status == "pending", due_now).order_by(Alert.id)))
     if not due:
         return report
     by_key = {t.key: t for t in (compile_topics(settings.topics) if topics is None else topics)}
@@ -219,8 +230,8 @@ def deliver_pending(settings: Settings, engine: Engine, now: datetime | None = N
         # the claim leaves it pending; it is retried once the claim runs out.
         with Session(engine) as s, s.begin():
             result = s.execute(update(Alert).where(
-                Alert.id == aid, Alert.status == "pending", Alert.next_attempt_at <= now,
-            ).values(next_attempt_at=now + CLAIM))
+                Alert.id == aid, Alert.status == "pending", due_now,
+            ).values(next_attempt_at=now + CLAIM, claimed_by=me))
             claimed = getattr(result, "rowcount", 0)
         if not claimed:
             continue
@@ -241,6 +252,7 @@ def deliver_pending(settings: Settings, engine: Engine, now: datetime | None = N
             if row is None:
                 continue
             row.attempts += 1
+            row.claimed_by = None
             if error is None:
                 row.status, row.sent_at = "sent", now
                 report.sent += 1

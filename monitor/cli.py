@@ -82,13 +82,13 @@ class App:
         """What `poll` and `run` do first: start the workers' forkserver (its data
         loads meanwhile), make the store ready, and bring the feeds table in line
         with the config."""
-        from .db import repo
+        from .db import feed_state
         from .workers import start_forkserver
 
         start_forkserver(self.settings.fetch.extract_workers)
         self.ensure_ready()
         with Session(self.engine) as s:
-            repo.sync_feeds(s, self.settings, now)
+            feed_state.sync_feeds(s, self.settings, now)
             s.commit()
 
     @contextmanager
@@ -352,8 +352,13 @@ def poll_cmd(app: App, names: tuple[str, ...]) -> None:
 @command(cli, "run", verbose=True)
 def run_cmd(app: App) -> None:
     """The daemon: poll feeds on their intervals, deliver alerts, send digests."""
+    import signal
+
     from .daemon import Daemon
 
+    # a stop asked for while the store gets ready (migrations, seeds) ends it
+    # there: its transaction is rolled back, and the exit status is 0
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     app.ready_to_poll(datetime.now(UTC))    # every tick's pool forks from its forkserver
     Daemon(app.settings, app.engine).run_forever()
 

@@ -40,7 +40,7 @@ from sqlalchemy.orm import Session
 from . import leases
 from .alerts import deliver_pending
 from .config import Settings
-from .db import repo
+from .db import feed_state
 from .db.engine import describe_failure
 from .digest import make_digest
 from .pipeline import Context, poll_feeds
@@ -210,9 +210,9 @@ class Daemon:
     def _give_back_leases(self) -> None:
         try:
             with Session(self.engine) as s:
-                held = [f.id for f in repo.leased_feeds(s) if f.lease_owner == self.owner]
+                held = [f.id for f in feed_state.leased_feeds(s) if f.lease_owner == self.owner]
             with Session(self.engine) as s:
-                n = repo.release_feeds(s, held, owner=self.owner)
+                n = feed_state.release_feeds(s, held, owner=self.owner)
             if n:
                 log.info("gave back the leases of %d feed(s)", n)
         except Exception as e:  # the database may be what keeps the job busy

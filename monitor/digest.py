@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from .alerts import build_email, send_email
 from .config import Settings
-from .db import digests, repo
+from .db import digests, feed_state
 from .db.engine import reading
 from .db.identity import install_id, message_id
 from .db.models import Article, Feed, Mention, Story, StoryTopic
@@ -102,7 +102,7 @@ def build_view(s: Session, run_id: int | None, now: datetime,
             "followup_count": sum(1 for e in ordered if not e["is_new"]),
         })
     failing = [{"feed": f.name, "code": f.last_error_code, "since": since, "tries": tries,
-                "status": f.status} for f, since, tries in repo.failing_feeds(s)]
+                "status": f.status} for f, since, tries in feed_state.failing_feeds(s)]
     story_ids = {e["story_id"] for t in topic_views for e in t["stories"]} | set(known)
     view = {
         "since": digests.last_sent_at(s) or min((art.seen_at for _, art, _, _ in rows), default=now),

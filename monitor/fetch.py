@@ -268,14 +268,20 @@ class Fetcher:
             self._client = None
 
     async def fetch_feed(self, url: str, *, etag: str | None = None,
-                         last_modified: str | None = None) -> FetchResult:
-        """GET a feed (operator-configured, so trusted: no address guard)."""
+                         last_modified: str | None = None,
+                         found_on: str | None = None) -> FetchResult:
+        """GET a feed. The operator's URL is trusted (no address guard), but
+        where it leads is not: a redirect (or, for a URL discovered on the page
+        ``found_on``, the URL itself) from a public host to another host that
+        is private or reserved is refused unless fetch.allow_private_networks
+        (a feed on an intranet may still redirect within it)."""
         headers = {"Accept": FEED_ACCEPT}
         if etag:
             headers["If-None-Match"] = etag
         if last_modified:
             headers["If-Modified-Since"] = last_modified
-        return await self._fetch(url, headers, self.settings.max_feed_bytes, page=False)
+        return await self._fetch(url, headers, self.settings.max_feed_bytes, page=False,
+                                 origin=found_on or url)
 
     async def fetch_page(self, url: str) -> FetchResult:
         """GET an article page: guarded against private addresses, allowed by the
@@ -354,7 +360,7 @@ class Fetcher:
             await asyncio.sleep(start - now)
 
     async def _fetch(self, url: str, headers: dict[str, str], limit: int, *,
-                     page: bool, html: bool = True) -> FetchResult:
+                     page: bool, html: bool = True, origin: str | None = None) -> FetchResult:
         if self._client is None:
             raise RuntimeError("use 'async with Fetcher(settings) as fetcher'")
         loop = asyncio.get_running_loop()
@@ -371,7 +377,11 @@ class Fetcher:
                 started = loop.time()
                 try:
                     async with asyncio.timeout(budget):
-                        if page and not self.settings.allow_private_networks:
+                        if self.settings.allow_private_networks:
+                            pass
+                        elif page:
+                            await self._guard(target, current)
+                        elif origin is not None and await self._moved_off(origin, target):
                             await self._guard(target, current)
                         outcome = await self._hop(target, current, headers, limit,
                                                   page and html)
@@ -391,6 +401,17 @@ class Fetcher:
         loop_note = " (a redirect loop)" if len(set(visited)) < len(visited) else ""
         raise FetchError(f"{url}: more than {self.settings.max_redirects} redirects{loop_note}",
                          code="too_many_redirects", url=url)
+
+    async def _moved_off(self, origin: str, target: httpx.URL) -> bool:
+        """``target`` is on another host than ``origin``, and ``origin`` is public."""
+        start = _check_url(origin)
+        if start.host == target.host:
+            return False
+        try:
+            await self._guard(start, origin)
+        except FetchError:
+            return False        # the operator's own URL is private (or does not resolve)
+        return True
 
     async def _guard(self, target: httpx.URL, url: str) -> None:
         """Refuse hosts that resolve to loopback/private/reserved addresses.

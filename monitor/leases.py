@@ -28,7 +28,7 @@ from pathlib import Path
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from .db import repo
+from .db import feed_state
 from .db.models import Feed
 
 log = logging.getLogger("monitor.leases")
@@ -105,10 +105,10 @@ def claim(engine: Engine, owner: Holder | str, lease: timedelta, *, names: Seque
     running poller; a lease whose holder is gone is taken over at once."""
     now = now or datetime.now(UTC)
     with Session(engine) as s:
-        held = repo.lease_holders(s, now)
+        held = feed_state.lease_holders(s, now)
     gone = [h for h in held if is_gone(h)]
     with Session(engine) as s:
-        feeds = repo.claim_due_feeds(s, str(owner), now, lease,
+        feeds = feed_state.claim_due_feeds(s, str(owner), now, lease,
                                      list(names) if names is not None else None,
                                      limit=limit, take_over=gone)
     for h in gone:
@@ -157,6 +157,6 @@ class Keeper:
         while not self._stop.wait(every):
             try:
                 with Session(self.engine) as s:
-                    repo.renew_leases(s, self.owner, datetime.now(UTC) + self.lease)
+                    feed_state.renew_leases(s, self.owner, datetime.now(UTC) + self.lease)
             except Exception as e:  # the database may be down for a while: try again
                 log.warning("could not renew the feed leases of %s: %s", self.owner, e)

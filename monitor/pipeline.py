@@ -37,7 +37,7 @@ from sqlalchemy.orm import Session
 from .analyze import Analysis, topic_spec
 from .canonical import MAX_AUTHOR, canonical_url, clip
 from .config import Settings
-from .db import repo
+from .db import feed_state, repo
 from .db.engine import reading
 from .db.models import Feed
 from .errors import ExtractError, FeedParseError, FetchError
@@ -67,6 +67,7 @@ class FeedOutcome:
     ttl_minutes: int | None = None
     retry_after: float | None = None
     new_url: str | None = None                  # after a permanent redirect or a discovery
+    url_source: str | None = None               # redirect | discovery, with new_url
 
 
 @dataclass
@@ -172,7 +173,7 @@ async def poll_feeds(ctx: Context, feeds: Sequence[Feed], *, workers: Workers | 
 def _give_back(ctx: Context, feeds: Sequence[Feed]) -> None:
     try:
         with Session(ctx.engine) as s:
-            repo.release_feeds(s, [f.id for f in feeds], owner=feeds[0].lease_owner if feeds else None)
+            feed_state.release_feeds(s, [f.id for f in feeds], owner=feeds[0].lease_owner if feeds else None)
     except Exception as e:  # the database itself may be what failed
         log.warning("could not give back the leases of %d feed(s) (they expire by "
                     "themselves): %s", len(feeds), e)
@@ -194,17 +195,22 @@ async def read_feed(ctx: Context, fetcher: Fetcher, feed: Feed) -> FeedOutcome:
             return out
         out.etag, out.last_modified = resp.etag, resp.last_modified
         if resp.redirects and all(code in (301, 308) for code, _ in resp.redirects):
-            out.new_url = resp.url  # moved for good: poll the new address from now on
-            log.info("feed %s moved permanently to %s", feed.name, resp.url)
+            out.new_url, out.url_source = resp.url, "redirect"   # moved for good
+            log.warning("feed %s moved permanently to %s (`monitor feeds reset %s` goes back "
+                        "to the configured URL)", feed.name, resp.url, feed.name)
         try:
             parsed = parse_feed(resp.body, resp.url, content_type=resp.content_type,
                                 charset=resp.charset)
         except FeedParseError as e:
-            found = await _discover(fetcher, feed, resp, e)
+            # only a URL never read as a feed may be a home page that links to its
+            # feed; a feed that served entries and now serves a page (maintenance,
+            # an error page) is failing, and keeps its URL
+            found = await _discover(fetcher, feed, resp, e) if feed.url_source is None else None
             if found is None:
                 raise
             resp, parsed = found
             out.new_url, out.etag, out.last_modified = resp.url, resp.etag, resp.last_modified
+            out.url_source = "discovery"
         out.ttl_minutes = parsed.ttl_minutes
         for warning in parsed.warnings:  # parsed anyway, but the operator may want to fix the feed
             log.info("feed %s (%s): %s", feed.name, feed.url, warning)
@@ -330,14 +336,16 @@ async def _discover(fetcher: Fetcher, feed: Feed, resp: FetchResult,
     links = [u for u in discover_feed_links(resp.body, resp.url) if u != resp.url]
     for link in links[:3]:
         try:
-            found = await fetcher.fetch_feed(link)
+            found = await fetcher.fetch_feed(link, found_on=resp.url)
             parsed = parse_feed(found.body, found.url, content_type=found.content_type,
                                 charset=found.charset)
         except (FetchError, FeedParseError) as e:
             log.info("feed %s: discovered %s but it failed: %s", feed.name, link, e.code)
             continue
         log.warning("feed %s: %s is a web page; using the feed it links to: %s "
-                    "(put that URL in config.yaml to skip this step)", feed.name, feed.url, found.url)
+                    "(put that URL in config.yaml to skip this step; `monitor feeds` shows "
+                    "it, `monitor feeds reset %s` undoes it)", feed.name, feed.url, found.url,
+                    feed.name)
         return found, parsed
     return None
 

@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from . import dedup, schedule
-from .db import repo, story_index
+from .db import feed_state, repo, story_index
 from .db.engine import describe_failure, is_busy, reading
 
 if TYPE_CHECKING:
@@ -121,7 +121,7 @@ def _store_batch(ctx: Context, drafts: list[repo.ArticleDraft], state: WriterSta
 
 def release_feeds(ctx: Context, feed_ids: list[int]) -> None:
     with Session(ctx.engine) as s:
-        repo.release_feeds(s, feed_ids)
+        feed_state.release_feeds(s, feed_ids)
 
 
 def record_feeds(ctx: Context, outcomes: list[FeedOutcome], summary: PollSummary) -> None:
@@ -165,11 +165,11 @@ def _record(ctx: Context, o: FeedOutcome, summary: PollSummary, now: datetime) -
     summary.skipped_known += o.skipped_known
     summary.page_errors += len(o.page_errors)
     with Session(ctx.engine) as s:
-        repo.log_page_errors(s, o.feed.id, o.page_errors, now)
+        feed_state.log_page_errors(s, o.feed.id, o.page_errors, now)
         if o.error:
             code, message = o.error
             summary.feeds_failed.append((o.feed.name, code, message))
-            status = repo.record_feed_failure(s, o.feed.id, o.feed.url, now, code=code,
+            status = feed_state.record_feed_failure(s, o.feed.id, o.feed.url, now, code=code,
                                               message=message, duration_ms=o.duration_ms,
                                               policy=policy)
             if status != "error":
@@ -180,9 +180,9 @@ def _record(ctx: Context, o: FeedOutcome, summary: PollSummary, now: datetime) -
             summary.feeds_not_modified += o.not_modified
             next_poll = schedule.next_success_poll(now, interval, bounds, headers=o.headers,
                                                    ttl_minutes=o.ttl_minutes)
-            repo.record_feed_success(s, o.feed.id, now, next_poll, etag=o.etag,
+            feed_state.record_feed_success(s, o.feed.id, now, next_poll, etag=o.etag,
                                      last_modified=o.last_modified, duration_ms=o.duration_ms,
-                                     new_url=o.new_url)
+                                     new_url=o.new_url, url_source=o.url_source)
 
 
 def _is_unique_violation(e: IntegrityError) -> bool:

@@ -105,7 +105,7 @@ def poll_once(settings: Any, *, seeds: bool = False, **context: Any) -> tuple[An
 
     from sqlalchemy.orm import Session
 
-    from monitor.db import repo
+    from monitor.db import feed_state
     from monitor.db.engine import make_engine
     from monitor.db.migrate import upgrade
     from monitor.pipeline import Context, poll_feeds
@@ -118,8 +118,8 @@ def poll_once(settings: Any, *, seeds: bool = False, **context: Any) -> tuple[An
         load_seeds(ctx)
     now = datetime.now(UTC)
     with Session(engine) as s:
-        repo.sync_feeds(s, settings, now)
+        feed_state.sync_feeds(s, settings, now)
         s.commit()
-        feeds = repo.claim_due_feeds(s, "test", now, timedelta(minutes=5),
+        feeds = feed_state.claim_due_feeds(s, "test", now, timedelta(minutes=5),
                                      [f.name for f in settings.feeds])
     return engine, asyncio.run(poll_feeds(ctx, feeds))

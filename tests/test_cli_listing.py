@@ -20,7 +20,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from monitor.cli import main
-from monitor.db import repo
+from monitor.db import feed_state
 from monitor.db.engine import make_engine
 from monitor.db.models import Feed, Story
 
@@ -120,7 +120,7 @@ def test_feeds_errors_limit(cfg_copy: str, capsys: pytest.CaptureFixture[str]) -
     with Session(engine) as s:
         feed_id = s.scalars(select(Feed.id).where(Feed.name == "Pixel Wire")).one()
     with Session(engine) as s:
-        repo.log_page_errors(s, feed_id, [("http://x.example/a", "http_404", "gone"),
+        feed_state.log_page_errors(s, feed_id, [("http://x.example/a", "http_404", "gone"),
                                           ("http://x.example/b", "timeout", "slow")],
                              datetime.now(UTC) + timedelta(minutes=1))
     engine.dispose()

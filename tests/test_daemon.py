@@ -73,7 +73,7 @@ def test_ticks_store_every_batch_and_fetch_robots_once(tmp_path: Path) -> None:
 
     from monitor.config import settings_from_dict
     from monitor.daemon import Daemon
-    from monitor.db import repo
+    from monitor.db import feed_state
     from monitor.db.engine import make_engine
     from monitor.db.migrate import upgrade
     from monitor.db.models import Article, Feed
@@ -107,7 +107,7 @@ def test_ticks_store_every_batch_and_fetch_robots_once(tmp_path: Path) -> None:
         engine = make_engine(settings.database.url)
         upgrade(engine)
         with Session(engine) as s:
-            repo.sync_feeds(s, settings, datetime.now(UTC))
+            feed_state.sync_feeds(s, settings, datetime.now(UTC))
             s.commit()
         daemon = Daemon(settings, engine)
         daemon.tick()

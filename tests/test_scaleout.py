@@ -126,7 +126,7 @@ def test_a_dead_daemons_lease_expires_and_another_takes_the_feed(db_url: str, tm
     from datetime import UTC, datetime, timedelta
 
     from monitor.config import settings_from_dict
-    from monitor.db import repo
+    from monitor.db import feed_state
     from monitor.db.migrate import upgrade
 
     settings = settings_from_dict({"database": {"url": db_url}, "feeds": [
@@ -136,17 +136,17 @@ def test_a_dead_daemons_lease_expires_and_another_takes_the_feed(db_url: str, tm
     now = datetime.now(UTC)
     lease = timedelta(minutes=10)
     with Session(engine) as s:
-        repo.sync_feeds(s, settings, now)
+        feed_state.sync_feeds(s, settings, now)
         s.commit()
     with Session(engine) as s:
-        first = repo.claim_due_feeds(s, "daemon-a", now, lease, limit=2)
+        first = feed_state.claim_due_feeds(s, "daemon-a", now, lease, limit=2)
     assert len(first) == 2
     with Session(engine) as s:  # daemon A "dies": it never records or releases its feeds
-        second = repo.claim_due_feeds(s, "daemon-b", now + timedelta(seconds=5), lease)
+        second = feed_state.claim_due_feeds(s, "daemon-b", now + timedelta(seconds=5), lease)
     assert [f.name for f in second] == ["F2"]
     with Session(engine) as s:
-        assert repo.claim_due_feeds(s, "daemon-b", now + timedelta(minutes=5), lease) == []
-        later = repo.claim_due_feeds(s, "daemon-b", now + timedelta(minutes=11), lease)
+        assert feed_state.claim_due_feeds(s, "daemon-b", now + timedelta(minutes=5), lease) == []
+        later = feed_state.claim_due_feeds(s, "daemon-b", now + timedelta(minutes=11), lease)
     # A's two feeds (and B's own, whose lease ran out as well) are free again
     assert {f.name for f in first} <= {f.name for f in later}
     assert {f.lease_owner for f in later} == {"daemon-b"}

@@ -17,7 +17,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from monitor.config import settings_from_dict
-from monitor.db import repo
+from monitor.db import feed_state, repo
 from monitor.db.engine import make_engine
 from monitor.db.migrate import upgrade
 from monitor.db.models import Article, Feed, Story
@@ -91,7 +91,7 @@ def test_a_batch_the_database_refused_once_is_stored_on_the_next_try(
     settings = _settings(tmp_path)
     engine = _engine(tmp_path)
     with Session(engine) as s:
-        feed = repo.sync_feeds(s, settings, datetime.now(UTC))["A"]
+        feed = feed_state.sync_feeds(s, settings, datetime.now(UTC))["A"]
         s.commit()
         feed_id = feed.id
     ctx = Context.create(settings, engine)
@@ -129,10 +129,10 @@ def test_a_failed_poll_gives_its_feeds_leases_back(tmp_path: Path,
         settings = _settings(tmp_path, srv.url("/a.xml"))
         engine = _engine(tmp_path)
         with Session(engine) as s:
-            repo.sync_feeds(s, settings, datetime.now(UTC))
+            feed_state.sync_feeds(s, settings, datetime.now(UTC))
             s.commit()
         with Session(engine) as s:
-            feeds = repo.claim_due_feeds(s, "me", datetime.now(UTC), settings.schedule.lease)
+            feeds = feed_state.claim_due_feeds(s, "me", datetime.now(UTC), settings.schedule.lease)
         assert feeds and feeds[0].lease_owner == "me"
 
         def broken(*a: Any, **kw: Any) -> Any:
@@ -146,4 +146,4 @@ def test_a_failed_poll_gives_its_feeds_leases_back(tmp_path: Path,
     assert row.lease_owner is None and row.lease_until is None
     assert row.last_polled_at is None   # not recorded as polled: still due
     with Session(engine) as s:          # another poller takes it now
-        assert repo.claim_due_feeds(s, "other", datetime.now(UTC), settings.schedule.lease)
+        assert feed_state.claim_due_feeds(s, "other", datetime.now(UTC), settings.schedule.lease)

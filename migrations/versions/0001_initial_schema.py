@@ -9,7 +9,6 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-
 revision = '0001'
 down_revision = None
 branch_labels = None
@@ -17,7 +16,7 @@ depends_on = None
 
 
 def upgrade() -> None:
-    
+
     op.create_table('digests',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
@@ -166,11 +165,11 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['story_id'], ['stories.id'], name=op.f('fk_story_topics_story_id_stories')),
     sa.PrimaryKeyConstraint('story_id', 'topic', name=op.f('pk_story_topics'))
     )
-    
+
 
 
 def downgrade() -> None:
-    
+
     op.drop_table('story_topics')
     with op.batch_alter_table('mentions', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_mentions_topic'))
@@ -205,4 +204,4 @@ def downgrade() -> None:
 
     op.drop_table('feeds')
     op.drop_table('digests')
-    
+

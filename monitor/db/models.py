@@ -83,7 +83,9 @@ class Feed(Base):
     last_duration_ms: Mapped[int | None] = mapped_column(Integer)
     avg_duration_ms: Mapped[int | None] = mapped_column(Integer)   # moving average of fetch times
     disabled_reason: Mapped[str | None] = mapped_column(Text)       # why it is suspended or disabled
-    url_source: Mapped[str | None] = mapped_column(String(20))     # config | redirect | discovery
+    # None: the configured URL, never read as a feed yet (discovery may run for it);
+    # config | redirect | discovery (| moved: before migration 0007)
+    url_source: Mapped[str | None] = mapped_column(String(20))
     lease_owner: Mapped[str | None] = mapped_column(String(100))
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -196,6 +198,7 @@ class Alert(Base):
     message_id: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    claimed_by: Mapped[str | None] = mapped_column(String(100))   # the deliverer sending it now
 
 
 class Digest(Base):

@@ -153,7 +153,8 @@ def feeds(s: Session, names: list[str]) -> list[dict[str, Any]]:
                         "last_error": None, "consecutive_failures": 0, "last_polled_at": None,
                         "last_success_at": None, "next_poll_at": None, "article_count": 0,
                         "avg_response_ms": None, "disabled_reason": None,
-                        "lease_owner": None, "lease_until": None})
+                        "lease_owner": None, "lease_until": None, "configured_url": None,
+                        "url_source": None})
             continue
         out.append({
             "name": f.name, "url": f.url,
@@ -164,6 +165,7 @@ def feeds(s: Session, names: list[str]) -> list[dict[str, Any]]:
             "article_count": int(counts.get(f.id, 0)), "avg_response_ms": f.avg_duration_ms,
             "disabled_reason": f.disabled_reason,
             "lease_owner": f.lease_owner, "lease_until": iso(f.lease_until),
+            "configured_url": f.configured_url, "url_source": f.url_source,
         })
     return out
 

@@ -85,7 +85,7 @@ def run_demo(output: Path | None, echo: Callable[[str], Any] = print) -> dict[st
 
     from .. import leases
     from ..config import load_config
-    from ..db import queries, repo
+    from ..db import feed_state, queries
     from ..db.engine import make_engine
     from ..db.migrate import upgrade
     from ..digest import make_digest
@@ -106,7 +106,7 @@ def run_demo(output: Path | None, echo: Callable[[str], Any] = print) -> dict[st
         echo(f"database {folder / 'demo.db'}: {added} seed documents loaded")
         now = datetime.now(UTC)
         with Session(engine) as s:
-            repo.sync_feeds(s, settings, now)
+            feed_state.sync_feeds(s, settings, now)
             s.commit()
         feeds = leases.claim(engine, leases.this_holder(), settings.schedule.lease, now=now)
         summary = asyncio.run(poll_feeds(ctx, feeds))
