@@ -176,3 +176,54 @@ def test_sigterm_during_a_slow_delivery_exits_within_30s_and_keeps_the_rest_pend
     # except at most the one cut mid-send (pending: resent with its Message-ID)
     assert sum(by_status.values()) == 40
     assert by_status.get("sent", 0) in (len(handler.messages), len(handler.messages) - 1)
+
+
+class HangingSMTP(SMTPRecorder):
+    def __init__(self) -> None:
+        super().__init__()
+        self.started = threading.Event()
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+        self.started.set()
+        await asyncio.sleep(50)              # a server that stopped answering mid-message
+        return await super().handle_DATA(server, session, envelope)
+
+
+def test_sigterm_while_a_send_hangs_still_exits_0_within_30s(tmp_path: Path) -> None:
+    """The worst case: a job that cannot be cut (an SMTP send waiting on its
+    timeout). The daemon gives back its leases and leaves without it; the
+    alert stays pending, claimed by a process that is gone, so the next
+    deliverer sends it at once."""
+    handler = HangingSMTP()
+    ctl = Controller(handler, hostname="127.0.0.1", port=free_port())
+    ctl.start()
+    try:
+        with LoopbackServer() as srv:
+            srv.route("/f.xml", "<rss version='2.0'><channel><title>F</title></channel></rss>",
+                      content_type="application/rss+xml")
+            cfg = _write_config(tmp_path, [{"name": "quiet", "url": srv.url("/f.xml")}], alerts={
+                "email": {"smtp_host": "127.0.0.1", "smtp_port": ctl.port, "timeout": "120s",
+                          "to": ["desk@test.example"]}})
+            _pending_alerts(tmp_path, cfg, 3)
+            log = tmp_path / "daemon.log"
+            proc = _start(cfg, log)
+            try:
+                assert handler.started.wait(90), log.read_text()
+                code, took = _stop(proc)
+            finally:
+                if proc.poll() is None:
+                    proc.kill()
+    finally:
+        ctl.stop()
+    err = log.read_text()
+    assert code == 0 and took < 30, (code, took, err)
+    assert "exiting without it" in err
+    engine = make_engine(f"sqlite:///{tmp_path / 'm.db'}")
+    with Session(engine) as s:
+        alerts = list(s.execute(select(Alert.status, Alert.claimed_by)))
+        leased = s.scalar(select(func.count()).select_from(Feed).where(Feed.lease_owner.is_not(None)))
+    assert leased == 0
+    assert sorted(st for st, _ in alerts) == ["pending"] * 3
+    assert sum(by is not None for _, by in alerts) == 1        # the one cut mid-send
+    from monitor import leases
+    assert all(leases.is_gone(by) for _, by in alerts if by)
