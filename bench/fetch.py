@@ -165,7 +165,7 @@ def main() -> None:
     ctx = Context.create(settings, engine)
     load_seeds(ctx)
     with Session(engine) as s:
-        feed_state.sync_feeds(s, settings, datetime.now(UTC))
+        feed_state.sync_feeds(s, settings.feed_specs(), datetime.now(UTC))
         s.commit()
     names = [n for n, _ in feeds]
     print(f"machine: {os.cpu_count()} cores, Python {platform.python_version()}, "

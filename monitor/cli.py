@@ -88,7 +88,7 @@ class App:
         start_forkserver(self.settings.fetch.extract_workers)
         self.ensure_ready()
         with Session(self.engine) as s:
-            feed_state.sync_feeds(s, self.settings, now)
+            feed_state.sync_feeds(s, self.settings.feed_specs(), now)
             s.commit()
 
     @contextmanager

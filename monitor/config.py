@@ -22,6 +22,7 @@ from apscheduler.triggers.cron import CronTrigger
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .errors import ConfigError
+from .model import FeedSpec
 
 DEFAULT_CONFIG = "config.yaml"
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)?\s*$", re.I)
@@ -238,17 +239,20 @@ class AlertSettings(_Strict):
                      for k in keys]
         return list(dict.fromkeys(addr for addrs in per_topic or [default] for addr in addrs))
 
-    def channels_for(self, topics: dict[str, TopicSettings], new_topics: list[str]) -> dict[str, list[str]]:
-        """channel -> the newly mentioned topics it alerts on immediately."""
-        wanted = [t for t in new_topics if t not in topics or topics[t].immediate]
-        out: dict[str, list[str]] = {}
+    def channel_table(self, topics: dict[str, TopicSettings]) -> dict[str, tuple[str, ...]]:
+        """topic -> the channels that alert on its new mentions immediately
+        (plain data for the store, which writes one outbox row per channel)."""
         email_on = self.email.immediate if self.email and self.email.immediate is not None else self.immediate
-        if self.email is not None and email_on and wanted and self.recipients(topics, wanted):
-            out["email"] = wanted
         hook_on = self.webhook_immediate if self.webhook_immediate is not None else self.immediate
-        if self.webhook_url and hook_on and wanted:
-            out["webhook"] = wanted
-        return out
+        table: dict[str, tuple[str, ...]] = {}
+        for key, ts in topics.items():
+            channels: list[str] = []
+            if ts.immediate and self.email is not None and email_on and self.recipients(topics, [key]):
+                channels.append("email")
+            if ts.immediate and self.webhook_url and hook_on:
+                channels.append("webhook")
+            table[key] = tuple(channels)
+        return table
 
 
 class DigestSettings(_Strict):
@@ -345,6 +349,10 @@ class Settings(_Strict):
             if f.name == name:
                 return f
         raise ConfigError(f"no feed named {name!r} in {self.source or 'the configuration'}")
+
+    def feed_specs(self) -> list[FeedSpec]:
+        """The configured feeds as the store mirrors them."""
+        return [FeedSpec(f.name, f.url, f.enabled) for f in self.feeds]
 
     def interval_for(self, feed: FeedSettings) -> timedelta:
         return feed.interval or self.schedule.poll_interval

@@ -43,7 +43,8 @@ from .config import Settings
 from .db import feed_state
 from .db.engine import describe_failure
 from .digest import make_digest
-from .pipeline import Context, poll_feeds
+from .model import Context
+from .pipeline import make_workers, poll_feeds
 from .progress import Progress
 from .writer import WriterState
 
@@ -128,7 +129,7 @@ class Daemon:
     async def _poll_due(self) -> None:
         """Batch after batch while feeds are due, so that several daemons share
         the work; one worker pool and one story index serve the whole tick."""
-        workers, writer = self.ctx.workers(), WriterState()
+        workers, writer = make_workers(self.ctx), WriterState()
         sch = self.settings.schedule
         try:
             while not self.stop.is_set():

@@ -36,6 +36,7 @@ from urllib.parse import urljoin, urlsplit
 import feedparser
 
 from .errors import FeedParseError
+from .model import FeedEntry
 
 MAX_GUNZIP_BYTES = 50 * 1024**2           # a gzip body may not inflate past this
 EARLIEST_DATE = datetime(1995, 1, 1, tzinfo=UTC)   # no news feed predates the web's spread
@@ -50,16 +51,6 @@ _BOMS = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
 _HTML_START = re.compile(rb"<(!doctype\s+html|html|head|body)[\s>]", re.I)
 HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})   # media types of HTML pages
 INFLATE_STEP = 64 * 1024                  # most bytes one Inflate step may produce
-
-
-@dataclass
-class FeedEntry:
-    guid: str
-    link: str | None
-    title: str
-    summary: str
-    author: str | None
-    published: datetime | None
 
 
 @dataclass

@@ -29,7 +29,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from .db import feed_state
-from .db.models import Feed
+from .model import FeedRef
 
 log = logging.getLogger("monitor.leases")
 HOST = socket.gethostname()[:60]
@@ -100,7 +100,7 @@ def is_gone(owner: str) -> bool:
 
 
 def claim(engine: Engine, owner: Holder | str, lease: timedelta, *, names: Sequence[str] | None = None,
-          limit: int | None = None, now: datetime | None = None) -> list[Feed]:
+          limit: int | None = None, now: datetime | None = None) -> list[FeedRef]:
     """Lease the feeds that are due (or the named ones) and not held by a
     running poller; a lease whose holder is gone is taken over at once."""
     now = now or datetime.now(UTC)

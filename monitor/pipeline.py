@@ -26,24 +26,19 @@ import logging
 import threading
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-import httpx
-from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from .analyze import Analysis, topic_spec
 from .canonical import MAX_AUTHOR, canonical_url, clip
-from .config import Settings
 from .db import feed_state, repo
 from .db.engine import reading
-from .db.models import Feed
 from .errors import ExtractError, FeedParseError, FetchError
-from .feeds import FeedEntry, ParsedFeed, discover_feed_links, parse_feed
-from .fetch import Fetcher, FetchResult, RobotsCache
-from .topics import Topic, compile_topics
+from .feeds import ParsedFeed, discover_feed_links, parse_feed
+from .fetch import Fetcher, FetchResult
+from .model import ArticleDraft, BatchResult, Context, FeedEntry, FeedOutcome, FeedRef, PollSummary
 from .workers import Workers
 from .writer import WriterState, record_feeds, release_feeds, store_drafts, utcnow
 
@@ -51,72 +46,13 @@ log = logging.getLogger("monitor.pipeline")
 T = TypeVar("T")
 
 
-@dataclass
-class FeedOutcome:
-    feed: Feed
-    todo: list[tuple[str, FeedEntry]] = field(default_factory=list)  # (canonical URL, entry) to fetch
-    error: tuple[str, str] | None = None        # (code, message)
-    not_modified: bool = False
-    etag: str | None = None
-    last_modified: str | None = None
-    entries: int = 0
-    skipped_known: int = 0
-    page_errors: list[tuple[str, str, str]] = field(default_factory=list)  # (url, code, message)
-    duration_ms: int = 0
-    headers: dict[str, str] = field(default_factory=dict)   # caching hints of the feed response
-    ttl_minutes: int | None = None
-    retry_after: float | None = None
-    new_url: str | None = None                  # after a permanent redirect or a discovery
-    url_source: str | None = None               # redirect | discovery, with new_url
+def make_workers(ctx: Context) -> Workers:
+    """The analysis pool for this context's settings and topics (inside an event loop)."""
+    return Workers(ctx.settings.fetch.extract_workers, topic_spec(ctx.topics),
+                   ctx.settings.fetch.concurrency)
 
 
-@dataclass
-class PollSummary:
-    feeds: int = 0
-    feeds_ok: int = 0
-    feeds_not_modified: int = 0
-    feeds_failed: list[tuple[str, str, str]] = field(default_factory=list)   # (feed, code, message)
-    entries: int = 0
-    articles_new: int = 0
-    skipped_known: int = 0
-    page_errors: int = 0
-    new_mentions: int = 0
-    followups: int = 0
-    alerts_created: int = 0
-    stories_new: int = 0
-    analyzed: int = 0              # pages fetched and analyzed so far (progress)
-    page_errors_seen: int = 0
-    feeds_done: int = 0
-    started: float = field(default_factory=time.monotonic)
-
-
-@dataclass
-class Context:
-    """What a poll needs, passed in explicitly."""
-
-    settings: Settings
-    engine: Engine
-    topics: list[Topic]
-    transport: httpx.AsyncBaseTransport | None = None   # tests inject httpx.MockTransport
-    stop: threading.Event | None = None                 # set by the daemon on SIGTERM
-    stop_grace: float = 10.0       # seconds work in flight may go on after the stop, then cut
-    progress: Callable[[PollSummary], None] | None = None  # called as feeds and articles finish
-    robots: RobotsCache = field(default_factory=RobotsCache)  # robots.txt kept across polls
-
-    @classmethod
-    def create(cls, settings: Settings, engine: Engine, **kw: object) -> Context:
-        return cls(settings, engine, compile_topics(settings.topics), **kw)  # type: ignore[arg-type]
-
-    def channels(self, new_topics: list[str]) -> dict[str, list[str]]:
-        return self.settings.alerts.channels_for(self.settings.topics, new_topics)
-
-    def workers(self) -> Workers:
-        """The analysis pool for this context's settings and topics (inside an event loop)."""
-        return Workers(self.settings.fetch.extract_workers, topic_spec(self.topics),
-                       self.settings.fetch.concurrency)
-
-
-async def poll_feeds(ctx: Context, feeds: Sequence[Feed], *, workers: Workers | None = None,
+async def poll_feeds(ctx: Context, feeds: Sequence[FeedRef], *, workers: Workers | None = None,
                      writer: WriterState | None = None) -> PollSummary:
     """Poll the given (already claimed) feeds once and store what is new.
 
@@ -132,7 +68,7 @@ async def poll_feeds(ctx: Context, feeds: Sequence[Feed], *, workers: Workers | 
     index, loaded once and extended), so neither is rebuilt per batch."""
     summary = PollSummary(feeds=len(feeds))
     own_workers = workers is None
-    workers = workers or ctx.workers()
+    workers = workers or make_workers(ctx)
     state = writer or WriterState()
     chunk = ctx.settings.fetch.poll_chunk
     parts = [feeds[i:i + chunk] for i in range(0, len(feeds), chunk)]
@@ -153,7 +89,8 @@ async def poll_feeds(ctx: Context, feeds: Sequence[Feed], *, workers: Workers | 
                     log.info("stopping: %d feed(s) left for the next poll", len(left))
                     await store.submit(release_feeds, ctx, left)
                     break
-                await store.submit(record_feeds, ctx, outcomes, summary)
+                await store.submit(record_feeds, ctx, outcomes,
+                                   then=_folder(ctx, summary, outcomes))
             await store.close()
     except BaseException:
         # a failed poll (a batch the database refused, a worker that died) or a
@@ -170,7 +107,7 @@ async def poll_feeds(ctx: Context, feeds: Sequence[Feed], *, workers: Workers | 
     return summary
 
 
-def _give_back(ctx: Context, feeds: Sequence[Feed]) -> None:
+def _give_back(ctx: Context, feeds: Sequence[FeedRef]) -> None:
     try:
         with Session(ctx.engine) as s:
             feed_state.release_feeds(s, [f.id for f in feeds], owner=feeds[0].lease_owner if feeds else None)
@@ -179,11 +116,11 @@ def _give_back(ctx: Context, feeds: Sequence[Feed]) -> None:
                     "themselves): %s", len(feeds), e)
 
 
-async def _read_feeds(ctx: Context, fetcher: Fetcher, feeds: Sequence[Feed]) -> list[FeedOutcome]:
+async def _read_feeds(ctx: Context, fetcher: Fetcher, feeds: Sequence[FeedRef]) -> list[FeedOutcome]:
     return list(await asyncio.gather(*(read_feed(ctx, fetcher, f) for f in feeds)))
 
 
-async def read_feed(ctx: Context, fetcher: Fetcher, feed: Feed) -> FeedOutcome:
+async def read_feed(ctx: Context, fetcher: Fetcher, feed: FeedRef) -> FeedOutcome:
     """Fetch and parse one feed; its entries not stored yet go to ``todo``."""
     out = FeedOutcome(feed, etag=feed.etag, last_modified=feed.last_modified)
     started = time.monotonic()
@@ -243,7 +180,7 @@ async def _collect(ctx: Context, fetcher: Fetcher, workers: Workers, outcomes: l
     so a slow writer holds up fetching (back-pressure) instead of letting
     analyzed articles pile up."""
     batch = ctx.settings.fetch.write_batch
-    ready: asyncio.Queue[repo.ArticleDraft | None] = asyncio.Queue(maxsize=batch)
+    ready: asyncio.Queue[ArticleDraft | None] = asyncio.Queue(maxsize=batch)
 
     async def one(out: FeedOutcome, url: str, entry: FeedEntry) -> None:
         async with workers.slots:
@@ -276,36 +213,46 @@ async def _collect(ctx: Context, fetcher: Fetcher, workers: Workers, outcomes: l
 
     producer = asyncio.ensure_future(produce())
     try:
-        drafts: list[repo.ArticleDraft] = []
+        drafts: list[ArticleDraft] = []
+        def fold(result: BatchResult) -> None:
+            _fold_batch(ctx, summary, result)
+
         while (draft := await ready.get()) is not None:
             drafts.append(draft)
             if len(drafts) >= batch:
-                await store.submit(store_drafts, ctx, drafts, summary, state)
+                await store.submit(store_drafts, ctx, drafts, state, then=fold)
                 drafts = []
         if drafts:
-            await store.submit(store_drafts, ctx, drafts, summary, state)
+            await store.submit(store_drafts, ctx, drafts, state, then=fold)
         await producer
     finally:
         producer.cancel()
 
 
+_Job = tuple[Callable[..., Any], tuple[object, ...], Callable[[Any], None] | None]
+
+
 class _Writer:
     """The one writer: runs store and record calls in a thread, one at a time,
-    in the order they were submitted. ``submit`` returns once the call is
-    queued; it waits while another call is already waiting (back-pressure)."""
+    in the order they were submitted, and hands each result to its ``then``
+    back in the event loop's thread (where the summary is folded and progress
+    reported). ``submit`` returns once the call is queued; it waits while
+    another call is already waiting (back-pressure)."""
 
     def __init__(self) -> None:
-        self._jobs: asyncio.Queue[tuple[Callable[..., None], tuple[object, ...]] | None] = \
-            asyncio.Queue(maxsize=1)
+        self._jobs: asyncio.Queue[_Job | None] = asyncio.Queue(maxsize=1)
         self._task: asyncio.Task[None] | None = None
 
     async def _run(self) -> None:
         while (job := await self._jobs.get()) is not None:
-            fn, args = job
-            await asyncio.to_thread(fn, *args)
+            fn, args, then = job
+            result = await asyncio.to_thread(fn, *args)
+            if then is not None:
+                then(result)
 
-    async def submit(self, fn: Callable[..., None], *args: object) -> None:
-        await self._put((fn, args))
+    async def submit(self, fn: Callable[..., Any], *args: object,
+                     then: Callable[[Any], None] | None = None) -> None:
+        await self._put((fn, args, then))
 
     async def close(self) -> None:
         """Wait for every submitted call; raises what a call raised."""
@@ -317,7 +264,7 @@ class _Writer:
         if self._task is not None and not self._task.done():
             self._task.cancel()
 
-    async def _put(self, job: tuple[Callable[..., None], tuple[object, ...]] | None) -> None:
+    async def _put(self, job: _Job | None) -> None:
         if self._task is None:
             self._task = asyncio.ensure_future(self._run())
         put = asyncio.ensure_future(self._jobs.put(job))
@@ -328,7 +275,7 @@ class _Writer:
             self._task.result()     # raises the writer's error (the poll stops there)
 
 
-async def _discover(fetcher: Fetcher, feed: Feed, resp: FetchResult,
+async def _discover(fetcher: Fetcher, feed: FeedRef, resp: FetchResult,
                     error: FeedParseError) -> tuple[FetchResult, ParsedFeed] | None:
     """A configured URL that is a web page: use the first RSS/Atom feed it links to."""
     if error.code != "not_a_feed":
@@ -351,7 +298,7 @@ async def _discover(fetcher: Fetcher, feed: Feed, resp: FetchResult,
 
 
 async def _article(ctx: Context, fetcher: Fetcher, workers: Workers, out: FeedOutcome, url: str,
-                   entry: FeedEntry, summary: PollSummary | None) -> repo.ArticleDraft | None:
+                   entry: FeedEntry, summary: PollSummary | None) -> ArticleDraft | None:
     if _stopping(ctx):
         return None
     feed = out.feed
@@ -378,7 +325,7 @@ async def _article(ctx: Context, fetcher: Fetcher, workers: Workers, out: FeedOu
         if ctx.progress is not None:
             ctx.progress(summary)
     page = found.page
-    return repo.ArticleDraft(
+    return ArticleDraft(
         url=url, original_url=entry.link, title=found.title, text=found.text,
         text_hash=found.text_hash, features=found.features, signature=found.signature,
         matches=found.matches, seen_at=utcnow(),
@@ -388,6 +335,40 @@ async def _article(ctx: Context, fetcher: Fetcher, workers: Workers, out: FeedOu
         guid=entry.guid, text_source="page" if page else "feed_summary",
         fetch_error_code=error[0] if error else None, fetch_error=error[1] if error else None,
     )
+
+
+def _fold_batch(ctx: Context, summary: PollSummary, result: BatchResult) -> None:
+    """A stored batch, counted once committed."""
+    summary.skipped_known += result.skipped
+    for _draft, decision, res in result.stored:
+        summary.articles_new += 1
+        summary.stories_new += decision.story_id is None
+        summary.new_mentions += len(res.new_topics)
+        summary.followups += len(res.followup_topics)
+        summary.alerts_created += res.alerts
+    if ctx.progress is not None:
+        ctx.progress(summary)
+
+
+def _folder(ctx: Context, summary: PollSummary, outcomes: list[FeedOutcome]
+            ) -> Callable[[object], None]:
+    return lambda _: _fold_feeds(ctx, summary, outcomes)
+
+
+def _fold_feeds(ctx: Context, summary: PollSummary, outcomes: list[FeedOutcome]) -> None:
+    """Feeds recorded: their counts and failures."""
+    for o in outcomes:
+        summary.entries += o.entries
+        summary.feeds_done += 1
+        summary.skipped_known += o.skipped_known
+        summary.page_errors += len(o.page_errors)
+        if o.error:
+            summary.feeds_failed.append((o.feed.name, *o.error))
+        else:
+            summary.feeds_ok += 1
+            summary.feeds_not_modified += o.not_modified
+    if ctx.progress is not None:
+        ctx.progress(summary)
 
 
 def _stopping(ctx: Context) -> bool:

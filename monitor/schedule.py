@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
 
+from .model import FeedState, FeedVerdict
+
 _MAX_AGE = re.compile(r"(?:^|,)\s*(?:s-)?max-age\s*=\s*\"?(\d+)", re.I)
 
 
@@ -85,3 +87,14 @@ def judge_failure(code: str, failures: int, max_failures: int, since: datetime |
     if failures >= max_failures:
         return FailureVerdict("suspended", f"{failures} failures in a row (last: {code}) since {when}")
     return FailureVerdict("error", None)
+
+
+def after_failure(state: FeedState, code: str, now: datetime, bounds: Bounds, suspend_after: int, *,
+                  retry_after: float | None = None, rng: random.Random | None = None) -> FeedVerdict:
+    """The verdict on a feed's failed poll: its status (error, suspended after
+    ``suspend_after`` failures in a row, disabled on 410), why, and its next poll."""
+    failures = state.failures + 1
+    judged = judge_failure(code, failures, suspend_after, state.failing_since)
+    return FeedVerdict(judged.status, judged.reason,
+                       next_failure_poll(now, failures, bounds, retry_after=retry_after, rng=rng),
+                       failures)

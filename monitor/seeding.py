@@ -11,13 +11,12 @@ import logging
 
 from sqlalchemy.orm import Session
 
-from . import dedup
 from .analyze import analyze_text, topic_spec
 from .canonical import text_hash
 from .db import repo, story_index
 from .db.engine import reading
-from .pipeline import Context
-from .writer import utcnow
+from .model import ArticleDraft, Context
+from .writer import store_batch, utcnow
 
 log = logging.getLogger("monitor.pipeline")
 
@@ -56,6 +55,7 @@ def load_seeds(ctx: Context) -> tuple[int, int]:
         existing = repo.seed_articles(s)
         index = (story_index.load_index(s, ctx.settings, now)
                  if any(d.file not in existing for d in todo) else None)
+        drafts = []
         for doc in todo:
             stored = existing.get(doc.file)
             if stored is not None:
@@ -65,19 +65,15 @@ def load_seeds(ctx: Context) -> tuple[int, int]:
                     log.info("seed %s dated %s (from its %s)", doc.file, doc.published.date(),
                              doc.date_source)
                 continue
-            assert index is not None
             a = analysed[doc.file]
             # an undated seed is undated for the time window too (not "now": its
             # event may be far older than the day it was loaded)
-            decision = index.decide(a.features, a.text_hash, a.signature,
-                                    dedup.Query(published=doc.published, lang=a.lang, lone=a.lone))
-            draft = repo.ArticleDraft(
+            drafts.append(ArticleDraft(
                 url=doc.url, original_url=doc.url, title=doc.title, text=doc.text,
                 text_hash=a.text_hash, features=a.features, signature=a.signature, seen_at=now,
-                published_at=doc.published, lang=a.lang, seed_file=doc.file,
-                text_source="seed")
-            res = repo.write_article(s, draft, decision, a.matches, is_seed=True)
-            index.add(dedup.Candidate(res.article_id, res.story_id, a.features, a.text_hash, True,
-                                      a.signature, published=doc.published, lang=a.lang))
-            added += 1
+                published_at=doc.published, lang=a.lang, lone=a.lone, matches=a.matches,
+                seed_file=doc.file, text_source="seed"))
+        if drafts:
+            assert index is not None
+            added = len(store_batch(s, index, drafts, is_seed=True).stored)
     return added, len(docs) - added

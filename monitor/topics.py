@@ -16,9 +16,9 @@ from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any, Protocol
 
+from .model import Match, TopicMatch
 from .query_parser import And, Near, Node, Not, Or, QuerySyntaxError, Scoped, Term, parse_query
 from .query_tokens import _Doc
 from .snippets import make_snippet
@@ -39,22 +39,6 @@ _FIELDS = ("title", "text")
 def _docs(title: str, text: str) -> dict[str, _Doc]:
     """An article's title and text, tokenized once for every topic that looks at them."""
     return {"title": _Doc(title or ""), "text": _Doc(text or "")}
-
-
-@dataclass(frozen=True)
-class Match:           # one hit of one query term; offsets into the original title or text
-    term: str
-    field: str
-    start: int
-    end: int
-
-
-@dataclass(frozen=True)
-class TopicMatch:
-    topic: str
-    matched: list[str]
-    matches: list[Match]
-    snippet: str
 
 
 def _compile(node: Node, cs: bool, fields: tuple[str, ...]) -> _Eval:

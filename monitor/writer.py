@@ -1,6 +1,11 @@
-"""The writer stage of a poll: one thread stores the analysed articles, a batch
-per transaction, and then records each feed's state. Called by the
-orchestrator (monitor.pipeline), which hands it batches in order.
+"""The writer stage of a poll: stores the analysed articles, a batch per
+transaction, and then records each feed's state. The orchestrator
+(monitor.pipeline) runs these calls in one thread, in order, and folds what
+they return into its summary; nothing here reports progress or calls back.
+
+``store_batch(session, index, drafts)`` is the core, shared with seed loading:
+decide each article against the story index and write it with its story,
+mentions and alerts.
 
 Side effects: database writes only.
 """
@@ -9,9 +14,9 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
 
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
@@ -19,18 +24,17 @@ from sqlalchemy.orm import Session
 from . import dedup, schedule
 from .db import feed_state, repo, story_index
 from .db.engine import describe_failure, is_busy, reading
-
-if TYPE_CHECKING:
-    from .pipeline import Context, FeedOutcome, PollSummary
+from .model import ArticleDraft, BatchResult, ChannelTable, Context, FeedOutcome
 
 log = logging.getLogger("monitor.pipeline")
+STORE_ATTEMPTS = 3      # a batch that met a locked database (or a deadlock) is tried again
 
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def _order_key(d: repo.ArticleDraft) -> tuple[int, datetime]:
+def _order_key(d: ArticleDraft) -> tuple[int, datetime]:
     # "first" within one poll is by publication time; undated entries go last
     return (0, d.published_at) if d.published_at else (1, d.seen_at)
 
@@ -46,21 +50,52 @@ class WriterState:
     urls: set[str] = field(default_factory=set)
 
 
-STORE_ATTEMPTS = 3      # a batch that met a locked database (or a deadlock) is tried again
+def store_batch(session: Session, index: dedup.StoryIndex, drafts: Sequence[ArticleDraft], *,
+                channels: ChannelTable | None = None, seen: set[str] | None = None,
+                is_seed: bool = False) -> BatchResult:
+    """Decide and write these articles in publication order, in the session's
+    transaction (the caller commits), each in a savepoint so that a page
+    another daemon stored meanwhile is skipped alone. Each stored article joins
+    the index at once, so a later one of the batch can join its story.
+    ``seen``: URLs stored already in this poll (two entries that led to one page)."""
+    result = BatchResult()
+    seen = seen if seen is not None else set()
+    # a poll's batch in publication order; seeds in the order they are given
+    for draft in (drafts if is_seed else sorted(drafts, key=_order_key)):
+        if draft.url in seen:
+            result.skipped += 1
+            continue
+        seen.add(draft.url)
+        when = draft.published_at if is_seed else (draft.published_at or draft.seen_at)
+        decision = index.decide(draft.features, draft.text_hash, draft.signature,
+                                dedup.Query(when, draft.lang, draft.feed_id, draft.lone))
+        try:
+            with session.begin_nested():
+                res = repo.write_article(session, draft, decision, draft.matches, channels,
+                                         is_seed=is_seed)
+        except IntegrityError as e:
+            if not _is_unique_violation(e):
+                raise
+            result.skipped += 1  # another daemon stored the same page meanwhile
+            continue
+        index.add(dedup.Candidate(res.article_id, res.story_id, draft.features,
+                                  draft.text_hash, res.story_is_seed, draft.signature,
+                                  published=when, feed_id=draft.feed_id, lang=draft.lang,
+                                  dates_story=is_seed or
+                                  dedup.dates_story(decision.layer, decision.score)),
+                  observed_as=None if is_seed else draft.url)
+        result.stored.append((draft, decision, res))
+    return result
 
 
-def store_drafts(ctx: Context, drafts: list[repo.ArticleDraft], summary: PollSummary,
-                 state: WriterState | None = None) -> None:
-    """The single writer: decide and store these articles in publication order,
-    in one transaction (each in a savepoint, so that a page another daemon
-    stored meanwhile is skipped alone). A batch rolled back because the
+def store_drafts(ctx: Context, drafts: list[ArticleDraft], state: WriterState) -> BatchResult:
+    """One batch of a poll in one transaction. A batch rolled back because the
     database was busy is decided and stored again (the story index, which
     already held its articles, is reloaded); another failure is raised."""
-    state = state or WriterState()
     for attempt in range(1, STORE_ATTEMPTS + 1):
         own, urls = set(state.own), set(state.urls)
         try:
-            stored, skipped = _store_batch(ctx, drafts, state)
+            result = _store_once(ctx, drafts, state)
             break
         except OperationalError as e:
             # rolled back: forget what this attempt added, reload the index next time
@@ -71,16 +106,14 @@ def store_drafts(ctx: Context, drafts: list[repo.ArticleDraft], summary: PollSum
                         len(drafts), describe_failure(ctx.engine, e), attempt + 1,
                         STORE_ATTEMPTS)
             time.sleep(0.5 * attempt)
-    summary.skipped_known += skipped
-    _count(summary, stored)
-    if ctx.progress is not None:
-        ctx.progress(summary)
+    for draft, decision, res in result.stored:
+        log.info("feed %s: stored %s (%s, story %s, score %s, new topics %s)", draft.feed_name,
+                 draft.url, decision.layer, res.story_id,
+                 None if decision.score is None else round(decision.score, 3), res.new_topics)
+    return result
 
 
-def _store_batch(ctx: Context, drafts: list[repo.ArticleDraft], state: WriterState
-                 ) -> tuple[list[tuple[repo.ArticleDraft, dedup.Decision, repo.StoredArticle]], int]:
-    """One attempt at a batch, in one transaction: (what was stored, how many
-    were skipped as stored already)."""
+def _store_once(ctx: Context, drafts: list[ArticleDraft], state: WriterState) -> BatchResult:
     with Session(reading(ctx.engine)) as s:
         if state.index is None:
             state.index = story_index.load_index(s, ctx.settings, utcnow())
@@ -89,34 +122,11 @@ def _store_batch(ctx: Context, drafts: list[repo.ArticleDraft], state: WriterSta
     index = state.index
     for draft in drafts:   # a feed's template words are known from its whole batch
         index.observe(draft.feed_id, draft.url, draft.features, draft.title)
-    stored: list[tuple[repo.ArticleDraft, dedup.Decision, repo.StoredArticle]] = []
-    skipped = 0
     with Session(ctx.engine) as s:
-        for draft in sorted(drafts, key=_order_key):
-            if draft.url in state.urls:  # two entries led to the same page (its canonical URL)
-                skipped += 1
-                continue
-            state.urls.add(draft.url)
-            when = draft.published_at or draft.seen_at
-            decision = index.decide(draft.features, draft.text_hash, draft.signature,
-                                    dedup.Query(when, draft.lang, draft.feed_id, draft.lone))
-            try:
-                with s.begin_nested():
-                    res = repo.write_article(s, draft, decision, draft.matches, ctx.channels)
-            except IntegrityError as e:
-                if not _is_unique_violation(e):
-                    raise
-                skipped += 1  # another daemon stored the same page meanwhile
-                continue
-            index.add(dedup.Candidate(res.article_id, res.story_id, draft.features,
-                                      draft.text_hash, res.story_is_seed, draft.signature,
-                                      published=when, feed_id=draft.feed_id, lang=draft.lang,
-                                      dates_story=dedup.dates_story(decision.layer, decision.score)),
-                      observed_as=draft.url)
-            state.own.add(res.article_id)
-            stored.append((draft, decision, res))
+        result = store_batch(s, index, drafts, channels=ctx.channels, seen=state.urls)
         s.commit()
-    return stored, skipped
+    state.own.update(res.article_id for _, _, res in result.stored)
+    return result
 
 
 def release_feeds(ctx: Context, feed_ids: list[int]) -> None:
@@ -124,65 +134,40 @@ def release_feeds(ctx: Context, feed_ids: list[int]) -> None:
         feed_state.release_feeds(s, feed_ids)
 
 
-def record_feeds(ctx: Context, outcomes: list[FeedOutcome], summary: PollSummary) -> None:
+def record_feeds(ctx: Context, outcomes: list[FeedOutcome]) -> None:
     """Each feed's state, once its articles are stored: its ETag and next poll,
-    or its failure."""
+    or its failure judged by the scheduler."""
     now = utcnow()
-    for o in outcomes:
-        _record(ctx, o, summary, now)
-    if ctx.progress is not None:
-        ctx.progress(summary)
-
-
-def _count(summary: PollSummary,
-           stored: list[tuple[repo.ArticleDraft, dedup.Decision, repo.StoredArticle]]) -> None:
-    """Counted and logged once committed."""
-    for draft, decision, res in stored:
-        summary.articles_new += 1
-        summary.stories_new += decision.story_id is None
-        summary.new_mentions += len(res.new_topics)
-        summary.followups += len(res.followup_topics)
-        summary.alerts_created += res.alerts
-        log.info("feed %s: stored %s (%s, story %s, score %s, new topics %s)", draft.feed_name,
-                 draft.url, decision.layer, res.story_id,
-                 None if decision.score is None else round(decision.score, 3), res.new_topics)
-
-
-def _record(ctx: Context, o: FeedOutcome, summary: PollSummary, now: datetime) -> None:
-    fs = next((f for f in ctx.settings.feeds if f.name == o.feed.name), None)
     sch = ctx.settings.schedule
-    interval = ctx.settings.interval_for(fs) if fs else sch.poll_interval
     bounds = schedule.Bounds(sch.min_interval, sch.max_interval, sch.backoff_base, sch.backoff_max)
-
-    def policy(failures: int, since: datetime | None) -> tuple[str, str | None, datetime]:
-        code = o.error[0] if o.error else ""
-        verdict = schedule.judge_failure(code, failures, sch.suspend_after, since)
-        return verdict.status, verdict.reason, schedule.next_failure_poll(
-            now, failures, bounds, retry_after=o.retry_after)
-
-    summary.entries += o.entries
-    summary.feeds_done += 1
-    summary.skipped_known += o.skipped_known
-    summary.page_errors += len(o.page_errors)
-    with Session(ctx.engine) as s:
-        feed_state.log_page_errors(s, o.feed.id, o.page_errors, now)
+    intervals = {f.name: ctx.settings.interval_for(f) for f in ctx.settings.feeds}
+    for o in outcomes:
+        with Session(ctx.engine) as s:
+            feed_state.log_page_errors(s, o.feed.id, o.page_errors, now)
         if o.error:
             code, message = o.error
-            summary.feeds_failed.append((o.feed.name, code, message))
-            status = feed_state.record_feed_failure(s, o.feed.id, o.feed.url, now, code=code,
-                                              message=message, duration_ms=o.duration_ms,
-                                              policy=policy)
-            if status != "error":
+            with Session(reading(ctx.engine)) as s:
+                state = feed_state.failure_state(s, o.feed.id, now)
+            if state is None:
+                continue
+            verdict = schedule.after_failure(state, code, now, bounds, sch.suspend_after,
+                                             retry_after=o.retry_after)
+            with Session(ctx.engine) as s:
+                feed_state.record_feed_failure(s, o.feed.id, o.feed.url, now, code=code,
+                                               message=message, duration_ms=o.duration_ms,
+                                               verdict=verdict)
+            if verdict.status != "error":
                 log.warning("feed %s is now %s: run `monitor feeds enable %s` once it is fixed",
-                            o.feed.name, status, o.feed.name)
-        else:
-            summary.feeds_ok += 1
-            summary.feeds_not_modified += o.not_modified
-            next_poll = schedule.next_success_poll(now, interval, bounds, headers=o.headers,
-                                                   ttl_minutes=o.ttl_minutes)
+                            o.feed.name, verdict.status, o.feed.name)
+            continue
+        next_poll = schedule.next_success_poll(
+            now, intervals.get(o.feed.name, sch.poll_interval), bounds, headers=o.headers,
+            ttl_minutes=o.ttl_minutes)
+        with Session(ctx.engine) as s:
             feed_state.record_feed_success(s, o.feed.id, now, next_poll, etag=o.etag,
-                                     last_modified=o.last_modified, duration_ms=o.duration_ms,
-                                     new_url=o.new_url, url_source=o.url_source)
+                                           last_modified=o.last_modified,
+                                           duration_ms=o.duration_ms, new_url=o.new_url,
+                                           url_source=o.url_source)
 
 
 def _is_unique_violation(e: IntegrityError) -> bool:

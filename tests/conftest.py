@@ -118,7 +118,7 @@ def poll_once(settings: Any, *, seeds: bool = False, **context: Any) -> tuple[An
         load_seeds(ctx)
     now = datetime.now(UTC)
     with Session(engine) as s:
-        feed_state.sync_feeds(s, settings, now)
+        feed_state.sync_feeds(s, settings.feed_specs(), now)
         s.commit()
         feeds = feed_state.claim_due_feeds(s, "test", now, timedelta(minutes=5),
                                      [f.name for f in settings.feeds])

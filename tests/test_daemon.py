@@ -107,7 +107,7 @@ def test_ticks_store_every_batch_and_fetch_robots_once(tmp_path: Path) -> None:
         engine = make_engine(settings.database.url)
         upgrade(engine)
         with Session(engine) as s:
-            feed_state.sync_feeds(s, settings, datetime.now(UTC))
+            feed_state.sync_feeds(s, settings.feed_specs(), datetime.now(UTC))
             s.commit()
         daemon = Daemon(settings, engine)
         daemon.tick()

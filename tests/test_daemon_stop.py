@@ -26,7 +26,7 @@ from monitor.db import repo
 from monitor.db.engine import make_engine
 from monitor.db.models import Alert, Feed
 from monitor.dedup import Decision
-from monitor.topics import TopicMatch
+from monitor.model import ArticleDraft, TopicMatch
 
 from .conftest import SMTPRecorder, free_port
 from .httpserver import LoopbackServer, Response
@@ -124,14 +124,14 @@ def _pending_alerts(tmp_path: Path, cfg: Path, n: int) -> None:
     engine = make_engine(settings.database.url)
     now = datetime.now(UTC)
     for i in range(n):
-        draft = repo.ArticleDraft(
+        draft = ArticleDraft(
             url=f"https://news.example/{i}", original_url=None, title=f"Netflix story {i}",
             text=f"Netflix story number {i}.", text_hash=f"h{i}", features={f"w{i}": 1.0},
             seen_at=now)
         match = TopicMatch("netflix", ["Netflix"], [], f"Netflix story number {i}.")
         with Session(engine) as s:
             repo.store_article(s, draft, Decision("new_story", None, None, None), [match],
-                               lambda topics: {"email": topics})
+                               {"netflix": ("email",)})
 
 
 def test_sigterm_during_a_slow_delivery_exits_within_30s_and_keeps_the_rest_pending(

@@ -25,7 +25,7 @@ from monitor.db.migrate import upgrade
 from monitor.db.models import Article, Digest, Mention
 from monitor.dedup import Decision
 from monitor.digest import make_digest
-from monitor.topics import TopicMatch
+from monitor.model import ArticleDraft, TopicMatch
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -48,7 +48,7 @@ def _settings(tmp_path: Path, url: str, smtp_port: int) -> Settings:
 
 
 def _mention(s: Session, i: int, *, commit: bool = True) -> None:
-    draft = repo.ArticleDraft(
+    draft = ArticleDraft(
         url=f"https://news.example/{i}", original_url=None, title=f"Netflix story {i}",
         text=f"Netflix story number {i}.", text_hash=f"h{i}", features={f"w{i}": 1.0},
         seen_at=datetime.now(UTC))

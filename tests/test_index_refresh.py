@@ -18,6 +18,7 @@ from monitor.db import repo, story_index
 from monitor.db.engine import make_engine
 from monitor.db.migrate import upgrade
 from monitor.dedup import Query, StoryIndex
+from monitor.model import ArticleDraft
 
 NOW = datetime(2026, 11, 20, 12, tzinfo=UTC)
 TEXTS = [
@@ -30,10 +31,10 @@ TEXTS = [
 ]
 
 
-def _draft(i: int) -> tuple[repo.ArticleDraft, Analysis]:
+def _draft(i: int) -> tuple[ArticleDraft, Analysis]:
     title, text = TEXTS[i]
     a = analyze_text(title, text, ())
-    return repo.ArticleDraft(url=f"https://example.org/{i}", original_url=None, title=title,
+    return ArticleDraft(url=f"https://example.org/{i}", original_url=None, title=title,
                              text=text, text_hash=a.text_hash, features=a.features,
                              signature=a.signature, seen_at=NOW, published_at=NOW), a
 

@@ -49,7 +49,7 @@ def _store(tmp_path: Path, names: list[str], lease: str = "10m") -> tuple[Any, A
     engine = make_engine(settings.database.url)
     upgrade(engine)
     with Session(engine) as s:
-        feed_state.sync_feeds(s, settings, datetime.now(UTC))
+        feed_state.sync_feeds(s, settings.feed_specs(), datetime.now(UTC))
         s.commit()
     return settings, engine
 
@@ -170,7 +170,7 @@ def test_feeds_release_frees_a_lease_held_on_another_host(tmp_path: Path) -> Non
     settings = settings_from_dict(yaml.safe_load(cfg.read_text()), base=tmp_path)
     engine = make_engine(settings.database.url)
     with Session(engine) as s:
-        feed_state.sync_feeds(s, settings, datetime.now(UTC))
+        feed_state.sync_feeds(s, settings.feed_specs(), datetime.now(UTC))
         s.commit()
     _hold(engine, "otherhost 4242 1000", datetime.now(UTC) + timedelta(minutes=5))
     listed = json.loads(_monitor(cfg, "feeds", "--format", "json").stdout)

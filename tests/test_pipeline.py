@@ -341,12 +341,13 @@ def test_a_big_feed_is_stored_in_batches_with_bounded_articles_in_memory(
         peak = max(peak, made - stored)
         return draft
 
-    def slow_store(ctx: Any, drafts: list[Any], *a: Any) -> None:
+    def slow_store(ctx: Any, drafts: list[Any], *a: Any) -> Any:
         nonlocal stored
         time.sleep(0.2)             # a writer much slower than fetching and extracting
-        real_store(ctx, drafts, *a)
+        result = real_store(ctx, drafts, *a)
         batches.append(len(drafts))
         stored += len(drafts)
+        return result
 
     monkeypatch.setattr(pipeline, "_article", counting_article)
     monkeypatch.setattr(pipeline, "store_drafts", slow_store)

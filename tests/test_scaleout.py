@@ -136,7 +136,7 @@ def test_a_dead_daemons_lease_expires_and_another_takes_the_feed(db_url: str, tm
     now = datetime.now(UTC)
     lease = timedelta(minutes=10)
     with Session(engine) as s:
-        feed_state.sync_feeds(s, settings, now)
+        feed_state.sync_feeds(s, settings.feed_specs(), now)
         s.commit()
     with Session(engine) as s:
         first = feed_state.claim_due_feeds(s, "daemon-a", now, lease, limit=2)

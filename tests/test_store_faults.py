@@ -21,7 +21,8 @@ from monitor.db import feed_state, repo
 from monitor.db.engine import make_engine
 from monitor.db.migrate import upgrade
 from monitor.db.models import Article, Feed, Story
-from monitor.pipeline import Context, PollSummary, poll_feeds
+from monitor.model import ArticleDraft
+from monitor.pipeline import Context, poll_feeds
 from monitor.writer import WriterState, store_drafts
 
 from .httpserver import LoopbackServer
@@ -77,9 +78,9 @@ def _settings(tmp_path: Path, feed_url: str = "http://127.0.0.1:9/a.xml") -> Any
     }, base=tmp_path)
 
 
-def _draft(n: int, feed_id: int) -> repo.ArticleDraft:
+def _draft(n: int, feed_id: int) -> ArticleDraft:
     now = datetime.now(UTC)
-    return repo.ArticleDraft(
+    return ArticleDraft(
         url=f"https://news.example/{n}", original_url=None, title=f"Article {n} about tides",
         text=f"Unique text {n} about the tides of the northern sea, number {n}.",
         text_hash=f"h{n}", features={f"w{n}": 1.0, "tide": 0.5}, seen_at=now, feed_id=feed_id,
@@ -91,7 +92,7 @@ def test_a_batch_the_database_refused_once_is_stored_on_the_next_try(
     settings = _settings(tmp_path)
     engine = _engine(tmp_path)
     with Session(engine) as s:
-        feed = feed_state.sync_feeds(s, settings, datetime.now(UTC))["A"]
+        feed = feed_state.sync_feeds(s, settings.feed_specs(), datetime.now(UTC))["A"]
         s.commit()
         feed_id = feed.id
     ctx = Context.create(settings, engine)
@@ -105,12 +106,12 @@ def test_a_batch_the_database_refused_once_is_stored_on_the_next_try(
         return real(*a, **kw)
 
     monkeypatch.setattr(repo, "write_article", flaky)
-    summary, state = PollSummary(), WriterState()
-    store_drafts(ctx, [_draft(1, feed_id), _draft(2, feed_id), _draft(3, feed_id)], summary, state)
+    state = WriterState()
+    result = store_drafts(ctx, [_draft(1, feed_id), _draft(2, feed_id), _draft(3, feed_id)], state)
     with Session(engine) as s:
         urls = sorted(s.scalars(select(Article.url)))
     assert urls == [f"https://news.example/{n}" for n in (1, 2, 3)]
-    assert summary.articles_new == 3 and summary.skipped_known == 0
+    assert len(result.stored) == 3 and result.skipped == 0
     # the index was rebuilt from the store: each article once, in its own story
     assert state.index is not None and len(state.own) == 3
     assert len({c.article_id for c in state.index.candidates()}) == 3
@@ -129,7 +130,7 @@ def test_a_failed_poll_gives_its_feeds_leases_back(tmp_path: Path,
         settings = _settings(tmp_path, srv.url("/a.xml"))
         engine = _engine(tmp_path)
         with Session(engine) as s:
-            feed_state.sync_feeds(s, settings, datetime.now(UTC))
+            feed_state.sync_feeds(s, settings.feed_specs(), datetime.now(UTC))
             s.commit()
         with Session(engine) as s:
             feeds = feed_state.claim_due_feeds(s, "me", datetime.now(UTC), settings.schedule.lease)

@@ -7,17 +7,17 @@ Side effects: database writes of feeds and fetch_errors.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy import false, func, or_, select, text, update
 from sqlalchemy.orm import Session
 
-from ..config import Settings
+from ..model import FeedRef, FeedSpec, FeedState, FeedVerdict
 from .models import Feed, FetchLog
 
 
-def sync_feeds(session: Session, settings: Settings, now: datetime) -> dict[str, Feed]:
+def sync_feeds(session: Session, configured: Sequence[FeedSpec], now: datetime) -> dict[str, Feed]:
     """Make the feeds table mirror the config: new feeds are added (due now),
     changed URLs updated, feeds dropped from the config disabled. On PostgreSQL
     the transaction holds an advisory lock, so daemons starting together do not
@@ -25,7 +25,7 @@ def sync_feeds(session: Session, settings: Settings, now: datetime) -> dict[str,
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(727275)"))
     rows = {f.name: f for f in session.scalars(select(Feed))}
-    for fs in settings.feeds:
+    for fs in configured:
         row = rows.get(fs.name)
         if row is None:
             row = Feed(name=fs.name, url=fs.url, configured_url=fs.url, enabled=fs.enabled,
@@ -47,9 +47,9 @@ def sync_feeds(session: Session, settings: Settings, now: datetime) -> dict[str,
                 "never_polled" if row.last_polled_at is None else "ok")
             if fs.enabled:
                 row.next_poll_at = now
-    configured = {f.name for f in settings.feeds}
+    names = {f.name for f in configured}
     for name, row in rows.items():
-        if name not in configured and row.enabled:
+        if name not in names and row.enabled:
             row.enabled, row.status = False, "disabled"
     session.flush()
     return rows
@@ -57,7 +57,7 @@ def sync_feeds(session: Session, settings: Settings, now: datetime) -> dict[str,
 
 def claim_due_feeds(session: Session, owner: str, now: datetime, lease: timedelta,
                     names: list[str] | None = None, limit: int | None = None,
-                    take_over: Sequence[str] = ()) -> list[Feed]:
+                    take_over: Sequence[str] = ()) -> list[FeedRef]:
     """Take a lease on the feeds due now (or the named ones): free ones, ones
     whose lease ran out, and ones leased by a holder in ``take_over`` (gone).
     On PostgreSQL the rows are locked with SKIP LOCKED, so two daemons never
@@ -76,10 +76,11 @@ def claim_due_feeds(session: Session, owner: str, now: datetime, lease: timedelt
     for f in feeds:
         f.lease_owner, f.lease_until = owner, now + lease
     session.flush()
-    for f in feeds:  # handed to the pipeline as plain snapshots, usable after the commit
-        session.expunge(f)
+    # handed to the pipeline as plain snapshots, usable after the commit
+    refs = [FeedRef(f.id, f.name, f.url, f.url_source, f.etag, f.last_modified, f.lease_owner)
+            for f in feeds]
     session.commit()
-    return feeds
+    return refs
 
 
 def lease_holders(session: Session, now: datetime) -> dict[str, list[str]]:
@@ -153,28 +154,29 @@ def release_feeds(session: Session, feed_ids: Sequence[int], owner: str | None =
                            "rowcount", 0) or 0)
 
 
-FailurePolicy = Callable[[int, datetime | None], tuple[str, str | None, datetime]]
+def failure_state(session: Session, feed_id: int, now: datetime) -> FeedState | None:
+    """What the scheduler needs to judge a new failure of this feed."""
+    feed = session.get(Feed, feed_id)
+    if feed is None:
+        return None
+    return FeedState(feed.consecutive_failures or 0, failure_started(session, feed) or now)
 
 
 def record_feed_failure(session: Session, feed_id: int, url: str, now: datetime, *, code: str,
-                        message: str, duration_ms: int | None, policy: FailurePolicy) -> str:
-    """The failure is kept on the feed (for `monitor feeds`) and in fetch_errors.
-    ``policy(failures, failing_since)`` decides (status, reason, next poll): back off,
-    suspend after too many failures, disable on 410. Returns the new status."""
+                        message: str, duration_ms: int | None, verdict: FeedVerdict) -> None:
+    """The failure is kept on the feed (for `monitor feeds`) and in fetch_errors,
+    with the scheduler's ``verdict`` (status, reason, next poll) applied."""
     with session.begin():
         feed = session.get(Feed, feed_id)
         if feed is None:
-            return "error"
-        feed.consecutive_failures = (feed.consecutive_failures or 0) + 1
-        since = failure_started(session, feed)
-        status, reason, next_poll = policy(feed.consecutive_failures, since or now)
-        feed.status, feed.disabled_reason = status, reason
+            return
+        feed.consecutive_failures = verdict.failures
+        feed.status, feed.disabled_reason = verdict.status, verdict.reason
         feed.last_error_code, feed.last_error = code, message
-        feed.last_polled_at, feed.next_poll_at = now, next_poll
+        feed.last_polled_at, feed.next_poll_at = now, verdict.next_poll
         feed.last_duration_ms, feed.avg_duration_ms = duration_ms, _avg(feed.avg_duration_ms, duration_ms)
         feed.lease_owner = feed.lease_until = None
         session.add(FetchLog(feed_id=feed_id, url=url, code=code, message=message, at=now))
-        return status
 
 
 def failure_started(session: Session, feed: Feed) -> datetime | None:

@@ -8,55 +8,16 @@ mention. Side effects: database writes only.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import func, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from ..dedup import Decision
-from ..topics import TopicMatch
+from ..dedup.types import Decision
+from ..model import ArticleDraft, ChannelTable, StoredArticle, TopicMatch
 from .identity import install_id, message_id
 from .models import Alert, Article, Mention, Story, StoryTopic
-
-
-@dataclass
-class ArticleDraft:
-    """Everything the pipeline learned about one page, ready to store."""
-
-    url: str
-    original_url: str | None
-    title: str
-    text: str
-    text_hash: str
-    features: dict[str, float]
-    seen_at: datetime
-    signature: bytes | None = None
-    matches: list[TopicMatch] = field(default_factory=list)
-    author: str | None = None
-    published_at: datetime | None = None
-    lang: str | None = None
-    lone: frozenset[str] | None = None   # dedup.lone_evidence(features), if computed
-    feed_id: int | None = None
-    feed_name: str | None = None
-    guid: str | None = None
-    seed_file: str | None = None
-    text_source: str = "page"
-    fetch_error_code: str | None = None
-    fetch_error: str | None = None
-
-
-@dataclass
-class StoredArticle:
-    article_id: int
-    story_id: int
-    story_is_seed: bool
-    decision: Decision
-    new_topics: list[str] = field(default_factory=list)
-    followup_topics: list[str] = field(default_factory=list)
-    alerts: int = 0
 
 
 def known_urls(session: Session, urls: list[str]) -> set[str]:
@@ -66,15 +27,8 @@ def known_urls(session: Session, urls: list[str]) -> set[str]:
     return found
 
 
-ChannelPolicy = Callable[[list[str]], dict[str, list[str]]]
-
-
-def no_channels(_new_topics: list[str]) -> dict[str, list[str]]:
-    return {}
-
-
 def store_article(session: Session, draft: ArticleDraft, decision: Decision,
-                  matches: list[TopicMatch], channels: ChannelPolicy = no_channels, *,
+                  matches: list[TopicMatch], channels: ChannelTable | None = None, *,
                   is_seed: bool = False) -> StoredArticle:
     """`write_article` in a transaction of its own."""
     with session.begin():
@@ -82,15 +36,16 @@ def store_article(session: Session, draft: ArticleDraft, decision: Decision,
 
 
 def write_article(session: Session, draft: ArticleDraft, decision: Decision,
-                  matches: list[TopicMatch], channels: ChannelPolicy = no_channels, *,
+                  matches: list[TopicMatch], channels: ChannelTable | None = None, *,
                   is_seed: bool = False) -> StoredArticle:
     """Write one article with its story, mentions and alerts (inside the caller's
     transaction: all of it commits or none).
 
     A topic is new when no earlier article of a non-seed story claimed it: the
     claim is a row of story_topics whose primary key (story, topic) makes the
-    first writer win, also across daemons. ``channels(new_topics)`` says which
-    channels alert on which of them (immediate alerts may be off per channel or topic)."""
+    first writer win, also across daemons. ``channels[topic]`` says which
+    channels alert on a topic's new mentions (none: immediate alerts are off
+    for it); one alert per channel lists the new topics it alerts on."""
     now = draft.seen_at
     story: Story | None = None
     if decision.story_id is not None:
@@ -133,8 +88,12 @@ def write_article(session: Session, draft: ArticleDraft, decision: Decision,
         session.add(Mention(article_id=art.id, story_id=story.id, topic=m.topic,
                             matched=m.matched, snippet=m.snippet, is_new=is_new, created_at=now))
         (result.new_topics if is_new else result.followup_topics).append(m.topic)
-    if result.new_topics:
-        for ch, topics in channels(result.new_topics).items():
+    by_channel: dict[str, list[str]] = {}
+    for topic in result.new_topics:
+        for ch in (channels or {}).get(topic, ()):
+            by_channel.setdefault(ch, []).append(topic)
+    if by_channel:
+        for ch, topics in by_channel.items():
             session.add(Alert(kind="mention", article_id=art.id, channel=ch, topics=topics,
                               status="pending", attempts=0, next_attempt_at=now,
                               message_id=message_id("alert", f"{art.id}:{ch}", install_id(session)),

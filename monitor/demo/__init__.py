@@ -106,7 +106,7 @@ def run_demo(output: Path | None, echo: Callable[[str], Any] = print) -> dict[st
         echo(f"database {folder / 'demo.db'}: {added} seed documents loaded")
         now = datetime.now(UTC)
         with Session(engine) as s:
-            feed_state.sync_feeds(s, settings, now)
+            feed_state.sync_feeds(s, settings.feed_specs(), now)
             s.commit()
         feeds = leases.claim(engine, leases.this_holder(), settings.schedule.lease, now=now)
         summary = asyncio.run(poll_feeds(ctx, feeds))
