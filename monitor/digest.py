@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from .alerts import build_email, send_email
@@ -25,7 +25,6 @@ from .config import Settings
 from .db import digests, feed_state
 from .db.engine import reading
 from .db.identity import install_id, message_id
-from .db.models import Article, Feed, Mention, Story, StoryTopic
 from .errors import DeliveryError
 from .render import mark_matches, render
 from .topics import compile_topics
@@ -48,20 +47,10 @@ def build_view(s: Session, run_id: int | None, now: datetime,
     """The digest's data: the mentions digest run ``run_id`` claimed (None: the
     mentions no digest covers yet, for a preview). ``compiled`` topics (by
     key) mark the matched terms in the snippets."""
-    covered = Mention.digest_id == run_id if run_id is not None else Mention.digest_id.is_(None)
-    rows = s.execute(
-        select(Mention, Article, Story, Feed.name)
-        .join(Article, Article.id == Mention.article_id)
-        .join(Story, Story.id == Mention.story_id)
-        .outerjoin(Feed, Feed.id == Article.feed_id)
-        .where(covered, Article.seed_file.is_(None))
-        .order_by(Mention.topic, Mention.id)
-    ).all()
+    rows = digests.covered_mentions(s, run_id)
     topics: OrderedDict[str, OrderedDict[int, dict[str, Any]]] = OrderedDict()
     known: OrderedDict[int, dict[str, Any]] = OrderedDict()
-    alerted = {(st.story_id, st.topic): st.first_article_id
-               for st in s.scalars(select(StoryTopic).where(
-                   StoryTopic.story_id.in_({story.id for _, _, story, _ in rows})))} if rows else {}
+    alerted = digests.first_alerts(s, {story.id for _, _, story, _ in rows})
     for m, art, story, source in rows:
         link = {"title": art.title or art.url, "url": art.url, "source": source or "seed"}
         if story.is_seed:

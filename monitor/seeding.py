@@ -11,6 +11,7 @@ import logging
 
 from sqlalchemy.orm import Session
 
+from . import dedup
 from .analyze import analyze_text, topic_spec
 from .canonical import text_hash
 from .db import repo, story_index
@@ -53,7 +54,8 @@ def load_seeds(ctx: Context) -> tuple[int, int]:
     with Session(ctx.engine) as s, s.begin():
         repo.lock_seeds(s)
         existing = repo.seed_articles(s)
-        index = (story_index.load_index(s, ctx.settings, now)
+        index = (story_index.load_index(s, dedup.StoryIndex.from_settings(ctx.settings.dedup),
+                                        now, ctx.settings.dedup.window)
                  if any(d.file not in existing for d in todo) else None)
         drafts = []
         for doc in todo:

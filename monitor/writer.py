@@ -116,9 +116,11 @@ def store_drafts(ctx: Context, drafts: list[ArticleDraft], state: WriterState) -
 def _store_once(ctx: Context, drafts: list[ArticleDraft], state: WriterState) -> BatchResult:
     with Session(reading(ctx.engine)) as s:
         if state.index is None:
-            state.index = story_index.load_index(s, ctx.settings, utcnow())
+            state.index = story_index.load_index(s, dedup.StoryIndex.from_settings(
+                ctx.settings.dedup), utcnow(), ctx.settings.dedup.window)
         else:
-            story_index.extend_index(s, state.index, ctx.settings, utcnow(), skip=state.own)
+            story_index.extend_index(s, state.index, utcnow(), ctx.settings.dedup.window,
+                                     skip=state.own)
     index = state.index
     for draft in drafts:   # a feed's template words are known from its whole batch
         index.observe(draft.feed_id, draft.url, draft.features, draft.title)

@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-import monitor.alerts as alerts_mod
+import monitor.alerts.delivery as alerts_mod
 from monitor.alerts import build_email, deliver_pending, send_email
 from monitor.config import EmailSettings, Settings, settings_from_dict
 from monitor.db.models import Alert

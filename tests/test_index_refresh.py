@@ -31,6 +31,11 @@ TEXTS = [
 ]
 
 
+def _load(s: Session, settings: Settings) -> StoryIndex:
+    return story_index.load_index(s, StoryIndex.from_settings(settings.dedup), NOW,
+                                  settings.dedup.window)
+
+
 def _draft(i: int) -> tuple[ArticleDraft, Analysis]:
     title, text = TEXTS[i]
     a = analyze_text(title, text, ())
@@ -42,7 +47,7 @@ def _draft(i: int) -> tuple[ArticleDraft, Analysis]:
 def _store(engine: Engine, settings: Settings, i: int) -> int:
     draft, a = _draft(i)
     with Session(engine) as s:
-        index = story_index.load_index(s, settings, NOW)
+        index = _load(s, settings)
     decision = index.decide(a.features, a.text_hash, a.signature, Query(published=NOW, lone=a.lone))
     with Session(engine) as s:
         return repo.store_article(s, draft, decision, []).article_id
@@ -61,7 +66,7 @@ class Store:
 
     def extend(self, now: datetime = NOW, **kw: Any) -> int:
         with Session(self.engine) as s:
-            return story_index.extend_index(s, self.index, self.settings, now, **kw)
+            return story_index.extend_index(s, self.index, now, self.settings.dedup.window, **kw)
 
 
 @pytest.fixture
@@ -72,7 +77,7 @@ def store(db_url: str) -> Iterator[Store]:
     try:
         _store(engine, settings, 0)
         with Session(engine) as s:
-            index = story_index.load_index(s, settings, NOW)
+            index = _load(s, settings)
         yield Store(settings, engine, index)
     finally:
         engine.dispose()
@@ -92,7 +97,7 @@ def test_extend_index_adds_what_others_stored_and_skips_own(store: Store) -> Non
     a = analyze_text("Sbarro closes more restaurants", "Sbarro will close more mall "
                      "restaurants in its Delaware bankruptcy, the pizza chain said.", ())
     with Session(store.engine) as s:
-        fresh = story_index.load_index(s, store.settings, NOW)
+        fresh = _load(s, store.settings)
     assert index.decide(a.features, a.text_hash, query=Query(published=NOW)).story_id == \
         fresh.decide(a.features, a.text_hash, query=Query(published=NOW)).story_id is not None
 

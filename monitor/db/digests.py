@@ -16,7 +16,7 @@ from sqlalchemy import ColumnElement, exists, func, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from .models import Article, Digest, Mention
+from .models import Article, Digest, Feed, Mention, Story, StoryTopic
 
 STALE = timedelta(hours=1)     # a run still "sending" after this died: its mentions go back
 
@@ -25,6 +25,27 @@ def undigested() -> ColumnElement[bool]:
     """Mentions no digest covers yet (seed articles never go in a digest)."""
     return Mention.digest_id.is_(None) & ~exists().where(
         Article.id == Mention.article_id, Article.seed_file.is_not(None))
+
+
+def covered_mentions(s: Session, run_id: int | None) -> list[tuple[Mention, Article, Story, str | None]]:
+    """The mentions digest run ``run_id`` claimed (None: those no digest covers
+    yet, for a preview), with their article, story and feed name, by topic."""
+    covered = Mention.digest_id == run_id if run_id is not None else Mention.digest_id.is_(None)
+    return [(m, a, st, name) for m, a, st, name in s.execute(
+        select(Mention, Article, Story, Feed.name)
+        .join(Article, Article.id == Mention.article_id)
+        .join(Story, Story.id == Mention.story_id)
+        .outerjoin(Feed, Feed.id == Article.feed_id)
+        .where(covered, Article.seed_file.is_(None))
+        .order_by(Mention.topic, Mention.id))]
+
+
+def first_alerts(s: Session, story_ids: set[int]) -> dict[tuple[int, str], int]:
+    """(story, topic) -> the article that first mentioned the topic in the story."""
+    if not story_ids:
+        return {}
+    return {(st.story_id, st.topic): st.first_article_id
+            for st in s.scalars(select(StoryTopic).where(StoryTopic.story_id.in_(story_ids)))}
 
 
 def last_sent_at(s: Session) -> datetime | None:

@@ -11,15 +11,14 @@ from datetime import datetime, timedelta
 from sqlalchemy import case, func, or_, select
 from sqlalchemy.orm import Session
 
-from ..config import Settings
 from ..dedup import Candidate, StoryIndex, dates_story
 from .models import Article, Story
 
 
-def load_index(session: Session, settings: Settings, now: datetime) -> StoryIndex:
-    """Candidates: every seed article, and the articles of stories seen within the window."""
-    index = StoryIndex.from_settings(settings.dedup)
-    extend_index(session, index, settings, now)
+def load_index(session: Session, index: StoryIndex, now: datetime, window: timedelta) -> StoryIndex:
+    """Fill an empty ``index`` with its candidates: every seed article, and the
+    articles of stories seen within ``window``."""
+    extend_index(session, index, now, window)
     return index
 
 
@@ -27,7 +26,7 @@ UNSEEN_FOR = timedelta(minutes=10)   # how long an id skipped by a load is looke
 UNSEEN_CAP = 1_000                   # and how many such ids at most (one IN list)
 
 
-def extend_index(session: Session, index: StoryIndex, settings: Settings, now: datetime,
+def extend_index(session: Session, index: StoryIndex, now: datetime, window: timedelta,
                  skip: Container[int] = ()) -> int:
     """Add to the index the candidates stored since it was last loaded or
     extended (by another daemon, say), except the article ids in ``skip`` (the
@@ -39,7 +38,7 @@ def extend_index(session: Session, index: StoryIndex, settings: Settings, now: d
     asked for again by the next extensions for UNSEEN_FOR (a writer's
     transaction is one batch: seconds), then given up (a rolled-back insert
     leaves a hole in the sequence for good)."""
-    since = now - settings.dedup.window
+    since = now - window
     recent = or_(Story.is_seed.is_(True), Story.last_seen_at >= since)
     for aid, noticed in list(index.unseen.items()):
         if now - noticed > UNSEEN_FOR:
