@@ -33,18 +33,11 @@ from typing import Any
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
-from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
-from sqlalchemy.orm import Session
 
-from . import leases
-from .alerts import deliver_pending
-from .config import Settings
-from .db import feed_state
+from .app import Monitor
 from .db.engine import describe_failure
-from .digest import make_digest
-from .model import Context
-from .pipeline import make_workers, poll_feeds
+from .pipeline import make_workers
 from .progress import Progress
 from .writer import WriterState
 
@@ -70,14 +63,15 @@ def digest_slot(trigger: CronTrigger, now: datetime) -> str:
 
 
 class Daemon:
-    def __init__(self, settings: Settings, engine: Engine, owner: str | None = None) -> None:
-        self.settings = settings
-        self.engine = engine
-        self.owner = owner or str(leases.this_holder())
+    def __init__(self, monitor: Monitor) -> None:
+        self.monitor = monitor
+        self.settings = settings = monitor.settings
+        self.engine = monitor.engine
+        self.owner = str(monitor.holder)
         self.stop = threading.Event()
         self._jobs = 0                       # jobs running now (tick, delivery, digest)
         self._jobs_done = threading.Condition()
-        self.ctx = Context.create(settings, engine, progress=Progress(every=30.0))
+        self.ctx = monitor.context(progress=Progress(every=30.0))
         self.ctx.stop = self.stop
         self.last_failure: tuple[datetime, str, str] | None = None   # when, which job, why
         self.scheduler = BackgroundScheduler(timezone=UTC, job_defaults={
@@ -133,11 +127,11 @@ class Daemon:
         sch = self.settings.schedule
         try:
             while not self.stop.is_set():
-                feeds = leases.claim(self.engine, self.owner, sch.lease, limit=sch.batch)
+                feeds = self.monitor.claim(limit=sch.batch)
                 if not feeds:
                     break
-                with leases.Keeper(self.engine, self.owner, sch.lease):
-                    summary = await poll_feeds(self.ctx, feeds, workers=workers, writer=writer)
+                summary = await self.monitor.poll_claimed(self.ctx, feeds, workers=workers,
+                                                          writer=writer)
                 log.info("polled %d feed(s): %d new article(s), %d new mention(s), %d failed",
                          summary.feeds, summary.articles_new, summary.new_mentions,
                          len(summary.feeds_failed))
@@ -156,8 +150,7 @@ class Daemon:
 
     def _deliver(self) -> None:
         try:
-            report = deliver_pending(self.settings, self.engine, topics=self.ctx.topics,
-                                     stop=self.stop)
+            report = self.monitor.deliver(stop=self.stop, topics=self.ctx)
             if report.sent or report.errors:
                 log.info("alerts: %d sent, %d pending, %d failed", report.sent, report.pending,
                          report.failed)
@@ -172,8 +165,7 @@ class Daemon:
 
     def _digest(self, now: datetime) -> None:
         try:
-            result = make_digest(self.settings, self.engine, now=now,
-                                 slot=digest_slot(self.digest_trigger, now))
+            result = self.monitor.digest(now=now, slot=digest_slot(self.digest_trigger, now))
             log.info("digest: %s (%d stories)", result.status, result.story_count)
         except Exception:
             self._failed("digest", "its mentions stay for the next digest")
@@ -210,10 +202,7 @@ class Daemon:
 
     def _give_back_leases(self) -> None:
         try:
-            with Session(self.engine) as s:
-                held = [f.id for f in feed_state.leased_feeds(s) if f.lease_owner == self.owner]
-            with Session(self.engine) as s:
-                n = feed_state.release_feeds(s, held, owner=self.owner)
+            n = self.monitor.give_back_leases()
             if n:
                 log.info("gave back the leases of %d feed(s)", n)
         except Exception as e:  # the database may be what keeps the job busy

@@ -71,6 +71,7 @@ def test_ticks_store_every_batch_and_fetch_robots_once(tmp_path: Path) -> None:
     from sqlalchemy import func, select, update
     from sqlalchemy.orm import Session
 
+    from monitor.app import Monitor
     from monitor.config import settings_from_dict
     from monitor.daemon import Daemon
     from monitor.db import feed_state
@@ -109,7 +110,7 @@ def test_ticks_store_every_batch_and_fetch_robots_once(tmp_path: Path) -> None:
         with Session(engine) as s:
             feed_state.sync_feeds(s, settings.feed_specs(), datetime.now(UTC))
             s.commit()
-        daemon = Daemon(settings, engine)
+        daemon = Daemon(Monitor(settings, engine))
         daemon.tick()
         srv.route("/f0.xml", "<rss version='2.0'><channel><title>F</title>"
                   + (item(0) + item(1)).format(base=srv.url("")) + "</channel></rss>",
@@ -133,6 +134,7 @@ def test_a_database_outage_is_one_line_per_job_naming_the_cause(
     import logging
     import socket
 
+    from monitor.app import Monitor
     from monitor.config import settings_from_dict
     from monitor.daemon import Daemon
     from monitor.db.engine import make_engine
@@ -143,7 +145,7 @@ def test_a_database_outage_is_one_line_per_job_naming_the_cause(
     url = f"postgresql+psycopg://postgres@127.0.0.1:{port}/monitor"
     settings = settings_from_dict({"database": {"url": url}, "seeds": {"path": str(tmp_path)},
                                    "fetch": {"extract_workers": 1}}, base=tmp_path)
-    daemon = Daemon(settings, make_engine(url, connect_args={"connect_timeout": 2}))
+    daemon = Daemon(Monitor(settings, make_engine(url, connect_args={"connect_timeout": 2})))
     with caplog.at_level(logging.DEBUG, logger="monitor"):
         daemon.tick()
         daemon.deliver()

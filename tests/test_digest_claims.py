@@ -17,6 +17,7 @@ import pytest
 from sqlalchemy import func, insert, select, text
 from sqlalchemy.orm import Session
 
+from monitor.app import Monitor
 from monitor.config import Settings, settings_from_dict
 from monitor.daemon import Daemon
 from monitor.db import repo
@@ -64,7 +65,7 @@ def test_two_daemons_send_each_scheduled_digest_once(db_url: str, tmp_path: Path
     settings = _settings(tmp_path, db_url, smtp_server.port)
     engine = make_engine(settings.database.url)
     upgrade(engine)
-    daemons = [Daemon(settings, engine, owner=f"d{k}") for k in range(2)]
+    daemons = [Daemon(Monitor(settings, engine)) for _ in range(2)]
     day = datetime(2026, 12, 3, 8, 0, 20, tzinfo=UTC)
     for slot in range(2):                       # two digest slots, two days
         with Session(engine) as s:

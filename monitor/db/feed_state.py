@@ -242,3 +242,10 @@ def log_page_errors(session: Session, feed_id: int | None, errors: list[tuple[st
     with session.begin():
         session.add_all(FetchLog(feed_id=feed_id, url=url, code=code, message=message, at=now)
                         for url, code, message in errors)
+
+
+def feeds_named(session: Session, names: Sequence[str] | set[str]) -> list[Feed]:
+    """The rows of these feeds (for saying why a poll skipped them)."""
+    if not names:
+        return []
+    return list(session.scalars(select(Feed).where(Feed.name.in_(list(names))).order_by(Feed.name)))

@@ -8,13 +8,11 @@ output folder.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import tempfile
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -81,43 +79,26 @@ def write_config(folder: Path, base: str) -> Path:
 
 
 def run_demo(output: Path | None, echo: Callable[[str], Any] = print) -> dict[str, Any]:
-    from sqlalchemy.orm import Session
-
-    from .. import leases
+    from ..app import Monitor
     from ..config import load_config
-    from ..db import feed_state, queries
-    from ..db.engine import make_engine
-    from ..db.migrate import upgrade
-    from ..digest import make_digest
     from ..output import render_rows
-    from ..pipeline import Context, poll_feeds
-    from ..seeding import load_seeds
 
     folder = output or Path(tempfile.mkdtemp(prefix="monitor-demo-"))
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "demo.db").unlink(missing_ok=True)
     with serve_site() as base:
         echo(f"sample news site served at {base}")
-        settings = load_config(write_config(folder, base))
-        engine = make_engine(settings.database.url)
-        upgrade(engine)
-        ctx = Context.create(settings, engine)
-        added, _ = load_seeds(ctx)
-        echo(f"database {folder / 'demo.db'}: {added} seed documents loaded")
-        now = datetime.now(UTC)
-        with Session(engine) as s:
-            feed_state.sync_feeds(s, settings.feed_specs(), now)
-            s.commit()
-        feeds = leases.claim(engine, leases.this_holder(), settings.schedule.lease, now=now)
-        summary = asyncio.run(poll_feeds(ctx, feeds))
+        monitor = Monitor(load_config(write_config(folder, base)))
+        ready = monitor.prepare()
+        echo(f"database {folder / 'demo.db'}: {ready.seeds_added} seed documents loaded")
+        summary = monitor.poll().summary
     echo(f"polled {summary.feeds} feeds: {summary.articles_new} articles stored, "
          f"{summary.stories_new} new stories, {summary.new_mentions} new mentions, "
          f"{summary.followups} follow-up/known mentions")
     for name, code, msg in summary.feeds_failed:
         echo(f"feed failed (as intended): {name}: {code}: {msg}")
-    with Session(engine) as s:
-        mentions = queries.mentions(s)
-        stories = [st for st in queries.stories(s) if st["topics"]]
+    mentions = monitor.mentions()
+    stories = [st for st in monitor.stories() if st["topics"]]
     echo("\nNEW MENTIONS (each would alert once):")
     echo(render_rows([m for m in mentions if m["is_new"]], "table",
                      ["topic", "story_id", "source", "title"]).rstrip())
@@ -128,9 +109,9 @@ def run_demo(output: Path | None, echo: Callable[[str], Any] = print) -> dict[st
     echo("\nSTORIES WITH TOPICS:")
     echo(render_rows(stories, "table", ["story_id", "is_seed", "article_count", "topics",
                                         "sources", "title"]).rstrip())
-    digest = make_digest(settings, engine, dry_run=True)
+    digest = monitor.digest(dry_run=True)
     out = folder / "digest.html"
     out.write_text(digest.html, encoding="utf-8")
     echo(f"\ndigest ({digest.story_count} stories) written to {out}")
-    engine.dispose()
+    monitor.engine.dispose()
     return {"folder": folder, "summary": summary, "mentions": mentions, "digest": out}

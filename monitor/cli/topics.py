@@ -7,8 +7,8 @@ from pathlib import Path
 
 import click
 
-from .cli import App, cli, command
-from .errors import UsageError
+from ..errors import UsageError
+from ._base import App, cli, command
 
 
 @cli.group("topics")
@@ -27,7 +27,7 @@ def topics_test(app: App, query: str, source: str, case_sensitive: bool, fmt: st
     (a text or HTML file, or a URL) and why: the terms found and where."""
     import json
 
-    from .topics import QuerySyntaxError, Topic, explain
+    from ..topics import QuerySyntaxError, Topic, explain
 
     settings = app.settings
     if query in settings.topics:
@@ -58,11 +58,11 @@ def topics_test(app: App, query: str, source: str, case_sensitive: bool, fmt: st
 def _load_source(app: App, source: str) -> tuple[str, str]:
     """(title, text) of a URL (fetched and extracted), an HTML file or a text file
     (its first line is the title)."""
-    from .extract import extract_page
-    from .feeds import looks_like_html
+    from ..extract import extract_page
+    from ..feeds import looks_like_html
 
     if source.startswith(("http://", "https://")):
-        from .fetch import Fetcher
+        from ..fetch import Fetcher
 
         async def get() -> tuple[bytes, str]:
             async with Fetcher(app.settings.fetch) as f:

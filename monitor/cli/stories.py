@@ -3,11 +3,11 @@ two stories or split an article out (the decision is kept in the database)."""
 
 from __future__ import annotations
 
-from datetime import UTC
-
 import click
 
-from .cli import (
+from ..errors import UsageError
+from ..output import render_rows
+from ._base import (
     STORY_FIELDS,
     App,
     _since,
@@ -18,8 +18,6 @@ from .cli import (
     limit_option,
     since_option,
 )
-from .errors import UsageError
-from .output import render_rows
 
 
 @command_group(cli, "stories")
@@ -32,17 +30,14 @@ from .output import render_rows
 def stories_group(app: App, topic: str | None, since: str | None, explain: int | None, fmt: str,
                   limit: int | None) -> None:
     """List stories, newest first (merge and split them with the subcommands)."""
-    from .db import queries
-
     app.check_topic(topic)
-    with app.session() as s:
-        if explain is not None:
-            rows = queries.explain_story(s, explain)
-            if not rows:
-                raise UsageError(f"--explain: no story {explain}")
-            click.echo(render_rows(rows, fmt), nl=False)
-            return
-        rows = queries.stories(s, topic=topic, since=_since(since), limit=limit)
+    if explain is not None:
+        rows = app.monitor.explain_story(explain)
+        if not rows:
+            raise UsageError(f"--explain: no story {explain}")
+        click.echo(render_rows(rows, fmt), nl=False)
+        return
+    rows = app.monitor.stories(topic=topic, since=_since(since), limit=limit)
     click.echo(render_rows(rows, fmt, ["story_id", "last_seen_at", "is_seed", "article_count",
                                        "topics", "sources", "title"], STORY_FIELDS), nl=False)
 
@@ -53,28 +48,17 @@ def stories_group(app: App, topic: str | None, since: str | None, explain: int |
 def stories_merge(app: App, keep: int, other: int) -> None:
     """Merge story OTHER into story KEEP (the decision is kept: later articles
     are compared with the merged story)."""
-    from .db import repo
-
-    with app.session(expire_on_commit=False) as s:
-        merged = repo.merge_stories(s, keep, other)
-    if merged is None:
+    count = app.monitor.merge_stories(keep, other)
+    if count is None:
         raise UsageError(f"cannot merge story {other} into {keep}: both must exist and differ")
-    click.echo(f"story {other} merged into {keep}: {merged.article_count} articles")
+    click.echo(f"story {other} merged into {keep}: {count} articles")
 
 
 @command(stories_group, "split")
 @click.argument("url")
 def stories_split(app: App, url: str) -> None:
     """Move the article at URL (its canonical URL) out of its story into a story of its own."""
-    from datetime import datetime
-
-    from .canonical import canonical_url
-    from .db import repo
-
-    with app.session(expire_on_commit=False) as s:
-        new = repo.split_article(s, url, datetime.now(UTC))
-        if new is None and canonical_url(url) != url:
-            new = repo.split_article(s, canonical_url(url), datetime.now(UTC))
+    new = app.monitor.split_article(url)
     if new is None:
         raise UsageError(f"no stored article with the URL {url}")
-    click.echo(f"article moved to a story of its own: story {new.id}")
+    click.echo(f"article moved to a story of its own: story {new}")

@@ -3,13 +3,11 @@ suspended or disabled feed, and freeing the leases of a poller that is gone."""
 
 from __future__ import annotations
 
-from datetime import UTC
-
 import click
 
-from .cli import FEED_FIELDS, App, cli, command, command_group, fmt_option, limit_option
-from .errors import UsageError
-from .output import render_rows
+from ..errors import UsageError
+from ..output import render_rows
+from ._base import FEED_FIELDS, App, cli, command, command_group, fmt_option, limit_option
 
 
 @command_group(cli, "feeds")
@@ -18,15 +16,11 @@ from .output import render_rows
 @limit_option
 def feeds_group(app: App, show_errors: bool, fmt: str, limit: int | None) -> None:
     """Each feed's health: status, errors, last success, next poll, articles."""
-    from .db import feed_state, queries
-
-    with app.session() as s:
-        if show_errors:
-            rows = [{"at": queries.iso(e.at), "feed": name, "code": e.code, "url": e.url,
-                     "message": e.message} for e, name in feed_state.recent_errors(s, limit or 50)]
-            click.echo(render_rows(rows, fmt, ["at", "feed", "code", "message"]), nl=False)
-            return
-        rows = queries.feeds(s, [f.name for f in app.settings.feeds])
+    if show_errors:
+        rows = app.monitor.feed_errors(limit or 50)
+        click.echo(render_rows(rows, fmt, ["at", "feed", "code", "message"]), nl=False)
+        return
+    rows = app.monitor.feeds()
     click.echo(render_rows(rows[:limit] if limit else rows, fmt,
                            ["name", "status", "last_error_code", "consecutive_failures",
                             "last_success_at", "next_poll_at", "article_count", "avg_response_ms",
@@ -40,14 +34,7 @@ def feeds_group(app: App, show_errors: bool, fmt: str, limit: int | None) -> Non
 @click.argument("name")
 def feeds_enable(app: App, name: str) -> None:
     """Re-enable a suspended or disabled feed; it is polled at the next tick."""
-    from datetime import datetime
-
-    from .db import feed_state
-
-    app.settings.feed(name)  # a ConfigError naming an unknown feed
-    with app.session() as s:
-        feed = feed_state.enable_feed(s, name, datetime.now(UTC))
-    if feed is None:
+    if not app.monitor.enable_feed(name):
         raise UsageError(f"feed {name!r} has never been polled: nothing to enable")
     click.echo(f"feed {name} enabled; it will be polled at the next tick")
 
@@ -58,13 +45,7 @@ def feeds_reset(app: App, name: str) -> None:
     """Poll a feed at its configured URL again, undoing a move (a permanent
     redirect or the feed discovered on a home page); its validators are
     cleared and it is polled at the next tick."""
-    from datetime import datetime
-
-    from .db import feed_state
-
-    app.settings.feed(name)  # a ConfigError naming an unknown feed
-    with app.session() as s:
-        moved = feed_state.reset_feed_url(s, name, datetime.now(UTC))
+    moved = app.monitor.reset_feed(name)
     if moved is None:
         raise UsageError(f"feed {name!r} has never been polled: nothing to reset")
     old, url = moved
@@ -79,24 +60,12 @@ def feeds_release(app: App, names: tuple[str, ...]) -> None:
     """Free the leases on these feeds (every leased feed when none is named),
     for a poller that is gone but whose lease has not run out (one on another
     host; on this host a gone poller's leases are taken over at once)."""
-    from datetime import datetime
+    from .. import leases
 
-    from . import leases
-    from .db import feed_state
-
-    for n in names:
-        app.settings.feed(n)  # a ConfigError naming an unknown feed
-    with app.session() as s:
-        held = [(f.id, f.name, f.lease_owner, f.lease_until) for f in feed_state.leased_feeds(s, names)]
-    if not held:
+    released = app.monitor.release_feeds(names)
+    if not released:
         click.echo("no feed is leased" if not names else "none of these feeds is leased")
         return
-    now = datetime.now(UTC)
-    with app.session() as s:
-        for feed_id, name, owner, until in held:
-            if not feed_state.release_feeds(s, [feed_id], owner=owner):
-                continue             # its holder finished (or another release) meanwhile
-            alive = owner is not None and until is not None and until >= now \
-                and not leases.is_gone(owner)
-            note = " (it may still be running: it polls this feed to the end)" if alive else ""
-            click.echo(f"released {name}: was {leases.why_held(owner, until)}{note}")
+    for name, owner, until, alive in released:
+        note = " (it may still be running: it polls this feed to the end)" if alive else ""
+        click.echo(f"released {name}: was {leases.why_held(owner, until)}{note}")

@@ -1,0 +1,293 @@
+"""The library facade: one ``Monitor`` under every front end (the CLI, the
+daemon, the demo). Each front end translates its inputs and outputs; what
+the monitor does is here, one call per action:
+
+    m = Monitor.from_config("config.yaml")
+    m.prepare()                 # migrate, load the seeds, mirror the feeds
+    run = m.poll()              # claim the due feeds under one lease, poll, store
+    m.deliver()                 # send the pending alerts
+    m.digest()                  # the digest of what no digest covered
+    m.mentions(topic="sora")    # listings, as the CLI's --format json prints them
+
+Side effects: those of the calls (database, HTTP, SMTP).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
+
+from . import leases
+from .alerts import DeliveryReport, deliver_pending
+from .config import Settings, load_config
+from .db import feed_state, queries, repo
+from .db.engine import describe_failure, make_engine, reading
+from .digest import DigestResult, make_digest
+from .errors import DatabaseError, UsageError
+from .model import Context, FeedRef, PollSummary
+from .pipeline import poll_feeds
+from .workers import Workers
+
+
+@dataclass(frozen=True)
+class Ready:
+    """What ``prepare`` did: the schema revision and the seeds it loaded."""
+
+    revision: str | None
+    seeds_added: int
+    seeds_unchanged: int
+
+
+@dataclass
+class PollRun:
+    """A poll by hand: what it did, the feeds it skipped and why, and the
+    delivery of the alerts it made."""
+
+    summary: PollSummary
+    skipped: list[tuple[str, str]] = field(default_factory=list)     # (feed, why)
+    delivery: DeliveryReport = field(default_factory=DeliveryReport)
+
+
+class Monitor:
+    """Settings and a database, and every action of the monitor on them."""
+
+    def __init__(self, settings: Settings, engine: Engine | None = None) -> None:
+        self.settings = settings
+        self._engine = engine
+        self.holder = leases.this_holder()
+
+    @classmethod
+    def from_config(cls, path: str | Path | None = None) -> Monitor:
+        return cls(load_config(path))
+
+    @property
+    def engine(self) -> Engine:
+        if self._engine is None:
+            self._engine = make_engine(self.settings.database.url)
+        return self._engine
+
+    @property
+    def db_name(self) -> str:
+        return self.engine.url.render_as_string(hide_password=True)
+
+    def context(self, **kw: Any) -> Context:
+        """What a poll needs (topics compiled, channel table), for this monitor."""
+        return Context.create(self.settings, self.engine, **kw)
+
+    # --- lifecycle -----------------------------------------------------------
+    def revision(self) -> tuple[str | None, str | None]:
+        """(current, newest) migration revision."""
+        from .db.migrate import current_revision, head_revision
+
+        return current_revision(self.engine), head_revision(self.engine)
+
+    def migrate(self) -> str | None:
+        """Upgrade the schema to the newest migration; returns the revision."""
+        from .db.migrate import upgrade
+
+        current, head = self.revision()
+        if current != head:
+            upgrade(self.engine)
+        return head
+
+    def require_db(self) -> None:
+        """A DatabaseError unless the schema is at the newest migration."""
+        current, head = self.revision()
+        if current is None:
+            raise DatabaseError(f"database {self.db_name} is not initialized: run `monitor init` first")
+        if current != head:
+            raise DatabaseError("the database schema is older than this version: run "
+                                "`monitor db upgrade`")
+
+    def load_seeds(self) -> tuple[int, int]:
+        """(added, unchanged): new seed files stored, once, under a lock."""
+        from .seeding import load_seeds
+
+        return load_seeds(self.context())
+
+    def sync_feeds(self, now: datetime | None = None) -> None:
+        with Session(self.engine) as s:
+            feed_state.sync_feeds(s, self.settings.feed_specs(), now or datetime.now(UTC))
+            s.commit()
+
+    def prepare(self, *, feeds: bool = True, workers: bool = False) -> Ready:
+        """Migrate, load new seeds and (``feeds``) mirror the configured feeds.
+        ``workers``: start the extraction workers' forkserver first, so that its
+        data loads meanwhile (what a poll wants)."""
+        if workers:
+            from .workers import start_forkserver
+
+            start_forkserver(self.settings.fetch.extract_workers)
+        revision = self.migrate()
+        added, unchanged = self.load_seeds()
+        if feeds:
+            self.sync_feeds()
+        return Ready(revision, added, unchanged)
+
+    @contextmanager
+    def reachable(self) -> Iterator[None]:
+        """A database that cannot be reached is a DatabaseError naming it (the
+        driver's error chained)."""
+        try:
+            yield
+        except OperationalError as e:
+            raise DatabaseError(describe_failure(self.engine, e)) from e
+
+    # --- polling -------------------------------------------------------------
+    def claim(self, names: Sequence[str] | None = None, *, limit: int | None = None,
+              now: datetime | None = None) -> list[FeedRef]:
+        """Lease the due feeds (or the named ones) under ``schedule.lease``."""
+        return leases.claim(self.engine, self.holder, self.settings.schedule.lease,
+                            names=names, limit=limit, now=now)
+
+    async def poll_claimed(self, ctx: Context, feeds: Sequence[FeedRef], *,
+                           workers: Workers | None = None, writer: Any = None) -> PollSummary:
+        """Poll feeds this monitor claimed, renewing their leases meanwhile."""
+        with leases.Keeper(self.engine, self.holder, self.settings.schedule.lease):
+            return await poll_feeds(ctx, feeds, workers=workers, writer=writer)
+
+    def poll(self, names: Sequence[str] | None = None, *,
+             progress: Callable[[PollSummary], None] | None = None,
+             stop: threading.Event | None = None) -> PollRun:
+        """Poll every enabled feed (or the named ones) once, now, then deliver
+        the alerts. A feed another poller holds, or suspended, is skipped and
+        said why."""
+        for n in names or ():
+            self.settings.feed(n)  # a ConfigError naming the unknown feed
+        now = datetime.now(UTC)
+        wanted = list(names or [f.name for f in self.settings.feeds if f.enabled])
+        feeds = self.claim(wanted, now=now)
+        with Session(reading(self.engine)) as s:
+            rows = feed_state.feeds_named(s, set(wanted) - {f.name for f in feeds})
+        skipped = [(row.name, _why_skipped(row)) for row in rows]
+        ctx = self.context(progress=progress, stop=stop)
+        summary = asyncio.run(self.poll_claimed(ctx, feeds))
+        return PollRun(summary, skipped, self.deliver(topics=ctx))
+
+    def give_back_leases(self) -> int:
+        """Free every feed lease this process holds (a stop); how many."""
+        with Session(self.engine) as s:
+            held = [f.id for f in feed_state.leased_feeds(s) if f.lease_owner == str(self.holder)]
+        with Session(self.engine) as s:
+            return feed_state.release_feeds(s, held, owner=str(self.holder))
+
+    def deliver(self, *, stop: threading.Event | None = None,
+                topics: Context | None = None) -> DeliveryReport:
+        """Send the pending alerts that are due (``topics``: a context whose
+        compiled topics to reuse)."""
+        return deliver_pending(self.settings, self.engine, stop=stop,
+                               topics=topics.topics if topics else None)
+
+    def digest(self, *, dry_run: bool = False, now: datetime | None = None,
+               slot: str | None = None) -> DigestResult:
+        return make_digest(self.settings, self.engine, dry_run=dry_run, now=now, slot=slot)
+
+    # --- listings (the fields of the CLI's --format json) ---------------------
+    def _read(self) -> Session:
+        self.require_db()
+        return Session(reading(self.engine))
+
+    def mentions(self, **kw: Any) -> list[dict[str, Any]]:
+        with self._read() as s:
+            return queries.mentions(s, **kw)
+
+    def articles(self, **kw: Any) -> list[dict[str, Any]]:
+        with self._read() as s:
+            return queries.articles(s, **kw)
+
+    def stories(self, **kw: Any) -> list[dict[str, Any]]:
+        with self._read() as s:
+            return queries.stories(s, **kw)
+
+    def explain_story(self, story_id: int) -> list[dict[str, Any]]:
+        with self._read() as s:
+            return queries.explain_story(s, story_id)
+
+    def search(self, query: str, *, limit: int | None = None) -> list[dict[str, Any]]:
+        if not query.strip():
+            raise UsageError("search: the query is empty")
+        with self._read() as s:
+            return queries.search(s, query, limit=limit)
+
+    def feeds(self) -> list[dict[str, Any]]:
+        with self._read() as s:
+            return queries.feeds(s, [f.name for f in self.settings.feeds])
+
+    def feed_errors(self, limit: int = 50) -> list[dict[str, Any]]:
+        with self._read() as s:
+            return [{"at": queries.iso(e.at), "feed": name, "code": e.code, "url": e.url,
+                     "message": e.message} for e, name in feed_state.recent_errors(s, limit)]
+
+    def stored_seeds(self) -> dict[str, dict[str, Any]]:
+        with self._read() as s:
+            return queries.seed_articles(s)
+
+    # --- an operator's actions -------------------------------------------------
+    def _write(self) -> Session:
+        self.require_db()
+        return Session(self.engine, expire_on_commit=False)
+
+    def enable_feed(self, name: str) -> bool:
+        self.settings.feed(name)
+        with self._write() as s:
+            return feed_state.enable_feed(s, name, datetime.now(UTC)) is not None
+
+    def reset_feed(self, name: str) -> tuple[str, str] | None:
+        self.settings.feed(name)
+        with self._write() as s:
+            return feed_state.reset_feed_url(s, name, datetime.now(UTC))
+
+    def release_feeds(self, names: Sequence[str] = ()) -> list[tuple[str, str | None,
+                                                                     datetime | None, bool]]:
+        """Free the leases of these feeds (all leased ones if none is named):
+        (feed, its holder, until when, whether that holder may still run)."""
+        for n in names:
+            self.settings.feed(n)
+        now = datetime.now(UTC)
+        with self._read() as s:
+            held = [(f.id, f.name, f.lease_owner, f.lease_until)
+                    for f in feed_state.leased_feeds(s, names)]
+        out = []
+        with self._write() as s:
+            for feed_id, name, owner, until in held:
+                if not feed_state.release_feeds(s, [feed_id], owner=owner):
+                    continue        # its holder finished (or another release) meanwhile
+                alive = owner is not None and until is not None and until >= now \
+                    and not leases.is_gone(owner)
+                out.append((name, owner, until, alive))
+        return out
+
+    def merge_stories(self, keep: int, other: int) -> int | None:
+        """Merge story ``other`` into ``keep``; its article count, or None."""
+        with self._write() as s:
+            merged = repo.merge_stories(s, keep, other)
+            return merged.article_count if merged is not None else None
+
+    def split_article(self, url: str) -> int | None:
+        """Move the article at ``url`` into a story of its own; that story's id."""
+        from .canonical import canonical_url
+
+        with self._write() as s:
+            new = repo.split_article(s, url, datetime.now(UTC))
+            if new is None and canonical_url(url) != url:
+                new = repo.split_article(s, canonical_url(url), datetime.now(UTC))
+            return new.id if new is not None else None
+
+
+def _why_skipped(row: Any) -> str:
+    if row.status in ("suspended", "disabled") and row.enabled:
+        return f"{row.status}: run `monitor feeds enable {row.name}`"
+    if not row.enabled:
+        return "disabled in the config"
+    return (f"{leases.why_held(row.lease_owner, row.lease_until)}; if that poller is gone, "
+            f"`monitor feeds release {row.name}` frees it")

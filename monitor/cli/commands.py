@@ -1,0 +1,218 @@
+"""The top-level commands: init, db, seeds, poll, run, digest, and the
+listings of mentions, articles and search results. Each translates its
+options into one call of the library (monitor.app.Monitor) and prints what
+it returns.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from ..errors import UsageError
+from ..output import render_rows
+from ._base import (
+    ARTICLE_FIELDS,
+    MENTION_FIELDS,
+    App,
+    _setup_logging,
+    _since,
+    cli,
+    command,
+    fmt_option,
+    limit_option,
+    since_option,
+)
+
+
+@command(cli, "init", verbose=True)
+def init_cmd(app: App) -> None:
+    """Create or upgrade the database and load the seeds (safe to run again)."""
+    ready = app.monitor.prepare(feeds=False)
+    click.echo(f"database at revision {ready.revision}; seeds: {ready.seeds_added} added, "
+               f"{ready.seeds_unchanged} already loaded")
+
+
+@cli.group("db")
+def db_group() -> None:
+    """Database migrations (Alembic underneath)."""
+
+
+@command(db_group, "upgrade")
+def db_upgrade(app: App) -> None:
+    """Upgrade the database to the newest migration."""
+    from ..db.migrate import upgrade
+
+    upgrade(app.monitor.engine)
+    click.echo(f"database at revision {app.monitor.revision()[0]}")
+
+
+@command(db_group, "current")
+def db_current(app: App) -> None:
+    """Show the database's migration revision and the newest one."""
+    cur, head = app.monitor.revision()
+    state = "up to date" if cur == head else ("not initialized" if cur is None else "upgrade needed")
+    click.echo(f"current: {cur or '(none)'}  head: {head}  ({state})")
+
+
+@cli.group("seeds")
+def seeds_group() -> None:
+    """The seed stories (documents in seeds/ the user already knows)."""
+
+
+@command(seeds_group, "load")
+def seeds_load(app: App) -> None:
+    """(Re)load the seeds idempotently."""
+    app.monitor.require_db()
+    added, unchanged = app.monitor.load_seeds()
+    click.echo(f"seeds: {added} added, {unchanged} already loaded")
+
+
+@command(seeds_group, "list")
+@fmt_option
+def seeds_list(app: App, fmt: str) -> None:
+    """List the seeds: one row per seed file, with its date and where that
+    date came from (front matter, text, or undated) and its story."""
+    from ..db.queries import iso
+    from ..seeds import read_seeds
+
+    stored = app.monitor.stored_seeds()
+    docs = read_seeds(app.settings.seeds.path)
+    fields = ["file", "story_id", "title", "published", "date_source", "article_count", "topics"]
+    rows: list[dict[str, Any]] = []
+    for doc in docs:
+        st = stored.pop(doc.file, None)
+        rows.append({"file": doc.file, "story_id": st["story_id"] if st else None,
+                     "title": doc.title, "published": iso(doc.published),
+                     "date_source": doc.date_source or "undated",
+                     "article_count": st["article_count"] if st else 0,
+                     "topics": st["topics"] if st else []})
+    for file, st in sorted(stored.items()):   # stored seeds whose file is gone: the stored date
+        rows.append({"file": file, "story_id": st["story_id"], "title": st["title"],
+                     "published": st["published_at"], "date_source": None,
+                     "article_count": st["article_count"], "topics": st["topics"]})
+    click.echo(render_rows(rows, fmt, fields, fields), nl=False)
+
+
+@command(cli, "poll", verbose=True)
+@click.option("--feed", "names", multiple=True, help="poll only this feed (repeatable)")
+def poll_cmd(app: App, names: tuple[str, ...]) -> None:
+    """Poll every enabled feed (or the named ones) once, now, and deliver alerts."""
+    from ..progress import Progress
+
+    for n in names:
+        app.settings.feed(n)  # a ConfigError naming the unknown feed, before any work
+    app.monitor.prepare(workers=True)
+    progress = Progress()
+    try:
+        run = app.monitor.poll(list(names) or None, progress=progress)
+    finally:
+        progress.done()
+    for name, why in run.skipped:
+        click.echo(f"skipped {name} ({why})", err=True)
+    summary, report = run.summary, run.delivery
+    click.echo(f"polled {summary.feeds} feed(s): {summary.feeds_ok} ok "
+               f"({summary.feeds_not_modified} not modified), {len(summary.feeds_failed)} failed")
+    click.echo(f"entries: {summary.entries}; new articles: {summary.articles_new} "
+               f"({summary.skipped_known} already stored, {summary.page_errors} page error(s) "
+               f"stored from the feed summary); new stories: {summary.stories_new}")
+    click.echo(f"new mentions: {summary.new_mentions}; follow-ups: {summary.followups}; "
+               f"alerts: {summary.alerts_created} created, {report.sent} sent, "
+               f"{report.pending} pending, {report.failed} failed")
+    for name, code, msg in summary.feeds_failed:
+        click.echo(f"feed failed: {name}: {code}: {msg}", err=True)
+    for err in dict.fromkeys(report.errors):
+        click.echo(f"delivery failed: {err} (alerts stay pending)", err=True)
+
+
+@command(cli, "run", verbose=True)
+def run_cmd(app: App) -> None:
+    """The daemon: poll feeds on their intervals, deliver alerts, send digests."""
+    import signal
+
+    from ..daemon import Daemon
+
+    # a stop asked for while the store gets ready (migrations, seeds) ends it
+    # there: its transaction is rolled back, and the exit status is 0
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    app.monitor.prepare(workers=True)   # every tick's pool forks from its forkserver
+    Daemon(app.monitor).run_forever()
+
+
+@command(cli, "digest", verbose=True)
+@click.option("--dry-run", is_flag=True, help="only show the digest; send and record nothing")
+@click.option("--output", type=click.Path(dir_okay=False, writable=True), default=None,
+              help="with --dry-run: write the HTML digest to FILE")
+def digest_cmd(app: App, dry_run: bool, output: str | None) -> None:
+    """Build the digest of everything not yet digested, and send it."""
+    if output and not dry_run:
+        raise UsageError("--output is for previews: use it with --dry-run")
+    app.monitor.require_db()
+    result = app.monitor.digest(dry_run=dry_run)
+    if dry_run:
+        if output:
+            Path(output).write_text(result.html, encoding="utf-8")
+            click.echo(f"digest preview: {result.story_count} stories, written to {output}")
+        else:
+            click.echo(result.text)
+        return
+    if result.status == "sent":
+        click.echo(f"digest sent: {result.story_count} stories, {result.mention_count} mentions")
+    elif result.status == "empty":
+        click.echo("nothing new since the last digest; no email sent")
+    else:
+        click.echo(f"digest NOT sent: {result.error}; its mentions will go out with the next "
+                   "digest", err=True)
+
+
+@command(cli, "mentions")
+@click.option("--topic", default=None, help="only this topic key")
+@since_option
+@click.option("--new-only", is_flag=True, help="only new mentions (the ones that alerted)")
+@fmt_option
+@limit_option
+def mentions_cmd(app: App, topic: str | None, since: str | None, new_only: bool, fmt: str,
+                 limit: int | None) -> None:
+    """List mentions, newest first."""
+    app.check_topic(topic)
+    rows = app.monitor.mentions(topic=topic, since=_since(since), new_only=new_only, limit=limit)
+    click.echo(render_rows(rows, fmt, ["seen_at", "topic", "is_new", "story_id", "source", "title"],
+                           MENTION_FIELDS), nl=False)
+
+
+@command(cli, "articles")
+@since_option
+@click.option("--text", "with_text", is_flag=True, help="include the clean text")
+@fmt_option
+@limit_option
+def articles_cmd(app: App, since: str | None, with_text: bool, fmt: str, limit: int | None) -> None:
+    """List stored articles, newest first."""
+    rows = app.monitor.articles(since=_since(since), text=with_text, limit=limit)
+    cols = ["seen_at", "source", "story_id", "lang", "title"] + (["text"] if with_text else [])
+    click.echo(render_rows(rows, fmt, cols, ARTICLE_FIELDS + (["text"] if with_text else [])), nl=False)
+
+
+@command(cli, "search")
+@click.argument("query")
+@fmt_option
+@limit_option
+def search_cmd(app: App, query: str, fmt: str, limit: int | None) -> None:
+    """Full-text search over stored articles (every word must occur)."""
+    rows = app.monitor.search(query, limit=limit)
+    click.echo(render_rows(rows, fmt, ["seen_at", "source", "title", "snippet"],
+                           ARTICLE_FIELDS + ["snippet"]), nl=False)
+
+
+@cli.command("demo")
+@click.option("--output", type=click.Path(file_okay=False), default=None,
+              help="folder for the demo database and digest (default: a new temporary folder)")
+@click.option("--debug", is_flag=True, help="debug logs and tracebacks")
+def demo_cmd(output: str | None, debug: bool) -> None:
+    """Offline end-to-end run against a bundled sample news site on loopback."""
+    from ..demo import run_demo
+
+    _setup_logging(debug)
+    run_demo(Path(output) if output else None, echo=click.echo)
