@@ -40,7 +40,7 @@ from .config import Settings
 from .db import feed_state, repo
 from .db.engine import reading
 from .db.models import Feed
-from .errors import ExtractError, FeedParseError, FetchError
+from .errors import ErrorCode, ExtractError, FeedParseError, FetchError
 from .feeds import FeedEntry, ParsedFeed, discover_feed_links, parse_feed
 from .fetch import Fetcher, FetchResult, RobotsCache
 from .topics import Topic, compile_topics
@@ -331,7 +331,7 @@ class _Writer:
 async def _discover(fetcher: Fetcher, feed: Feed, resp: FetchResult,
                     error: FeedParseError) -> tuple[FetchResult, ParsedFeed] | None:
     """A configured URL that is a web page: use the first RSS/Atom feed it links to."""
-    if error.code != "not_a_feed":
+    if error.code != ErrorCode.NOT_A_FEED:
         return None
     links = [u for u in discover_feed_links(resp.body, resp.url) if u != resp.url]
     for link in links[:3]:
