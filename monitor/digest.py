@@ -25,7 +25,7 @@ from .config import Settings
 from .db import digests, feed_state
 from .db.engine import reading
 from .db.identity import install_id, message_id
-from .errors import DeliveryError
+from .errors import DeliveryError, ErrorCode
 from .render import mark_matches, render
 from .topics import compile_topics
 
@@ -137,7 +137,7 @@ def make_digest(settings: Settings, engine: Engine, *, dry_run: bool = False,
         try:
             if cfg is None or not cfg.to:
                 raise DeliveryError("alerts.email is not configured: no digest can be sent "
-                                    "(use --dry-run to preview it)", code="not_configured")
+                                    "(use --dry-run to preview it)", code=ErrorCode.NOT_CONFIGURED)
             send_email(cfg, build_email(cfg, subject, text, html, msgid))
         except DeliveryError as e:
             result.status, result.error = "failed", str(e)

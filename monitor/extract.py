@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from .canonical import normalize_text, strip_clutter
-from .errors import ExtractError
+from .errors import ErrorCode, ExtractError
 
 MIN_TEXT_CHARS = 80
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
@@ -108,8 +108,9 @@ def _parse_date(value: str | None) -> datetime | None:
 
 def extract_page(html: bytes, url: str, charset: str | None = None) -> Extracted:
     """Extract the main text and metadata of one page; raises ExtractError
-    (code 'empty_text') when no article text can be found. ``charset``: what
-    the HTTP response declared (decode_html checks it)."""
+    (code 'empty_text') when no article text can be found, 'parse_error' when the
+    page cannot be parsed at all. ``charset``: what the HTTP response declared
+    (decode_html checks it)."""
     import trafilatura  # here, not at the top: the main process of a poll never extracts
 
     try:
@@ -118,12 +119,12 @@ def extract_page(html: bytes, url: str, charset: str | None = None) -> Extracted
             favor_precision=True, include_tables=True,
         )
     except Exception as e:  # trafilatura/lxml raise a wide range on broken markup
-        raise ExtractError(f"{url}: could not parse the page: {e}", code="parse_error") from None
+        raise ExtractError(f"{url}: could not parse the page: {e}", code=ErrorCode.PARSE_ERROR) from None
     if doc is None or isinstance(doc, dict):  # None: nothing found; dict: only with as_dict=True
-        raise ExtractError(f"{url}: no article text found on the page", code="empty_text")
+        raise ExtractError(f"{url}: no article text found on the page", code=ErrorCode.EMPTY_TEXT)
     text = strip_clutter(normalize_text(doc.text or ""))
     if len(text) < MIN_TEXT_CHARS:
-        raise ExtractError(f"{url}: no article text found on the page", code="empty_text")
+        raise ExtractError(f"{url}: no article text found on the page", code=ErrorCode.EMPTY_TEXT)
     # pages often declare a template's language, not the article's: trust the text first
     lang = detect_lang(text) or _declared_lang(html) or (doc.language or None)
     return Extracted(

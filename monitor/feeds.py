@@ -35,7 +35,7 @@ from urllib.parse import urljoin, urlsplit
 
 import feedparser
 
-from .errors import FeedParseError
+from .errors import ErrorCode, FeedParseError
 from .model import FeedEntry
 
 MAX_GUNZIP_BYTES = 50 * 1024**2           # a gzip body may not inflate past this
@@ -229,10 +229,10 @@ def _gunzip(body: bytes, url: str) -> bytes:
             size += len(piece)
             if size > MAX_GUNZIP_BYTES:
                 raise FeedParseError(f"{url}: gzip body inflates past {MAX_GUNZIP_BYTES} "
-                                     "bytes", code="too_large")
+                                     "bytes", code=ErrorCode.TOO_LARGE)
             out.append(piece)
     except zlib.error as e:
-        raise FeedParseError(f"{url}: corrupt gzip body: {e}", code="parse_error") from None
+        raise FeedParseError(f"{url}: corrupt gzip body: {e}", code=ErrorCode.PARSE_ERROR) from None
     return b"".join(out)
 
 
@@ -265,7 +265,7 @@ def parse_feed(body: bytes, url: str, *, content_type: str | None = None,
     unmarked = _without_bom(body)
     transcoded, body = unmarked is not body, unmarked
     if not body or body.isspace():
-        raise FeedParseError(f"{url}: the feed body is empty", code="empty_body")
+        raise FeedParseError(f"{url}: the feed body is empty", code=ErrorCode.EMPTY_BODY)
     stripped = body.lstrip()
     if stripped.startswith(b"{"):             # JSON Feed, whatever the server called it
         return _parse_json_feed(stripped, url, now)
@@ -286,12 +286,12 @@ def parse_feed(body: bytes, url: str, *, content_type: str | None = None,
             if media_type in HTML_TYPES or looks_like_html(body):
                 raise FeedParseError(
                     f"{url}: this is an HTML page, not a feed; discover_feed_links() can "
-                    "find the feed URL it advertises", code="not_a_feed")
+                    "find the feed URL it advertises", code=ErrorCode.NOT_A_FEED)
             raise FeedParseError(f"{url}: no RSS, Atom or JSON feed found in the body",
-                                 code="not_a_feed")
+                                 code=ErrorCode.NOT_A_FEED)
         if isinstance(exc, xml.sax.SAXException):
             raise FeedParseError(f"{url}: the feed's XML is broken and no entries could be "
-                                 f"read ({_describe(exc)})", code="parse_error")
+                                 f"read ({_describe(exc)})", code=ErrorCode.PARSE_ERROR)
     if exc is not None:
         lenient = "; read leniently" if isinstance(exc, xml.sax.SAXException) else ""
         warnings.append(_describe(exc, declared or charset) + lenient)
@@ -409,11 +409,11 @@ def _parse_json_feed(body: bytes, url: str, now: datetime) -> ParsedFeed:
     try:
         data = json.loads(body.decode("utf-8-sig"))
     except (UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise FeedParseError(f"{url}: broken JSON ({e})", code="parse_error") from None
+        raise FeedParseError(f"{url}: broken JSON ({e})", code=ErrorCode.PARSE_ERROR) from None
     version = data.get("version") if isinstance(data, dict) else None
     if not (isinstance(version, str) and version.startswith("https://jsonfeed.org/version/")):
         raise FeedParseError(f"{url}: JSON, but not a JSON Feed (no jsonfeed.org version)",
-                             code="not_a_feed")
+                             code=ErrorCode.NOT_A_FEED)
     items = data.get("items")
     warnings = [] if isinstance(items, list) else ["JSON Feed without an items list"]
     link = _absolute(data.get("home_page_url"), url)

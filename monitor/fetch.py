@@ -34,7 +34,7 @@ from urllib.robotparser import RobotFileParser
 import httpx
 
 from .config import FetchSettings
-from .errors import FetchError
+from .errors import ErrorCode, FetchError
 from .feeds import HTML_TYPES, Inflate, looks_like_html
 
 FEED_ACCEPT = ("application/rss+xml, application/atom+xml, application/feed+json, "
@@ -169,17 +169,17 @@ def _classify(exc: httpx.HTTPError, url: str) -> FetchError:
     """Map an httpx exception to a FetchError with a stable code."""
     causes = list(_causes(exc))
     if isinstance(exc, httpx.TimeoutException):
-        return FetchError(f"{url}: timed out ({type(exc).__name__})", code="timeout", url=url)
+        return FetchError(f"{url}: timed out ({type(exc).__name__})", code=ErrorCode.TIMEOUT, url=url)
     if isinstance(exc, (httpx.InvalidURL, httpx.UnsupportedProtocol)):
-        return FetchError(f"{url}: not a fetchable URL ({exc})", code="bad_url", url=url)
+        return FetchError(f"{url}: not a fetchable URL ({exc})", code=ErrorCode.BAD_URL, url=url)
     if any(isinstance(c, socket.gaierror) for c in causes):
-        return FetchError(f"{url}: cannot resolve the host name ({exc})", code="dns", url=url)
+        return FetchError(f"{url}: cannot resolve the host name ({exc})", code=ErrorCode.DNS, url=url)
     if any(isinstance(c, (ssl.SSLError, ssl.CertificateError)) for c in causes):
-        return FetchError(f"{url}: TLS failed ({exc})", code="tls", url=url)
+        return FetchError(f"{url}: TLS failed ({exc})", code=ErrorCode.TLS, url=url)
     if isinstance(exc, httpx.ConnectError):
-        return FetchError(f"{url}: cannot connect ({exc})", code="connect", url=url)
+        return FetchError(f"{url}: cannot connect ({exc})", code=ErrorCode.CONNECT, url=url)
     return FetchError(f"{url}: network error ({type(exc).__name__}: {exc})",
-                      code="network", url=url)
+                      code=ErrorCode.NETWORK, url=url)
 
 
 class RobotsCache:
@@ -288,7 +288,7 @@ class Fetcher:
         site's robots.txt, must be HTML."""
         if self.settings.respect_robots and not await self.robots_allow(url):
             raise FetchError(f"{url}: disallowed by the site's robots.txt for our user agent",
-                             code="robots_disallowed", url=url)
+                             code=ErrorCode.ROBOTS_DISALLOWED, url=url)
         return await self._fetch(url, {"Accept": PAGE_ACCEPT},
                                  self.settings.max_page_bytes, page=True)
 
@@ -372,7 +372,7 @@ class Fetcher:
             target = _check_url(current)
             if budget <= 0:
                 raise FetchError(f"{current}: timed out after {timeout:g}s",
-                                 code="timeout", url=current)
+                                 code=ErrorCode.TIMEOUT, url=current)
             async with self._slot(target.host):
                 started = loop.time()
                 try:
@@ -387,7 +387,7 @@ class Fetcher:
                                                   page and html)
                 except TimeoutError:
                     raise FetchError(f"{current}: timed out after {timeout:g}s",
-                                     code="timeout", url=current) from None
+                                     code=ErrorCode.TIMEOUT, url=current) from None
                 except httpx.HTTPError as e:
                     raise _classify(e, current) from e
                 finally:
@@ -400,7 +400,7 @@ class Fetcher:
         visited = [url, *(loc for _, loc in redirects)]
         loop_note = " (a redirect loop)" if len(set(visited)) < len(visited) else ""
         raise FetchError(f"{url}: more than {self.settings.max_redirects} redirects{loop_note}",
-                         code="too_many_redirects", url=url)
+                         code=ErrorCode.TOO_MANY_REDIRECTS, url=url)
 
     async def _moved_off(self, origin: str, target: httpx.URL) -> bool:
         """``target`` is on another host than ``origin``, and ``origin`` is public."""
@@ -430,14 +430,14 @@ class Fetcher:
                 found = await self._resolver(host, port)
             except (socket.gaierror, UnicodeError) as e:
                 raise FetchError(f"{url}: cannot resolve the host name {host!r} ({e})",
-                                 code="dns", url=url) from None
+                                 code=ErrorCode.DNS, url=url) from None
             addresses = [ipaddress.ip_address(a.split("%", 1)[0]) for a in found]
         for ip in addresses:
             if is_blocked_address(ip):
                 raise FetchError(
                     f"{url}: refused, {host} is a private or reserved address ({ip}); "
                     "set fetch.allow_private_networks to allow it",
-                    code="blocked_address", url=url)
+                    code=ErrorCode.BLOCKED_ADDRESS, url=url)
 
     async def _hop(self, target: httpx.URL, url: str, headers: dict[str, str], limit: int,
                    page: bool) -> FetchResult | _Redirect:
@@ -452,22 +452,22 @@ class Fetcher:
                     return _Redirect(status, str(response.url.join(location.strip())))
                 except httpx.InvalidURL:
                     raise FetchError(f"{url}: redirect to an unusable Location {location!r}",
-                                     code="bad_url", url=url) from None
+                                     code=ErrorCode.BAD_URL, url=url) from None
             if status >= 300 and status != 304:
                 retry = parse_retry_after(response.headers.get("retry-after"))
                 raise FetchError(f"{url}: HTTP {status} {response.reason_phrase}".rstrip(),
-                                 code=f"http_{status}", url=url, status=status,
+                                 code=ErrorCode.for_http_status(status), url=url, status=status,
                                  retry_after=retry)
             media, charset = parse_content_type(response.headers.get("content-type"))
             body = b""
             if status != 304:
                 if page and media is not None and media not in HTML_TYPES:
                     raise FetchError(f"{url}: not an HTML page (Content-Type {media})",
-                                     code="not_html", url=url, status=status)
+                                     code=ErrorCode.NOT_HTML, url=url, status=status)
                 body = await self._read(response, url, limit)
                 if page and media is None and not looks_like_html(body):
                     raise FetchError(f"{url}: not an HTML page (no Content-Type, no <html>)",
-                                     code="not_html", url=url, status=status)
+                                     code=ErrorCode.NOT_HTML, url=url, status=status)
             return FetchResult(
                 url=str(response.url), status=status, body=body, content_type=media,
                 charset=charset, etag=response.headers.get("etag"),
@@ -481,7 +481,7 @@ class Fetcher:
         """The decoded body, stopping as soon as it passes ``limit`` bytes."""
         def too_large(what: str) -> FetchError:
             return FetchError(f"{url}: {what} is larger than the limit of {limit} bytes",
-                              code="too_large", url=url, status=response.status_code)
+                              code=ErrorCode.TOO_LARGE, url=url, status=response.status_code)
 
         length = response.headers.get("content-length", "").strip()
         if length.isdigit() and int(length) > limit:
@@ -491,7 +491,7 @@ class Fetcher:
             inflate = _inflater(encoding)
         except ValueError:
             raise FetchError(f"{url}: unsupported Content-Encoding {encoding!r}",
-                             code="network", url=url, status=response.status_code) from None
+                             code=ErrorCode.NETWORK, url=url, status=response.status_code) from None
         chunks: list[bytes] = []
         size = 0
         try:
@@ -501,7 +501,7 @@ class Fetcher:
                     raise too_large("the body")
                 chunks.append(piece)
         except zlib.error as e:
-            raise FetchError(f"{url}: corrupt {encoding} body ({e})", code="network",
+            raise FetchError(f"{url}: corrupt {encoding} body ({e})", code=ErrorCode.NETWORK,
                              url=url, status=response.status_code) from None
         return b"".join(chunks)
 
@@ -510,8 +510,8 @@ def _check_url(url: str) -> httpx.URL:
     try:
         parsed = httpx.URL(url)
     except (httpx.InvalidURL, TypeError, ValueError) as e:
-        raise FetchError(f"{url!r}: not a valid URL ({e})", code="bad_url", url=str(url)) from None
+        raise FetchError(f"{url!r}: not a valid URL ({e})", code=ErrorCode.BAD_URL, url=str(url)) from None
     if parsed.scheme not in ("http", "https") or not parsed.host:
-        raise FetchError(f"{url!r}: only http and https URLs can be fetched", code="bad_url",
+        raise FetchError(f"{url!r}: only http and https URLs can be fetched", code=ErrorCode.BAD_URL,
                          url=url)
     return parsed

@@ -35,7 +35,7 @@ from .analyze import Analysis, topic_spec
 from .canonical import MAX_AUTHOR, canonical_url, clip
 from .db import feed_state, repo
 from .db.engine import reading
-from .errors import ExtractError, FeedParseError, FetchError
+from .errors import ErrorCode, ExtractError, FeedParseError, FetchError
 from .feeds import ParsedFeed, discover_feed_links, parse_feed
 from .fetch import Fetcher, FetchResult
 from .model import ArticleDraft, BatchResult, Context, FeedEntry, FeedOutcome, FeedRef, PollSummary
@@ -278,7 +278,7 @@ class _Writer:
 async def _discover(fetcher: Fetcher, feed: FeedRef, resp: FetchResult,
                     error: FeedParseError) -> tuple[FetchResult, ParsedFeed] | None:
     """A configured URL that is a web page: use the first RSS/Atom feed it links to."""
-    if error.code != "not_a_feed":
+    if error.code != ErrorCode.NOT_A_FEED:
         return None
     links = [u for u in discover_feed_links(resp.body, resp.url) if u != resp.url]
     for link in links[:3]:

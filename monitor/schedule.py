@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
 
+from .errors import ErrorCode
 from .model import FeedState, FeedVerdict
 
 _MAX_AGE = re.compile(r"(?:^|,)\s*(?:s-)?max-age\s*=\s*\"?(\d+)", re.I)
@@ -82,7 +83,7 @@ def judge_failure(code: str, failures: int, max_failures: int, since: datetime |
     """410 Gone disables a feed; too many failures in a row suspend it until a
     person re-enables it (`monitor feeds enable NAME`)."""
     when = since.strftime("%Y-%m-%d %H:%M UTC") if since else "now"
-    if code == "http_410":
+    if code == ErrorCode.HTTP_410:
         return FailureVerdict("disabled", f"http_410: the server says the feed is gone (since {when})")
     if failures >= max_failures:
         return FailureVerdict("suspended", f"{failures} failures in a row (last: {code}) since {when}")

@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 
 from ..config import EmailSettings
-from ..errors import DeliveryError
+from ..errors import DeliveryError, ErrorCode
 
 
 def send_email(cfg: EmailSettings, msg: EmailMessage) -> None:
@@ -36,32 +36,32 @@ def send_email(cfg: EmailSettings, msg: EmailMessage) -> None:
                 if cfg.password is None:
                     raise DeliveryError(f"{where}: alerts.email.username is set but the "
                                         f"environment variable {cfg.password_env} is empty",
-                                        code="smtp_auth")
+                                        code=ErrorCode.SMTP_AUTH)
                 smtp.login(cfg.username, cfg.password)
             smtp.send_message(msg)
     except DeliveryError:
         raise
     except smtplib.SMTPAuthenticationError as e:
         raise DeliveryError(f"{where}: login refused: {e.smtp_code} {e.smtp_error!r}",
-                            code="smtp_auth") from None
+                            code=ErrorCode.SMTP_AUTH) from None
     except smtplib.SMTPNotSupportedError as e:
-        raise DeliveryError(f"{where}: {e}", code="smtp_unsupported") from None
+        raise DeliveryError(f"{where}: {e}", code=ErrorCode.SMTP_UNSUPPORTED) from None
     except (smtplib.SMTPConnectError, smtplib.SMTPServerDisconnected) as e:
-        raise DeliveryError(f"{where} unreachable: {e}", code="smtp_unreachable") from None
+        raise DeliveryError(f"{where} unreachable: {e}", code=ErrorCode.SMTP_UNREACHABLE) from None
     except smtplib.SMTPException as e:  # refused recipients, bad sender, ... (before OSError: a subclass)
-        raise DeliveryError(f"{where}: {e}", code="smtp_error") from None
+        raise DeliveryError(f"{where}: {e}", code=ErrorCode.SMTP_ERROR) from None
     except OSError as e:  # refused, DNS, timeout, TLS
-        raise DeliveryError(f"{where} unreachable: {e}", code="smtp_unreachable") from None
+        raise DeliveryError(f"{where} unreachable: {e}", code=ErrorCode.SMTP_UNREACHABLE) from None
 
 
 def post_webhook(url: str, payload: dict[str, Any], timeout: float = 20.0) -> None:
     try:
         resp = httpx.post(url, json=payload, timeout=timeout)
     except httpx.HTTPError as e:
-        raise DeliveryError(f"webhook {url} unreachable: {e}", code="webhook_unreachable") from None
+        raise DeliveryError(f"webhook {url} unreachable: {e}", code=ErrorCode.WEBHOOK_UNREACHABLE) from None
     if resp.status_code >= 300:
         raise DeliveryError(f"webhook {url} answered {resp.status_code}",
-                            code=f"webhook_http_{resp.status_code}")
+                            code=ErrorCode.for_webhook_status(resp.status_code))
 
 
 def header_message_id(key: str, sender: str) -> str:

@@ -24,7 +24,7 @@ from ..config import Settings
 from ..db import feed_state, identity, outbox
 from ..db.engine import reading
 from ..db.queries import iso
-from ..errors import DeliveryError
+from ..errors import DeliveryError, ErrorCode
 from ..render import mark_matches, render
 from ..topics import Topic, compile_topics
 from .channels import build_email, post_webhook, send_email
@@ -33,7 +33,7 @@ log = logging.getLogger("monitor.alerts")
 RETRY_BASE = timedelta(minutes=1)
 RETRY_MAX = timedelta(hours=1)
 CLAIM = timedelta(minutes=5)      # how long a deliverer owns an alert it is sending
-DOWN_CODES = ("smtp_unreachable", "webhook_unreachable", "smtp_auth")   # the channel is down
+DOWN_CODES = (ErrorCode.SMTP_UNREACHABLE, ErrorCode.WEBHOOK_UNREACHABLE, ErrorCode.SMTP_AUTH)  # down
 
 
 @dataclass
@@ -72,19 +72,19 @@ def _send(settings: Settings, kind: str, channel: str, topics: list[str], messag
         cfg = settings.alerts.email
         to = settings.alerts.recipients(settings.topics, topics)
         if cfg is None or not to:
-            raise DeliveryError("alerts.email is not configured", code="not_configured")
+            raise DeliveryError("alerts.email is not configured", code=ErrorCode.NOT_CONFIGURED)
         subject, text, html = render(template, view)
         send_email(cfg, build_email(cfg, subject, text, html, message_id, to))
     elif channel == "webhook":
         if not settings.alerts.webhook_url:
-            raise DeliveryError("alerts.webhook_url is not configured", code="not_configured")
+            raise DeliveryError("alerts.webhook_url is not configured", code=ErrorCode.NOT_CONFIGURED)
         subject, text, _html = render(template, view)
         payload = {"text": f"{subject}\n{view['url']}", "alert": {
             **{k: iso(v) if isinstance(v, datetime) else v for k, v in view.items()},
             "message_id": message_id}}
         post_webhook(settings.alerts.webhook_url, payload)
     else:
-        raise DeliveryError(f"unknown alert channel {channel!r}", code="bad_channel")
+        raise DeliveryError(f"unknown alert channel {channel!r}", code=ErrorCode.BAD_CHANNEL)
 
 
 def queue_feed_alerts(settings: Settings, engine: Engine, now: datetime) -> int:
@@ -157,7 +157,7 @@ def deliver_pending(settings: Settings, engine: Engine, now: datetime | None = N
         try:
             _send(settings, kind, channel, topics_, message_id, view)
         except DeliveryError as e:
-            give_up = attempts >= settings.alerts.max_attempts or e.code == "not_configured"
+            give_up = attempts >= settings.alerts.max_attempts or e.code == ErrorCode.NOT_CONFIGURED
             with Session(engine) as s:
                 outbox.record(s, aid, status="failed" if give_up else "pending",
                               attempts=attempts, now=now, error=f"{e.code}: {e}",
