@@ -37,7 +37,8 @@ from monitor.config import settings_from_dict  # noqa: E402
 from monitor.db import feed_state  # noqa: E402
 from monitor.db.engine import make_engine  # noqa: E402
 from monitor.db.migrate import upgrade  # noqa: E402
-from monitor.pipeline import Context, poll_feeds  # noqa: E402
+from monitor.model import Context  # noqa: E402
+from monitor.pipeline import make_context, poll_feeds  # noqa: E402
 from monitor.seeding import load_seeds  # noqa: E402
 
 
@@ -162,7 +163,7 @@ def main() -> None:
     }, base=tmp)
     engine = make_engine(settings.database.url)
     upgrade(engine)
-    ctx = Context.create(settings, engine)
+    ctx = make_context(settings, engine)
     load_seeds(ctx)
     with Session(engine) as s:
         feed_state.sync_feeds(s, settings.feed_specs(), datetime.now(UTC))

@@ -35,7 +35,7 @@ from .db.engine import describe_failure, make_engine, reading
 from .digest import DigestResult, make_digest
 from .errors import DatabaseError, UsageError
 from .model import Context, FeedRef, PollSummary
-from .pipeline import poll_feeds
+from .pipeline import make_context, poll_feeds
 from .workers import Workers
 
 
@@ -82,7 +82,7 @@ class Monitor:
 
     def context(self, **kw: Any) -> Context:
         """What a poll needs (topics compiled, channel table), for this monitor."""
-        return Context.create(self.settings, self.engine, **kw)
+        return make_context(self.settings, self.engine, **kw)
 
     # --- lifecycle -----------------------------------------------------------
     def revision(self) -> tuple[str | None, str | None]:

@@ -11,10 +11,9 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    import httpx
     from sqlalchemy import Engine
 
     from .config import Settings
@@ -190,18 +189,7 @@ class Context:
     engine: Engine
     topics: list[Topic]
     channels: ChannelTable = field(default_factory=dict)
-    transport: httpx.AsyncBaseTransport | None = None   # tests inject httpx.MockTransport
     stop: threading.Event | None = None                 # set by the daemon on SIGTERM
     stop_grace: float = 10.0       # seconds work in flight may go on after the stop, then cut
     progress: Callable[[PollSummary], None] | None = None  # called as feeds and articles finish
     robots: RobotsCache | None = None   # robots.txt kept across polls (the fetcher's own if None)
-
-    @classmethod
-    def create(cls, settings: Settings, engine: Engine, **kw: Any) -> Context:
-        """A context for these settings: their topics compiled, their channel table."""
-        from .fetch import RobotsCache
-        from .topics import compile_topics
-
-        kw.setdefault("robots", RobotsCache())
-        return cls(settings, engine, compile_topics(settings.topics),
-                   settings.alerts.channel_table(settings.topics), **kw)

@@ -29,21 +29,39 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from .analyze import Analysis, topic_spec
 from .canonical import MAX_AUTHOR, canonical_url, clip
+from .config import Settings
 from .db import feed_state, repo
 from .db.engine import reading
 from .errors import ErrorCode, ExtractError, FeedParseError, FetchError
 from .feeds import ParsedFeed, discover_feed_links, parse_feed
-from .fetch import Fetcher, FetchResult
+from .fetch import Fetcher, FetchResult, RobotsCache
 from .model import ArticleDraft, BatchResult, Context, FeedEntry, FeedOutcome, FeedRef, PollSummary
+from .topics import compile_topics
 from .workers import Workers
-from .writer import WriterState, record_feeds, release_feeds, store_drafts, utcnow
+from .writer import (
+    WriterQueue,
+    WriterState,
+    record_feeds,
+    release_feeds,
+    store_drafts,
+    utcnow,
+)
 
 log = logging.getLogger("monitor.pipeline")
 T = TypeVar("T")
+
+
+def make_context(settings: Settings, engine: Engine, **kw: Any) -> Context:
+    """A poll's context for these settings: their topics compiled, their
+    channel table, a robots.txt cache kept across its polls."""
+    kw.setdefault("robots", RobotsCache())
+    return Context(settings, engine, compile_topics(settings.topics),
+                   settings.alerts.channel_table(settings.topics), **kw)
 
 
 def make_workers(ctx: Context) -> Workers:
@@ -73,10 +91,10 @@ async def poll_feeds(ctx: Context, feeds: Sequence[FeedRef], *, workers: Workers
     chunk = ctx.settings.fetch.poll_chunk
     parts = [feeds[i:i + chunk] for i in range(0, len(feeds), chunk)]
     taken: set[str] = set()         # article URLs of this poll, whichever feed listed them first
-    store = _Writer()
+    store = WriterQueue()
     ahead: asyncio.Future[list[FeedOutcome]] | None = None
     try:
-        async with Fetcher(ctx.settings.fetch, transport=ctx.transport, robots=ctx.robots) as fetcher:
+        async with Fetcher(ctx.settings.fetch, robots=ctx.robots) as fetcher:
             for k, part in enumerate(parts):
                 outcomes = await _cut_on_stop(ctx, ahead or _read_feeds(ctx, fetcher, part)) or []
                 ahead = (asyncio.ensure_future(_read_feeds(ctx, fetcher, parts[k + 1]))
@@ -173,7 +191,7 @@ async def read_feed(ctx: Context, fetcher: Fetcher, feed: FeedRef) -> FeedOutcom
 
 
 async def _collect(ctx: Context, fetcher: Fetcher, workers: Workers, outcomes: list[FeedOutcome],
-                   taken: set[str], summary: PollSummary, store: _Writer, state: WriterState) -> None:
+                   taken: set[str], summary: PollSummary, store: WriterQueue, state: WriterState) -> None:
     """Fetch and analyze the new articles of these feeds, a bounded number at a
     time (workers.slots), and hand them to the writer fetch.write_batch at a time.
     An article waits for room in the writer's queue while it holds its slot,
@@ -227,52 +245,6 @@ async def _collect(ctx: Context, fetcher: Fetcher, workers: Workers, outcomes: l
         await producer
     finally:
         producer.cancel()
-
-
-_Job = tuple[Callable[..., Any], tuple[object, ...], Callable[[Any], None] | None]
-
-
-class _Writer:
-    """The one writer: runs store and record calls in a thread, one at a time,
-    in the order they were submitted, and hands each result to its ``then``
-    back in the event loop's thread (where the summary is folded and progress
-    reported). ``submit`` returns once the call is queued; it waits while
-    another call is already waiting (back-pressure)."""
-
-    def __init__(self) -> None:
-        self._jobs: asyncio.Queue[_Job | None] = asyncio.Queue(maxsize=1)
-        self._task: asyncio.Task[None] | None = None
-
-    async def _run(self) -> None:
-        while (job := await self._jobs.get()) is not None:
-            fn, args, then = job
-            result = await asyncio.to_thread(fn, *args)
-            if then is not None:
-                then(result)
-
-    async def submit(self, fn: Callable[..., Any], *args: object,
-                     then: Callable[[Any], None] | None = None) -> None:
-        await self._put((fn, args, then))
-
-    async def close(self) -> None:
-        """Wait for every submitted call; raises what a call raised."""
-        if self._task is not None:
-            await self._put(None)
-            await self._task
-
-    def cancel(self) -> None:
-        if self._task is not None and not self._task.done():
-            self._task.cancel()
-
-    async def _put(self, job: _Job | None) -> None:
-        if self._task is None:
-            self._task = asyncio.ensure_future(self._run())
-        put = asyncio.ensure_future(self._jobs.put(job))
-        await asyncio.wait({put, self._task}, return_when=asyncio.FIRST_COMPLETED)
-        if not put.done():          # the writer stopped: a call failed
-            put.cancel()
-        if self._task.done():
-            self._task.result()     # raises the writer's error (the poll stops there)
 
 
 async def _discover(fetcher: Fetcher, feed: FeedRef, resp: FetchResult,

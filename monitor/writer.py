@@ -3,7 +3,8 @@ transaction, and then records each feed's state. The orchestrator
 (monitor.pipeline) runs these calls in one thread, in order, and folds what
 they return into its summary; nothing here reports progress or calls back.
 
-``store_batch(session, index, drafts)`` is the core, shared with seed loading:
+``WriterQueue`` runs the calls in one thread, in order, and hands each
+result back to the event loop. ``store_batch(session, index, drafts)`` is the core, shared with seed loading:
 decide each article against the story index and write it with its story,
 mentions and alerts.
 
@@ -12,11 +13,13 @@ Side effects: database writes only.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
@@ -170,6 +173,52 @@ def record_feeds(ctx: Context, outcomes: list[FeedOutcome]) -> None:
                                            last_modified=o.last_modified,
                                            duration_ms=o.duration_ms, new_url=o.new_url,
                                            url_source=o.url_source)
+
+
+_Job = tuple[Callable[..., Any], tuple[object, ...], Callable[[Any], None] | None]
+
+
+class WriterQueue:
+    """The one writer: runs store and record calls in a thread, one at a time,
+    in the order they were submitted, and hands each result to its ``then``
+    back in the event loop's thread (where the summary is folded and progress
+    reported). ``submit`` returns once the call is queued; it waits while
+    another call is already waiting (back-pressure)."""
+
+    def __init__(self) -> None:
+        self._jobs: asyncio.Queue[_Job | None] = asyncio.Queue(maxsize=1)
+        self._task: asyncio.Task[None] | None = None
+
+    async def _run(self) -> None:
+        while (job := await self._jobs.get()) is not None:
+            fn, args, then = job
+            result = await asyncio.to_thread(fn, *args)
+            if then is not None:
+                then(result)
+
+    async def submit(self, fn: Callable[..., Any], *args: object,
+                     then: Callable[[Any], None] | None = None) -> None:
+        await self._put((fn, args, then))
+
+    async def close(self) -> None:
+        """Wait for every submitted call; raises what a call raised."""
+        if self._task is not None:
+            await self._put(None)
+            await self._task
+
+    def cancel(self) -> None:
+        if self._task is not None and not self._task.done():
+            self._task.cancel()
+
+    async def _put(self, job: _Job | None) -> None:
+        if self._task is None:
+            self._task = asyncio.ensure_future(self._run())
+        put = asyncio.ensure_future(self._jobs.put(job))
+        await asyncio.wait({put, self._task}, return_when=asyncio.FIRST_COMPLETED)
+        if not put.done():          # the writer stopped: a call failed
+            put.cancel()
+        if self._task.done():
+            self._task.result()     # raises the writer's error (the poll stops there)
 
 
 def _is_unique_violation(e: IntegrityError) -> bool:

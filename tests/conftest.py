@@ -108,12 +108,12 @@ def poll_once(settings: Any, *, seeds: bool = False, **context: Any) -> tuple[An
     from monitor.db import feed_state
     from monitor.db.engine import make_engine
     from monitor.db.migrate import upgrade
-    from monitor.pipeline import Context, poll_feeds
+    from monitor.pipeline import make_context, poll_feeds
     from monitor.seeding import load_seeds
 
     engine = make_engine(settings.database.url)
     upgrade(engine)
-    ctx = Context.create(settings, engine, **context)
+    ctx = make_context(settings, engine, **context)
     if seeds:
         load_seeds(ctx)
     now = datetime.now(UTC)

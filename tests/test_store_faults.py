@@ -22,7 +22,7 @@ from monitor.db.engine import make_engine
 from monitor.db.migrate import upgrade
 from monitor.db.models import Article, Feed, Story
 from monitor.model import ArticleDraft
-from monitor.pipeline import Context, poll_feeds
+from monitor.pipeline import make_context, poll_feeds
 from monitor.writer import WriterState, store_drafts
 
 from .httpserver import LoopbackServer
@@ -95,7 +95,7 @@ def test_a_batch_the_database_refused_once_is_stored_on_the_next_try(
         feed = feed_state.sync_feeds(s, settings.feed_specs(), datetime.now(UTC))["A"]
         s.commit()
         feed_id = feed.id
-    ctx = Context.create(settings, engine)
+    ctx = make_context(settings, engine)
     real = repo.write_article
     calls = {"n": 0}
 
@@ -141,7 +141,7 @@ def test_a_failed_poll_gives_its_feeds_leases_back(tmp_path: Path,
 
         monkeypatch.setattr(repo, "write_article", broken)
         with pytest.raises(OperationalError):
-            asyncio.run(poll_feeds(Context.create(settings, engine), feeds))
+            asyncio.run(poll_feeds(make_context(settings, engine), feeds))
     with Session(engine) as s:
         row = s.scalars(select(Feed)).one()
     assert row.lease_owner is None and row.lease_until is None

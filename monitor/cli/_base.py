@@ -93,16 +93,13 @@ def command(group: click.Group, name: str, *, verbose: bool = False, **kw: Any) 
     """Register a subcommand taking --config and --debug, with one error policy.
     Under a `command_group` it uses the group's --config/--debug unless given its own."""
     def deco(fn: Callable[..., Any]) -> Callable[..., Any]:
-        @group.command(name, **kw)
-        @_config_options
-        @click.pass_context
-        @functools.wraps(fn)
         def wrapper(ctx: click.Context, config: str | None, debug: bool, **kwargs: Any) -> Any:
             outer = ctx.find_object(GroupOptions)
             if outer is not None:
                 config, debug = config or outer.config, debug or outer.debug
             return _run(fn, config, debug, verbose, kwargs)
-        return wrapper
+        functools.update_wrapper(wrapper, fn)   # its help text and its options
+        return group.command(name, **kw)(_config_options(click.pass_context(wrapper)))
     return deco
 
 
@@ -111,16 +108,14 @@ def command_group(parent: click.Group, name: str, **kw: Any) -> Callable[[Callab
     `monitor stories`): without a subcommand it runs ``fn(app, **options)`` as
     `command` does; with one, it hands its --config and --debug to the subcommand."""
     def deco(fn: Callable[..., Any]) -> click.Group:
-        @parent.group(name, invoke_without_command=True, **kw)
-        @_config_options
-        @click.pass_context
-        @functools.wraps(fn)
         def wrapper(ctx: click.Context, config: str | None, debug: bool, **kwargs: Any) -> Any:
             if ctx.invoked_subcommand is not None:
                 ctx.obj = GroupOptions(config, debug)
                 return None
             return _run(fn, config, debug, False, kwargs)
-        return wrapper
+        functools.update_wrapper(wrapper, fn)
+        return parent.group(name, invoke_without_command=True, **kw)(
+            _config_options(click.pass_context(wrapper)))
     return deco
 
 

@@ -18,7 +18,6 @@ from typing import Any
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
-from sqlalchemy.orm import Session, sessionmaker
 
 from ..errors import ConfigError
 
@@ -86,7 +85,3 @@ def describe_failure(engine: Engine, e: OperationalError) -> str:
     the driver's own first line ("connection refused", "database is locked")."""
     first = (str(e.orig).strip().splitlines() or [type(e.orig).__name__])[0]
     return f"database {engine.url.render_as_string(hide_password=True)}: {first}"
-
-
-def session_factory(engine: Engine) -> sessionmaker[Session]:
-    return sessionmaker(engine, expire_on_commit=False)
