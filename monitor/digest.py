@@ -28,6 +28,7 @@ from .db.identity import install_id, message_id
 from .errors import DeliveryError, ErrorCode
 from .render import mark_matches, render
 from .topics import compile_topics
+from .views import DigestStory, DigestTopic, DigestView, FailingFeed, KnownStory, LinkView
 
 log = logging.getLogger("monitor.digest")
 
@@ -43,62 +44,54 @@ class DigestResult:
 
 
 def build_view(s: Session, run_id: int | None, now: datetime,
-               compiled: dict[str, Any] | None = None) -> dict[str, Any]:
+               compiled: dict[str, Any] | None = None) -> DigestView:
     """The digest's data: the mentions digest run ``run_id`` claimed (None: the
     mentions no digest covers yet, for a preview). ``compiled`` topics (by
     key) mark the matched terms in the snippets."""
     rows = digests.covered_mentions(s, run_id)
-    topics: OrderedDict[str, OrderedDict[int, dict[str, Any]]] = OrderedDict()
-    known: OrderedDict[int, dict[str, Any]] = OrderedDict()
+    topics: OrderedDict[str, OrderedDict[int, DigestStory]] = OrderedDict()
+    known: OrderedDict[int, KnownStory] = OrderedDict()
     alerted = digests.first_alerts(s, {story.id for _, _, story, _ in rows})
+    last_seen: dict[tuple[str, int], datetime] = {}
     for m, art, story, source in rows:
-        link = {"title": art.title or art.url, "url": art.url, "source": source or "seed"}
+        link = LinkView(art.title or art.url, art.url, source or "seed")
         if story.is_seed:
-            entry = known.setdefault(story.id, {"headline": story.title, "topics": [], "articles": []})
-            if m.topic not in entry["topics"]:
-                entry["topics"].append(m.topic)
-            if link not in entry["articles"]:
-                entry["articles"].append(link)
+            seed = known.setdefault(story.id, KnownStory(story.title))
+            if m.topic not in seed.topics:
+                seed.topics.append(m.topic)
+            if link not in seed.articles:
+                seed.articles.append(link)
             continue
         stories = topics.setdefault(m.topic, OrderedDict())
-        found = stories.get(story.id)
-        if found is not None:
-            entry = found
-        else:
-            first_alert = alerted.get((story.id, m.topic))
-            entry = stories[story.id] = {
-                "story_id": story.id, "headline": story.title, "first_seen_at": story.first_seen_at,
-                "snippet": m.snippet, "matched": m.matched, "sources": [], "articles": [],
-                # new: the alerting article is in this digest; else a follow-up of an earlier alert
-                "is_new": False, "_alert_article": first_alert, "_last": art.seen_at,
-            }
-        if m.is_new or m.article_id == entry["_alert_article"]:
-            entry["is_new"] = True
-            entry["snippet"], entry["matched"] = m.snippet, m.matched
-        if link["source"] not in entry["sources"]:
-            entry["sources"].append(link["source"])
-        if link not in entry["articles"]:
-            entry["articles"].append(link)
-        entry["_last"] = max(entry["_last"], art.seen_at)
-    topic_views: list[dict[str, Any]] = []
+        entry = stories.get(story.id)
+        if entry is None:
+            entry = stories[story.id] = DigestStory(story.id, story.title, story.first_seen_at,
+                                                    m.snippet, m.matched)
+        # new: the alerting article is in this digest; else a follow-up of an earlier alert
+        if m.is_new or m.article_id == alerted.get((story.id, m.topic)):
+            entry.is_new = True
+            entry.snippet, entry.matched = m.snippet, m.matched
+        if link.source not in entry.sources:
+            entry.sources.append(link.source)
+        if link not in entry.articles:
+            entry.articles.append(link)
+        key = (m.topic, story.id)
+        last_seen[key] = max(last_seen.get(key, art.seen_at), art.seen_at)
+    topic_views: list[DigestTopic] = []
     for topic, stories in topics.items():
-        ordered = sorted(stories.values(), key=lambda e: (-len(e["sources"]), -e["_last"].timestamp()))
+        ordered = sorted(stories.values(), key=lambda e: (
+            -len(e.sources), -last_seen[(topic, e.story_id)].timestamp()))
         for e in ordered:
-            e["spans"] = mark_matches(topic, e["snippet"], compiled or {})
-        topic_views.append({
-            "topic": topic, "stories": ordered,
-            "new_count": sum(1 for e in ordered if e["is_new"]),
-            "followup_count": sum(1 for e in ordered if not e["is_new"]),
-        })
-    failing = [{"feed": f.name, "code": f.last_error_code, "since": since, "tries": tries,
-                "status": f.status} for f, since, tries in feed_state.failing_feeds(s)]
-    story_ids = {e["story_id"] for t in topic_views for e in t["stories"]} | set(known)
-    view = {
-        "since": digests.last_sent_at(s) or min((art.seen_at for _, art, _, _ in rows), default=now),
-        "until": now, "topics": topic_views, "known": list(known.values()),
-        "story_count": len(story_ids), "mention_count": len(rows), "failing": failing,
-    }
-    return view
+            e.spans = mark_matches(topic, e.snippet, compiled or {})
+        topic_views.append(DigestTopic(topic, ordered, sum(1 for e in ordered if e.is_new),
+                                       sum(1 for e in ordered if not e.is_new)))
+    failing = [FailingFeed(f.name, f.last_error_code, since, tries, f.status)
+               for f, since, tries in feed_state.failing_feeds(s)]
+    story_ids = {e.story_id for t in topic_views for e in t.stories} | set(known)
+    return DigestView(
+        since=digests.last_sent_at(s) or min((art.seen_at for _, art, _, _ in rows), default=now),
+        until=now, topics=topic_views, known=list(known.values()),
+        story_count=len(story_ids), mention_count=len(rows), failing=failing)
 
 
 def make_digest(settings: Settings, engine: Engine, *, dry_run: bool = False,
@@ -116,7 +109,7 @@ def make_digest(settings: Settings, engine: Engine, *, dry_run: bool = False,
         with Session(reading(engine)) as s:
             view = build_view(s, None, now, compiled)
         subject, text, html = render("digest", view)
-        return DigestResult("dry_run", text, html, view["mention_count"], view["story_count"])
+        return DigestResult("dry_run", text, html, view.mention_count, view.story_count)
     with Session(engine) as s:
         run = digests.claim(s, slot, now)
         if run is None:
@@ -127,9 +120,9 @@ def make_digest(settings: Settings, engine: Engine, *, dry_run: bool = False,
         view = build_view(s, run_id, now, compiled)
         install = install_id(s)
     subject, text, html = render("digest", view)
-    result = DigestResult("sent", text, html, view["mention_count"], view["story_count"])
+    result = DigestResult("sent", text, html, view.mention_count, view.story_count)
     msgid: str | None = None
-    if view["mention_count"] == 0 and not settings.digest.send_empty:
+    if view.mention_count == 0 and not settings.digest.send_empty:
         result.status = "empty"
     else:
         cfg = settings.alerts.email

@@ -10,6 +10,8 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup, escape
 
+from .views import AlertView, FeedAlertView, View, fields_of
+
 _env: Environment | None = None
 
 
@@ -59,19 +61,19 @@ def env() -> Environment:
     return _env
 
 
-def subject_for(kind: str, view: dict[str, Any]) -> str:
-    if kind == "alert":
-        return f"[news monitor] {', '.join(view['topics'])}: {view['title']}"[:200]
-    if kind == "feed_alert":
-        return (f"[news monitor] feed failing: {view['feed']}: {view['code']} since "
-                f"{_fmt_time(view['since'])}, {counted(view['tries'], 'try', 'tries')}")[:200]
-    return (f"[news monitor] digest: {counted(view['story_count'], 'story', 'stories')} "
-            f"since {_fmt_time(view['since'])}")
+def subject_for(view: View) -> str:
+    if isinstance(view, AlertView):
+        return f"[news monitor] {', '.join(view.topics)}: {view.title}"[:200]
+    if isinstance(view, FeedAlertView):
+        return (f"[news monitor] feed failing: {view.feed}: {view.code} since "
+                f"{_fmt_time(view.since)}, {counted(view.tries, 'try', 'tries')}")[:200]
+    return (f"[news monitor] digest: {counted(view.story_count, 'story', 'stories')} "
+            f"since {_fmt_time(view.since)}")
 
 
-def render(kind: str, view: dict[str, Any]) -> tuple[str, str, str]:
+def render(kind: str, view: View) -> tuple[str, str, str]:
     """(subject, text, html) for kind 'alert', 'feed_alert' or 'digest'."""
     e = env()
-    text = e.get_template(f"{kind}.txt.j2").render(**view)
-    html = e.get_template(f"{kind}.html.j2").render(**view)
-    return subject_for(kind, view), text, html
+    text = e.get_template(f"{kind}.txt.j2").render(**fields_of(view))
+    html = e.get_template(f"{kind}.html.j2").render(**fields_of(view))
+    return subject_for(view), text, html

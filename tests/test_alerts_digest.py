@@ -235,10 +235,11 @@ def test_channel_switch_off_and_failing_feed_alert(tmp_path: Path, smtp_server: 
 
 def test_feed_alert_counts_tries_alike_in_subject_and_body() -> None:
     from monitor.render import render
+    from monitor.views import FeedAlertView
 
-    view = {"kind": "feed_failing", "feed": "F", "url": "http://f.example/rss", "status": "error",
-            "code": "http_500", "message": "HTTP 500", "reason": None,
-            "since": datetime(2026, 1, 1, tzinfo=UTC)}
     for tries, said in ((1, "1 try"), (3, "3 tries")):
-        subject, text, html = render("feed_alert", {**view, "tries": tries})
+        view = FeedAlertView(feed="F", url="http://f.example/rss", status="error", code="http_500",
+                             message="HTTP 500", reason=None,
+                             since=datetime(2026, 1, 1, tzinfo=UTC), tries=tries)
+        subject, text, html = render("feed_alert", view)
         assert subject.endswith(f"UTC, {said}") and f"UTC, {said}\n" in text and f"UTC, {said}" in html

@@ -23,10 +23,10 @@ from .. import leases
 from ..config import Settings
 from ..db import feed_state, identity, outbox
 from ..db.engine import reading
-from ..db.queries import iso
 from ..errors import DeliveryError, ErrorCode
 from ..render import mark_matches, render
 from ..topics import Topic, compile_topics
+from ..views import AlertView, FeedAlertView, MentionView, as_json
 from .channels import build_email, post_webhook, send_email
 
 log = logging.getLogger("monitor.alerts")
@@ -44,29 +44,27 @@ class DeliveryReport:
     errors: list[str] = field(default_factory=list)
 
 
-def _view(ctx: outbox.AlertContext, topics: dict[str, Any]) -> dict[str, Any]:
+def _view(ctx: outbox.AlertContext, topics: dict[str, Any]) -> AlertView | FeedAlertView:
     alert = ctx.alert
     if alert.kind == "feed_failing":
         feed = ctx.feed
         assert feed is not None
-        return {"kind": "feed_failing", "feed": feed.name, "url": feed.url, "status": feed.status,
-                "code": feed.last_error_code, "message": feed.last_error,
-                "since": ctx.failing_since, "tries": feed.consecutive_failures,
-                "reason": feed.disabled_reason}
+        return FeedAlertView(feed=feed.name, url=feed.url, status=feed.status,
+                             code=feed.last_error_code, message=feed.last_error,
+                             since=ctx.failing_since, tries=feed.consecutive_failures,
+                             reason=feed.disabled_reason)
     art = ctx.article
     assert art is not None
-    return {
-        "topics": alert.topics, "title": art.title, "url": art.url,
-        "source": ctx.source, "published_at": art.published_at,
-        "seen_at": art.seen_at, "story_id": art.story_id,
-        "mentions": [{"topic": m.topic, "matched": m.matched, "snippet": m.snippet,
-                      "spans": mark_matches(m.topic, m.snippet, topics)}
-                     for m in ctx.mentions or []],
-    }
+    return AlertView(
+        topics=list(alert.topics), title=art.title, url=art.url, source=ctx.source,
+        published_at=art.published_at, seen_at=art.seen_at, story_id=art.story_id,
+        mentions=[MentionView(m.topic, list(m.matched or []), m.snippet,
+                              mark_matches(m.topic, m.snippet, topics))
+                  for m in ctx.mentions or []])
 
 
 def _send(settings: Settings, kind: str, channel: str, topics: list[str], message_id: str,
-          view: dict[str, Any]) -> None:
+          view: AlertView | FeedAlertView) -> None:
     template = "feed_alert" if kind == "feed_failing" else "alert"
     if channel == "email":
         cfg = settings.alerts.email
@@ -79,9 +77,8 @@ def _send(settings: Settings, kind: str, channel: str, topics: list[str], messag
         if not settings.alerts.webhook_url:
             raise DeliveryError("alerts.webhook_url is not configured", code=ErrorCode.NOT_CONFIGURED)
         subject, text, _html = render(template, view)
-        payload = {"text": f"{subject}\n{view['url']}", "alert": {
-            **{k: iso(v) if isinstance(v, datetime) else v for k, v in view.items()},
-            "message_id": message_id}}
+        payload = {"text": f"{subject}\n{view.url}", "alert": {**as_json(view),
+                                                               "message_id": message_id}}
         post_webhook(settings.alerts.webhook_url, payload)
     else:
         raise DeliveryError(f"unknown alert channel {channel!r}", code=ErrorCode.BAD_CHANNEL)
