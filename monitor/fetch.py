@@ -33,9 +33,9 @@ from urllib.robotparser import RobotFileParser
 
 import httpx
 
-from .config import FetchSettings
 from .errors import ErrorCode, FetchError
 from .feeds import HTML_TYPES, Inflate, looks_like_html
+from .sections import FetchSettings
 
 FEED_ACCEPT = ("application/rss+xml, application/atom+xml, application/feed+json, "
                "application/xml;q=0.9, text/xml;q=0.9, */*;q=0.8")

@@ -18,7 +18,6 @@ from typing import Any, TypeVar
 import httpx
 import pytest
 
-from monitor.config import FetchSettings
 from monitor.errors import FetchError
 from monitor.fetch import (
     Fetcher,
@@ -28,6 +27,7 @@ from monitor.fetch import (
     parse_content_type,
     parse_retry_after,
 )
+from monitor.sections import FetchSettings
 from tests.httpserver import LoopbackServer, Request, Response
 
 T = TypeVar("T")

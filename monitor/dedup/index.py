@@ -54,7 +54,7 @@ from typing import TYPE_CHECKING, TypeVar
 if TYPE_CHECKING:
     import numpy as np
 
-    from ..config import DedupSettings
+    from ..sections import DedupSettings
 
 from .model import StoryModel, shipped
 from .parts import FeedTemplate, Postings, Story
