@@ -34,7 +34,8 @@ from urllib.robotparser import RobotFileParser
 import httpx
 
 from .errors import ErrorCode, FetchError
-from .feeds import HTML_TYPES, Inflate, looks_like_html
+from .feed_discovery import HTML_TYPES, looks_like_html
+from .inflate import Inflate
 from .sections import FetchSettings
 
 FEED_ACCEPT = ("application/rss+xml, application/atom+xml, application/feed+json, "
@@ -44,7 +45,7 @@ ROBOTS_MAX_BYTES = 512 * 1024
 ROBOTS_TTL = timedelta(hours=24)          # RFC 9309 2.4: cache robots.txt at most 24 h
 ROBOTS_ERROR_TTL = timedelta(hours=1)     # an unreadable robots.txt is retried sooner
 log = logging.getLogger("monitor.fetch")
-# Only what feeds.Inflate can undo a bounded step at a time. Brotli is not offered: the
+# Only what inflate.Inflate can undo a bounded step at a time. Brotli is not offered: the
 # brotli package is not a dependency, and its older APIs cannot bound output per call.
 ACCEPT_ENCODING = "gzip, deflate"
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})

@@ -36,7 +36,8 @@ from .canonical import MAX_AUTHOR, canonical_url, clip
 from .db import feed_state, repo
 from .db.engine import reading
 from .errors import ErrorCode, ExtractError, FeedParseError, FetchError
-from .feeds import ParsedFeed, discover_feed_links, parse_feed
+from .feed_discovery import discover_feed_links
+from .feeds import ParsedFeed, parse_feed
 from .fetch import Fetcher, FetchResult
 from .model import ArticleDraft, BatchResult, Context, FeedEntry, FeedOutcome, FeedRef, PollSummary
 from .workers import Workers
@@ -291,8 +292,7 @@ async def _discover(fetcher: Fetcher, feed: FeedRef, resp: FetchResult,
             continue
         log.warning("feed %s: %s is a web page; using the feed it links to: %s "
                     "(put that URL in config.yaml to skip this step; `monitor feeds` shows "
-                    "it, `monitor feeds reset %s` undoes it)", feed.name, feed.url, found.url,
-                    feed.name)
+                    "it, `monitor feeds reset %s` undoes it)", feed.name, feed.url, found.url, feed.name)
         return found, parsed
     return None
 
