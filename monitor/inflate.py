@@ -1,5 +1,5 @@
 """gzip and deflate undone in bounded steps, for a raw gzip feed body (``feeds.py``)
-and a response's Content-Encoding (``fetch.py``).
+and a response's Content-Encoding (``http_response.py``).
 
 Pure: no I/O.
 """

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
     from .config import Settings
     from .dedup.types import Decision
-    from .fetch import RobotsCache
+    from .robots import RobotsCache
     from .topics import Topic
 
 
@@ -199,7 +199,7 @@ class Context:
     @classmethod
     def create(cls, settings: Settings, engine: Engine, **kw: Any) -> Context:
         """A context for these settings: their topics compiled, their channel table."""
-        from .fetch import RobotsCache
+        from .robots import RobotsCache
         from .topics import compile_topics
 
         kw.setdefault("robots", RobotsCache())
