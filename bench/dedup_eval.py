@@ -52,7 +52,7 @@ from bench._data import (  # noqa: E402
 )
 from monitor import dedup  # noqa: E402
 from monitor.canonical import text_hash  # noqa: E402
-from monitor.config import DedupSettings  # noqa: E402
+from monitor.sections import DedupSettings  # noqa: E402
 
 SHUFFLES = 5
 

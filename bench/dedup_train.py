@@ -44,8 +44,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench._data import Doc, Pair, bcubed, roc_auc, semeval_split, shuffled, split_by_story, uci_docs  # noqa: E402
 from monitor import dedup  # noqa: E402
 from monitor.canonical import text_hash  # noqa: E402
-from monitor.dedup.index import INDEX_FEATURES  # noqa: E402
 from monitor.dedup.model import WEIGHTS_FILE, Model, StoryModel  # noqa: E402
+from monitor.dedup.retrieval import INDEX_FEATURES  # noqa: E402
 
 LATIN = ("en", "es", "de", "fr", "it", "pt", "pl")
 FIT_ORDERS = 3

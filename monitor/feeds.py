@@ -1,14 +1,12 @@
 """Feed bytes -> entries: RSS 0.9x/1.0/2.0 and Atom (feedparser) and JSON Feed (json).
 
 ``parse_feed`` turns a fetched body into a ``ParsedFeed`` of clean ``FeedEntry`` rows:
-plain-text titles and summaries, absolute links, stable GUIDs, sane UTC dates, duplicate
-GUIDs dropped. It judges a body by what came out of it, not by feedparser's ``bozo``
-flag (real feeds are bozo for harmless reasons): an HTML page or anything without a feed
-in it is ``not_a_feed``, broken XML that yields nothing is ``parse_error``, and a valid
-feed with no items is simply empty. ``discover_feed_links`` finds the feeds an HTML page
-advertises; ``looks_like_html`` sniffs a body for an HTML page. ``Inflate`` undoes gzip or
-deflate in bounded steps, for raw gzip feed bodies here and Content-Encoding in
-``fetch.py``.
+plain-text titles and summaries, absolute links, stable GUIDs, sane UTC dates (each
+field cleaned by ``feed_text.py``), duplicate GUIDs dropped. It judges a body by what
+came out of it, not by feedparser's ``bozo`` flag (real feeds are bozo for harmless
+reasons): an HTML page or anything without a feed in it is ``not_a_feed``, broken XML
+that yields nothing is ``parse_error``, and a valid feed with no items is simply empty.
+A raw gzip body is undone first, within a bound (``inflate.py``).
 
 Pure: no network, no files, no clock other than ``now`` (default: the current time).
 """
@@ -16,41 +14,39 @@ Pure: no network, no files, no clock other than ``now`` (default: the current ti
 from __future__ import annotations
 
 import codecs
-import email.utils
-import hashlib
 import io
 import itertools
 import json
 import re
-import time
 import xml.sax
 import zlib
-from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
-from html import unescape
-from html.parser import HTMLParser
+from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urljoin, urlsplit
 
 import feedparser
 
 from .errors import ErrorCode, FeedParseError
+from .feed_discovery import HTML_TYPES, looks_like_html
+from .feed_text import (
+    absolute_link,
+    date_from_iso,
+    date_from_struct,
+    detail_text,
+    entry_guid,
+    html_to_text,
+    plain_text,
+    sane_date,
+)
+from .inflate import Inflate
 from .model import FeedEntry
 
 MAX_GUNZIP_BYTES = 50 * 1024**2           # a gzip body may not inflate past this
-EARLIEST_DATE = datetime(1995, 1, 1, tzinfo=UTC)   # no news feed predates the web's spread
-FUTURE_SLACK = timedelta(days=2)          # clock skew and time zone slips, not more
-FEED_LINK_TYPES = frozenset({"application/rss+xml", "application/atom+xml",
-                             "application/feed+json"})
 _XML_DECL = re.compile(rb"^<\?xml[^>]*?encoding\s*=\s*[\"']([A-Za-z0-9._:-]+)[\"']")
 # UTF-32 first: its little-endian BOM begins with UTF-16's.
 _BOMS = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
          (codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"),
          (codecs.BOM_UTF16_BE, "utf-16"))
-_HTML_START = re.compile(rb"<(!doctype\s+html|html|head|body)[\s>]", re.I)
-HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})   # media types of HTML pages
-INFLATE_STEP = 64 * 1024                  # most bytes one Inflate step may produce
 
 
 @dataclass
@@ -60,164 +56,6 @@ class ParsedFeed:
     entries: list[FeedEntry]
     ttl_minutes: int | None = None
     warnings: list[str] = field(default_factory=list)
-
-
-# --- text ------------------------------------------------------------------------
-
-class _TextExtractor(HTMLParser):
-    """HTML -> text with entities decoded; block tags become spaces, scripts vanish."""
-
-    # Not head/title: an unclosed one in a sloppy summary would swallow all the text.
-    _SKIP = frozenset({"script", "style", "noscript", "template"})
-    _BLOCK = frozenset({"p", "div", "br", "hr", "li", "ul", "ol", "dl", "dt", "dd", "h1",
-                        "h2", "h3", "h4", "h5", "h6", "tr", "td", "th", "table", "pre",
-                        "blockquote", "section", "article", "header", "footer", "figure",
-                        "figcaption", "aside", "nav", "img"})
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-        self._skipping = 0
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in self._SKIP:
-            self._skipping += 1
-        elif tag in self._BLOCK:
-            self.parts.append(" ")
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in self._SKIP:
-            self._skipping = max(0, self._skipping - 1)
-        elif tag in self._BLOCK:
-            self.parts.append(" ")
-
-    def handle_data(self, data: str) -> None:
-        if not self._skipping:
-            self.parts.append(data)
-
-
-def html_to_text(html: str) -> str:
-    """Plain text of an HTML fragment, whitespace collapsed."""
-    if "<" not in html and "&" not in html:
-        return " ".join(html.split())
-    parser = _TextExtractor()
-    parser.feed(html)
-    parser.close()
-    return " ".join("".join(parser.parts).split())
-
-
-def _plain(value: Any) -> str:
-    """A plain-text field (JSON Feed): entities that publishers leave in are decoded."""
-    return " ".join(unescape(str(value or "")).split())
-
-
-def _detail_text(detail: Any, fallback: str | None = None) -> str:
-    """Text of a feedparser *_detail dict: markup stripped only if it is markup."""
-    if detail:
-        value, kind = detail.get("value") or "", (detail.get("type") or "").lower()
-    else:
-        value, kind = fallback or "", "text/html"
-    if "html" in kind or "xml" in kind:
-        return html_to_text(value)
-    return " ".join(value.split())
-
-
-# --- small helpers ---------------------------------------------------------------
-
-def _absolute(link: Any, base: str) -> str | None:
-    """An http(s) URL from a possibly relative link, or None."""
-    if not isinstance(link, str) or not link.strip():
-        return None
-    try:
-        url = urljoin(base, link.strip())
-        return url if urlsplit(url).scheme in ("http", "https") and urlsplit(url).netloc \
-            else None
-    except ValueError:                        # e.g. a malformed IPv6 host
-        return None
-
-
-def _sane(when: datetime | None, now: datetime) -> datetime | None:
-    if when is None or when < EARLIEST_DATE or when > now + FUTURE_SLACK:
-        return None
-    return when
-
-
-def _from_struct(t: time.struct_time | None) -> datetime | None:
-    if not t:
-        return None
-    try:
-        return datetime(*t[:6], tzinfo=UTC)    # feedparser normalises to UTC
-    except (ValueError, OverflowError):
-        return None
-
-
-def _from_iso(value: Any) -> datetime | None:
-    """An RFC 3339 date as JSON Feed requires, or the RFC 822 date some feeds put there."""
-    if not isinstance(value, str):
-        return None
-    try:
-        when = datetime.fromisoformat(value.strip())
-    except ValueError:
-        try:
-            when = email.utils.parsedate_to_datetime(value)
-        except (TypeError, ValueError, IndexError):
-            return None
-    return (when if when.tzinfo else when.replace(tzinfo=UTC)).astimezone(UTC)
-
-
-def _guid(guid: Any, link: str | None, title: str, summary: str) -> str:
-    guid = str(guid).strip() if guid is not None else ""
-    if guid:
-        return guid
-    if link:
-        return link
-    return "sha256:" + hashlib.sha256(f"{title}\n{summary}".encode()).hexdigest()[:32]
-
-
-class Inflate:
-    """One gzip or deflate stream, undone at most INFLATE_STEP output bytes per step.
-
-    Inflating a whole input at once lets a small gzip bomb (64 KB of input can be 64 MB
-    of output) allocate its full size before any limit is checked; a caller that counts
-    the pieces ``feed`` yields stops a bomb at most one step past its limit. Concatenated
-    gzip members are read in turn; trailing bytes after the stream are ignored. Raises
-    zlib.error for a corrupt stream.
-    """
-
-    def __init__(self, gzip: bool) -> None:
-        self._gzip = gzip
-        self._d = zlib.decompressobj(16 + zlib.MAX_WBITS if gzip else zlib.MAX_WBITS)
-        self._fresh = True
-        self._done = False
-
-    def feed(self, data: bytes) -> Iterator[bytes]:
-        """The output for the next piece of input, in pieces of at most INFLATE_STEP."""
-        while not self._done:
-            try:
-                out = self._d.decompress(data, INFLATE_STEP)
-            except zlib.error:
-                if self._gzip or not self._fresh:
-                    raise
-                # "deflate" is often sent as a raw stream without the zlib header.
-                self._d, self._fresh = zlib.decompressobj(-zlib.MAX_WBITS), False
-                continue
-            self._fresh = False
-            if out:
-                yield out
-            data = self._d.unconsumed_tail
-            if self._d.eof:
-                rest = self._d.unused_data
-                if self._gzip and rest.startswith(b"\x1f\x8b"):   # concatenated members
-                    self._d, data = zlib.decompressobj(16 + zlib.MAX_WBITS), rest
-                    continue
-                self._done = True                               # ignore trailing junk
-            elif not data and len(out) < INFLATE_STEP:
-                return          # input used up and nothing pending (a full step may be)
-
-    def flush(self) -> Iterator[bytes]:
-        """What is left once the input has ended (a truncated stream ends here too)."""
-        if not self._done:
-            yield self._d.flush()
 
 
 def _gunzip(body: bytes, url: str) -> bytes:
@@ -234,13 +72,6 @@ def _gunzip(body: bytes, url: str) -> bytes:
     except zlib.error as e:
         raise FeedParseError(f"{url}: corrupt gzip body: {e}", code=ErrorCode.PARSE_ERROR) from None
     return b"".join(out)
-
-
-def looks_like_html(body: bytes) -> bool:
-    """True if the body's start reads as an HTML page: a doctype, <html>, <head> or
-    <body> tag in its first 2 KB after a UTF-8 byte-order mark and whitespace."""
-    head = body[:4096].removeprefix(codecs.BOM_UTF8).lstrip()[:2048]
-    return _HTML_START.search(head) is not None
 
 
 # --- parsing ---------------------------------------------------------------------
@@ -297,12 +128,12 @@ def parse_feed(body: bytes, url: str, *, content_type: str | None = None,
         warnings.append(_describe(exc, declared or charset) + lenient)
 
     feed = result.feed
-    link = _absolute(feed.get("link"), url)
+    link = absolute_link(feed.get("link"), url)
     # Atom defines relative references against the document (feedparser has applied
     # any xml:base); RSS has no such rule, and in practice means the site's home page.
     base = url if version.startswith("atom") else (link or url)
     entries = [_entry(e, base, now) for e in result.entries]
-    return _finish(_detail_text(feed.get("title_detail"), feed.get("title")) or None,
+    return _finish(detail_text(feed.get("title_detail"), feed.get("title")) or None,
                    link, entries, _ttl(feed.get("ttl")), warnings)
 
 
@@ -371,21 +202,21 @@ def _ttl(value: Any) -> int | None:
 
 
 def _entry(e: Any, base: str, now: datetime) -> FeedEntry:
-    link = _absolute(e.get("link"), base)
-    title = _detail_text(e.get("title_detail"), e.get("title"))
+    link = absolute_link(e.get("link"), base)
+    title = detail_text(e.get("title_detail"), e.get("title"))
     # Prefer the fullest text: content:encoded / atom:content often beats a teaser.
-    candidates = [_detail_text(e.get("summary_detail"), e.get("summary"))]
-    candidates += [_detail_text(c) for c in e.get("content") or []]
+    candidates = [detail_text(e.get("summary_detail"), e.get("summary"))]
+    candidates += [detail_text(c) for c in e.get("content") or []]
     summary = max(candidates, key=len)
     detail = e.get("author_detail") or {}
     author = " ".join(str(detail.get("name") or e.get("author") or "").split()) or None
     published = None
     for key in ("published_parsed", "updated_parsed"):
         # dict.get: FeedParserDict.get("updated_parsed") falls back to published, warning
-        published = _sane(_from_struct(dict.get(e, key)), now)
+        published = sane_date(date_from_struct(dict.get(e, key)), now)
         if published:
             break
-    return FeedEntry(_guid(e.get("id"), link, title, summary), link, title, summary,
+    return FeedEntry(entry_guid(e.get("id"), link, title, summary), link, title, summary,
                      author, published)
 
 
@@ -416,58 +247,23 @@ def _parse_json_feed(body: bytes, url: str, now: datetime) -> ParsedFeed:
                              code=ErrorCode.NOT_A_FEED)
     items = data.get("items")
     warnings = [] if isinstance(items, list) else ["JSON Feed without an items list"]
-    link = _absolute(data.get("home_page_url"), url)
+    link = absolute_link(data.get("home_page_url"), url)
     entries = []
     for item in items if isinstance(items, list) else []:
         if not isinstance(item, dict):
             continue
-        item_link = _absolute(item.get("url") or item.get("external_url"), link or url)
-        title = _plain(item.get("title"))
+        item_link = absolute_link(item.get("url") or item.get("external_url"), link or url)
+        title = plain_text(item.get("title"))
         candidates = [html_to_text(str(item.get("content_html") or "")),
-                      _plain(item.get("content_text")), _plain(item.get("summary"))]
+                      plain_text(item.get("content_text")), plain_text(item.get("summary"))]
         summary = max(candidates, key=len)
         authors = item.get("authors") or data.get("authors") or \
             [item.get("author") or data.get("author") or {}]
         first = authors[0] if isinstance(authors, list) and authors else {}
         name = first.get("name") if isinstance(first, dict) else None
-        author = _plain(name) or None
-        published = (_sane(_from_iso(item.get("date_published")), now)
-                     or _sane(_from_iso(item.get("date_modified")), now))
-        entries.append(FeedEntry(_guid(item.get("id"), item_link, title, summary), item_link,
+        author = plain_text(name) or None
+        published = (sane_date(date_from_iso(item.get("date_published")), now)
+                     or sane_date(date_from_iso(item.get("date_modified")), now))
+        entries.append(FeedEntry(entry_guid(item.get("id"), item_link, title, summary), item_link,
                                  title, summary, author, published))
-    return _finish(_plain(data.get("title")) or None, link, entries, None, warnings)
-
-
-# --- discovery -------------------------------------------------------------------
-
-class _LinkFinder(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.base: str | None = None
-        self.hrefs: list[str] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        a = {k: (v or "") for k, v in attrs}
-        if tag == "base" and self.base is None and a.get("href"):
-            self.base = a["href"].strip()
-        elif tag == "link" and a.get("href"):
-            rel = a.get("rel", "").lower().split()
-            kind = a.get("type", "").split(";")[0].strip().lower()
-            if "alternate" in rel and kind in FEED_LINK_TYPES:
-                self.hrefs.append(a["href"].strip())
-
-
-def discover_feed_links(html: bytes | str, base_url: str) -> list[str]:
-    """Feed URLs an HTML page advertises (<link rel="alternate" type="application/rss+xml"
-    | atom+xml | feed+json>), absolute, in page order, without repeats."""
-    text = html.decode("utf-8", errors="replace") if isinstance(html, bytes) else html
-    finder = _LinkFinder()
-    finder.feed(text)
-    finder.close()
-    base = urljoin(base_url, finder.base) if finder.base else base_url   # <base href> rules
-    found: list[str] = []
-    for href in finder.hrefs:
-        url = _absolute(href, base)
-        if url and url not in found:
-            found.append(url)
-    return found
+    return _finish(plain_text(data.get("title")) or None, link, entries, None, warnings)

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
     from .config import Settings
     from .dedup.types import Decision
-    from .fetch import RobotsCache
+    from .robots import RobotsCache
     from .topics import Topic
 
 

@@ -38,9 +38,11 @@ from .config import Settings
 from .db import feed_state, repo
 from .db.engine import reading
 from .errors import ErrorCode, ExtractError, FeedParseError, FetchError
-from .feeds import ParsedFeed, discover_feed_links, parse_feed
-from .fetch import Fetcher, FetchResult, RobotsCache
+from .feed_discovery import discover_feed_links
+from .feeds import ParsedFeed, parse_feed
+from .fetch import Fetcher, FetchResult
 from .model import ArticleDraft, BatchResult, Context, FeedEntry, FeedOutcome, FeedRef, PollSummary
+from .robots import RobotsCache
 from .topics import compile_topics
 from .workers import Workers
 from .writer import (
@@ -263,8 +265,7 @@ async def _discover(fetcher: Fetcher, feed: FeedRef, resp: FetchResult,
             continue
         log.warning("feed %s: %s is a web page; using the feed it links to: %s "
                     "(put that URL in config.yaml to skip this step; `monitor feeds` shows "
-                    "it, `monitor feeds reset %s` undoes it)", feed.name, feed.url, found.url,
-                    feed.name)
+                    "it, `monitor feeds reset %s` undoes it)", feed.name, feed.url, found.url, feed.name)
         return found, parsed
     return None
 

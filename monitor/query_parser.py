@@ -118,7 +118,7 @@ def parse_query(query: str) -> Node:
     return node
 
 
-def _build(t: Tree | Token, q: str) -> Node:
+def _build(t: Tree[Token] | Token, q: str) -> Node:
     assert isinstance(t, Tree)
     kids = t.children
     if t.data in ("term", "phrase"):
@@ -128,7 +128,9 @@ def _build(t: Tree | Token, q: str) -> Node:
     if t.data == "field":
         return Scoped(str(kids[0]).rstrip(":").lower(), _build(kids[1], q))
     if t.data == "not_expr":
-        return Not(_build(kids[1], q), pos=kids[0].start_pos)  # type: ignore[union-attr]
+        op = kids[0]
+        assert isinstance(op, Token) and op.start_pos is not None
+        return Not(_build(kids[1], q), pos=op.start_pos)
     if t.data == "near_expr":
         left = _build(kids[0], q)
         for op, sub in zip(kids[1::2], kids[2::2]):
@@ -145,8 +147,8 @@ def _build(t: Tree | Token, q: str) -> Node:
     flat: list[Node] = []
     for k in kids:
         if isinstance(k, Tree):
-            sub = _build(k, q)
-            flat.extend(sub.children if isinstance(sub, cls) else (sub,))
+            node = _build(k, q)
+            flat.extend(node.children if isinstance(node, cls) else (node,))
     return cls(tuple(flat))
 
 

@@ -66,7 +66,7 @@ def next_failure_poll(now: datetime, failures: int, bounds: Bounds, *,
                       retry_after: float | None = None, rng: random.Random | None = None) -> datetime:
     """Exponential backoff with +-20% jitter; Retry-After wins when it is longer."""
     rng = rng or random.Random()
-    exp = bounds.backoff_base * (2 ** max(0, min(failures - 1, 16)))
+    exp: timedelta = bounds.backoff_base * (2 ** max(0, min(failures - 1, 16)))
     delay = min(exp, bounds.backoff_max) * rng.uniform(0.8, 1.2)
     if retry_after is not None and retry_after > 0:
         delay = max(delay, min(timedelta(seconds=retry_after), bounds.backoff_max))

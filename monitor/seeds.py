@@ -93,7 +93,7 @@ def _parse_words(m: re.Match[str]) -> date | None:
     "12 days 2025" parses to some other date and is not one)."""
     import dateparser  # installed with trafilatura; imported only when a seed needs it
 
-    dt = dateparser.parse(m.group(0), languages=DATE_LANGUAGES, settings={
+    dt: datetime | None = dateparser.parse(m.group(0), languages=DATE_LANGUAGES, settings={
         "STRICT_PARSING": True, "REQUIRE_PARTS": ["day", "month", "year"],
         "RETURN_AS_TIMEZONE_AWARE": False})
     if dt is None or dt.day != int(m.group("day")) or dt.year != int(m.group("year")):

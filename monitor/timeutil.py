@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from .config import parse_duration
 from .errors import UsageError
+from .units import parse_duration
 
 
 def parse_when(value: str, now: datetime | None = None) -> datetime:

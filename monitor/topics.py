@@ -178,7 +178,7 @@ def _snippet(text: str, hits: Iterable[tuple[str, int, int]]) -> str:
 
 
 class TopicSettingsLike(Protocol):
-    """What :func:`compile_topics` reads of a topic's settings (``monitor.config.TopicSettings``)."""
+    """What :func:`compile_topics` reads of a topic's settings (``monitor.sections.TopicSettings``)."""
 
     @property
     def query(self) -> str: ...

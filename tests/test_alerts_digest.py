@@ -20,10 +20,11 @@ from sqlalchemy.orm import Session
 
 import monitor.alerts.delivery as alerts_mod
 from monitor.alerts import build_email, deliver_pending, send_email
-from monitor.config import EmailSettings, Settings, settings_from_dict
+from monitor.config import Settings, settings_from_dict
 from monitor.db.models import Alert
 from monitor.digest import make_digest
 from monitor.errors import DeliveryError
+from monitor.sections import EmailSettings
 
 from .conftest import SMTPRecorder, free_port, poll_once
 from .httpserver import LoopbackServer

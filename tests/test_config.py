@@ -9,8 +9,9 @@ import pytest
 import yaml
 
 from monitor.cli import main
-from monitor.config import load_config, parse_duration
+from monitor.config import load_config
 from monitor.errors import ConfigError
+from monitor.units import parse_duration
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -105,7 +105,7 @@ def test_two_headlines_meet_on_one_rare_word_two_articles_do_not() -> None:
 
 
 def test_postings_stay_bounded_and_seeds_are_never_dropped() -> None:
-    from monitor.dedup import index as dedup
+    from monitor.dedup import retrieval as dedup
 
     index = StoryIndex()
     seed = features("Netflix seed story", "Netflix Sarandos Eternaut quarterly call")
@@ -125,7 +125,7 @@ def test_a_seed_story_past_the_window_stays_a_candidate_scaled_a_stale_story_doe
     a non-seed story is no candidate at all."""
     from datetime import UTC, datetime, timedelta
 
-    from monitor.dedup.index import STALE_EXPONENT
+    from monitor.dedup.rules import STALE_EXPONENT
 
     doc = read_seeds(SEEDS)[1]
     feats = features(doc.title, doc.text)

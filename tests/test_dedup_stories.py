@@ -13,8 +13,8 @@ import pytest
 
 from bench._data import Doc, bcubed, seed_docs, story_docs
 from monitor.canonical import text_hash
-from monitor.config import DedupSettings
 from monitor.dedup import Candidate, Decision, Query, StoryIndex, dates_story, features, signature
+from monitor.sections import DedupSettings
 
 DEFAULTS = DedupSettings()
 FEEDS: dict[str, int] = {}       # source name -> feed id, as the store numbers feeds

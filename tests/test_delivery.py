@@ -73,7 +73,7 @@ def test_message_ids_differ_between_installs_and_carry_the_senders_domain(tmp_pa
     alike; their alerts' Message-IDs must still differ, or mail providers drop
     the second install's emails as already seen."""
     from monitor.alerts import build_email, header_message_id
-    from monitor.config import EmailSettings
+    from monitor.sections import EmailSettings
 
     stored = []
     with serve_site() as base:
@@ -112,7 +112,7 @@ def test_unsent_digest_is_sent_with_the_next_one(tmp_path: Path, smtp_server: An
 
 
 def test_login_uses_password_from_environment(smtp_server: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    from monitor.config import EmailSettings
+    from monitor.sections import EmailSettings
 
     cfg = EmailSettings.model_validate({"smtp_host": "127.0.0.1", "smtp_port": smtp_server.port,
                                         "username": "bot", "password_env": "TEST_SMTP_PW",

@@ -16,7 +16,6 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from monitor.alerts import post_webhook
-from monitor.config import FetchSettings
 from monitor.db.engine import make_engine
 from monitor.db.migrate import upgrade
 from monitor.db.models import FetchLog
@@ -30,6 +29,7 @@ from monitor.errors import (
     MonitorError,
 )
 from monitor.fetch import Fetcher
+from monitor.sections import FetchSettings
 
 from .httpserver import LoopbackServer
 

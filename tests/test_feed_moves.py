@@ -20,10 +20,11 @@ import yaml
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from monitor.config import FetchSettings, settings_from_dict
+from monitor.config import settings_from_dict
 from monitor.db.models import Feed
 from monitor.errors import FetchError
 from monitor.fetch import Fetcher
+from monitor.sections import FetchSettings
 
 from .conftest import poll_once
 from .httpserver import LoopbackServer

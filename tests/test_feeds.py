@@ -13,13 +13,9 @@ from typing import Any
 import pytest
 
 from monitor.errors import FeedParseError
-from monitor.feeds import (
-    ParsedFeed,
-    discover_feed_links,
-    html_to_text,
-    looks_like_html,
-    parse_feed,
-)
+from monitor.feed_discovery import discover_feed_links, looks_like_html
+from monitor.feed_text import html_to_text
+from monitor.feeds import ParsedFeed, parse_feed
 
 DATA = Path(__file__).parent / "data" / "feeds"
 REAL = Path("/work/shared/data/feeds")

@@ -18,16 +18,12 @@ from typing import Any, TypeVar
 import httpx
 import pytest
 
-from monitor.config import FetchSettings
+from monitor.address_guard import is_blocked_address
 from monitor.errors import FetchError
-from monitor.fetch import (
-    Fetcher,
-    FetchResult,
-    RobotsCache,
-    is_blocked_address,
-    parse_content_type,
-    parse_retry_after,
-)
+from monitor.fetch import Fetcher, FetchResult
+from monitor.http_response import parse_content_type, parse_retry_after
+from monitor.robots import RobotsCache
+from monitor.sections import FetchSettings
 from tests.httpserver import LoopbackServer, Request, Response
 
 T = TypeVar("T")

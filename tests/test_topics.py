@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from monitor.config import TopicSettings, load_config, settings_from_dict
+from monitor.config import load_config, settings_from_dict
 from monitor.errors import ConfigError
+from monitor.sections import TopicSettings
 from monitor.topics import (
     And,
     Match,

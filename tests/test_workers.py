@@ -90,7 +90,7 @@ def test_pool_analyzes_pages_across_pool_replacement() -> None:
     the pool is replaced, every page is analyzed, and an old pool's workers
     have exited before the new pool starts (no more processes than configured).
     (With Python 3.11's max_tasks_per_child this deadlocked: CPython gh-115634.)"""
-    from monitor.config import TopicSettings
+    from monitor.sections import TopicSettings
 
     topics = compile_topics({"netflix": TopicSettings(query="Netflix")})
     html = (b"<html><head><title>T</title></head><body><article><h1>Netflix news</h1>"

@@ -14,8 +14,8 @@ from typing import Any
 
 import httpx
 
-from ..config import EmailSettings
 from ..errors import DeliveryError, ErrorCode
+from ..sections import EmailSettings
 
 
 def send_email(cfg: EmailSettings, msg: EmailMessage) -> None:

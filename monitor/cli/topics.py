@@ -59,7 +59,7 @@ def _load_source(app: App, source: str) -> tuple[str, str]:
     """(title, text) of a URL (fetched and extracted), an HTML file or a text file
     (its first line is the title)."""
     from ..extract import extract_page
-    from ..feeds import looks_like_html
+    from ..feed_discovery import looks_like_html
 
     if source.startswith(("http://", "https://")):
         from ..fetch import Fetcher

@@ -1,9 +1,10 @@
-"""Story decisions: which story a new article belongs to (``index``, with
-what it keeps per story and feed in ``parts``), from similarity signals
-(``signals``) weighed by a model fitted on public data (``model``, weights in
-``weights.json``) within evidence and time rules (``rules``), over keyword
-vectors and shingle signatures (``text``). Pure: no I/O but reading the
-packaged weights."""
+"""Story decisions: which story a new article belongs to (``index``, over the
+articles it holds in ``articles``, found through ``retrieval``, with what it
+keeps per story and feed in ``parts``), from similarity signals (``signals``,
+with the arithmetic of ``scoring``) weighed by a model fitted on public data
+(``model``, weights in ``weights.json``) within evidence and time rules
+(``rules``), over keyword vectors and shingle signatures (``text``). Pure: no
+I/O but reading the packaged weights."""
 
 from .index import StoryIndex
 from .model import Model, StoryModel

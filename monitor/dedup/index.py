@@ -25,16 +25,10 @@ down with the gap; an undated one is never held to time). Every decision
 carries the nearest story, its probability, the runner-up, the threshold
 applied, each signal's contribution and the shared features that weighed most.
 
-A stored article costs the index its features as two flat arrays (feature
-ids into one shared vocabulary, float32 weights), its signature, its LSH keys
-and a few scalars: about 5 KiB in all (bench/dedup_scale.py).
-
-Candidate search is bounded: each article is indexed under its top features
-only, a feature's posting list keeps its most recent entries (seeds are never
-dropped), and only the best few candidates are scored in full, so a decision
-does about the same work with 1,000 or 100,000 stored articles. Copies are
-found through LSH bands over the MinHash (datasketch) signatures, whatever
-their keywords.
+What the index holds and how an article enters it is ``articles.py``'s
+(``ArticleIndex``, which ``StoryIndex`` extends); candidates come from
+``retrieval.py`` (posting lists and LSH buckets, bounded whatever the number of
+stored articles); ``scoring.py`` holds the arithmetic ``scored`` uses.
 
 The index is derived from rows the caller loads from the database (seeds, and
 the articles of recent stories), so several daemons on one database agree.
@@ -44,71 +38,29 @@ from __future__ import annotations
 
 import heapq
 import math
-from array import array
-from collections import Counter
-from collections.abc import Collection
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, TypeVar
+from datetime import timedelta
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    import numpy as np
+    from ..sections import DedupSettings
 
-    from ..config import DedupSettings
-
+from .articles import ArticleIndex, as_utc
 from .model import StoryModel, shipped
-from .parts import FeedTemplate, Postings, Story
-from .rules import (
-    STALE_EXPONENT,
-    enough_evidence,
-    lone_evidence,
-    scale_odds,
-)
-from .signals import SIGNALS, bridge_key, cross_cosine, is_figure, signals, specificity
-from .text import NUM_PERM, idf_lang, in_headline, signature_similarity
-from .types import Candidate, Decision, Query, Scored
+from .retrieval import lsh_lookup, probe
+from .rules import enough_evidence, lone_evidence, scale_odds
+from .scoring import sorted_vector, specific_cosine, time_factor
+from .signals import SIGNALS, cross_cosine, is_figure, signals
+from .text import NUM_PERM, idf_lang, signature_similarity
+from .types import Decision, Query, Scored
 
-K = TypeVar("K")
 NEAR_DUP_JACCARD = 0.5   # shingle overlap of a copy with different boilerplate
-INDEX_FEATURES = 24      # an article is findable through its top features only
-QUERY_FEATURES = 16      # a decision probes the postings of its own top features
-POSTING_CAP = 48         # most recent non-seed articles kept per feature
-RESCORE = 16             # candidate articles scored in full per decision
 SCORED_STORIES = 6       # candidate stories (the best by link) whose signals are computed
-LSH_BANDS, LSH_ROWS = 21, 3  # near-duplicate candidates: 63 of the 64 MinHash values
-LSH_BUCKET_CAP = 64      # most recent articles kept per LSH bucket
-
-
-def _utc(when: datetime | None) -> datetime | None:
-    if when is None or when.tzinfo is not None:
-        return when
-    return when.replace(tzinfo=UTC)
-
-
-class _Item:
-    """A stored article as the index keeps it: feature ids and weights as flat arrays."""
-
-    __slots__ = ("article_id", "story_id", "text_hash", "is_seed", "signature", "published",
-                 "keys", "weights", "feed_id", "lang")
-
-    def __init__(self, cand: Candidate, published: datetime | None, keys: array,
-                 weights: array) -> None:
-        self.article_id = cand.article_id
-        self.story_id = cand.story_id
-        self.text_hash = cand.text_hash
-        self.is_seed = cand.is_seed
-        self.signature = cand.signature
-        self.published = published
-        self.keys = keys          # array('i'): ids in StoryIndex._words
-        self.weights = weights    # array('f')
-        self.feed_id = cand.feed_id
-        self.lang = cand.lang
 
 
 @dataclass
-class StoryIndex:
-    """Candidates (seed articles and recent articles) with an inverted index over
-    their top features and an LSH over their shingle signatures.
+class StoryIndex(ArticleIndex):
+    """Story decisions over the articles it holds (``ArticleIndex``).
 
     ``same_story_probability``: the model's probability needed to join a story.
     ``window``: a story whose dated articles all lie further than this from the
@@ -119,20 +71,6 @@ class StoryIndex:
     near_duplicate_threshold: float = 0.80
     window: timedelta | None = timedelta(days=14)
     model: StoryModel = field(default_factory=shipped)
-    loaded_through: int = 0                 # the highest stored article id loaded (db.repo)
-    unseen: dict[int, datetime] = field(default_factory=dict)  # ids below it not seen yet, since when
-    _items: list[_Item] = field(default_factory=list)
-    _vocab: dict[str, int] = field(default_factory=dict)     # feature -> id
-    _words: list[str] = field(default_factory=list)          # id -> feature
-    _bridges: dict[int, str] = field(default_factory=dict)   # id -> language-neutral key
-    _postings: dict[int, Postings] = field(default_factory=dict)        # feature id -> articles
-    _seed_postings: dict[int, Postings] = field(default_factory=dict)
-    _hashes: dict[str, int] = field(default_factory=dict)
-    _stories: dict[int, Story] = field(default_factory=dict)
-    _templates: dict[int, FeedTemplate] = field(default_factory=dict)  # feed id -> its template
-    _lsh: dict[int, int | list[int]] = field(default_factory=dict)   # band key -> article(s)
-    _df: Counter[int] = field(default_factory=Counter)   # feature id -> articles it leads
-    _df_n: int = 0                                       # articles counted in _df
 
     @property
     def threshold(self) -> float:
@@ -143,170 +81,7 @@ class StoryIndex:
     def from_settings(cls, d: DedupSettings) -> StoryIndex:
         return cls(d.same_story_probability, d.near_duplicate_threshold, window=d.window)
 
-    def __len__(self) -> int:
-        return len(self._items)
-
-    # --- building -------------------------------------------------------------
-
-    def _id(self, key: str) -> int:
-        vid = self._vocab.get(key)
-        if vid is None:
-            vid = self._vocab[key] = len(self._words)
-            self._words.append(key)
-        return vid
-
-    def _vector(self, idx: int) -> tuple[np.ndarray, np.ndarray]:
-        import numpy as np
-
-        item = self._items[idx]
-        return (np.frombuffer(item.keys, dtype=np.int32),
-                np.frombuffer(item.weights, dtype=np.float32))
-
-    def features_of(self, idx: int) -> dict[str, float]:
-        """A stored article's feature vector, as it was added."""
-        item = self._items[idx]
-        return {self._words[k]: w for k, w in zip(item.keys, item.weights)}
-
-    def candidates(self) -> list[Candidate]:
-        """The stored articles, as Candidates."""
-        return [Candidate(it.article_id, it.story_id, self.features_of(i), it.text_hash, it.is_seed,
-                          it.signature, it.published, it.feed_id, it.lang)
-                for i, it in enumerate(self._items)]
-
-    def observe(self, feed_id: int | None, key: object, feats: dict[str, float], title: str = "") -> None:
-        """Count an article of a feed towards the feed's template words (its top
-        features, and which of them its headline holds). The writer observes a
-        whole batch before deciding any of it, so a new feed's template is known
-        from its first batch; ``add`` observes what was not."""
-        if feed_id is None:
-            return
-        tmpl = self._templates.get(feed_id)
-        if tmpl is None:
-            tmpl = self._templates[feed_id] = FeedTemplate()
-        top = _top(feats, INDEX_FEATURES)
-        heads = in_headline(top, title)
-        tmpl.observe(key, tuple(self._id(k) for k in top), frozenset(self._id(k) for k in heads))
-
-    def template(self, feed_id: int | None) -> frozenset[str]:
-        """A feed's template words, as features (for tests and --explain)."""
-        tmpl = self._templates.get(feed_id) if feed_id is not None else None
-        return frozenset(self._words[k] for k in tmpl.words()) if tmpl else frozenset()
-
-    def add(self, cand: Candidate, observed_as: object = None) -> None:
-        """Add a stored article. ``observed_as``: the key it was observed under
-        before its decision (else it is observed now, under its article id)."""
-        feats = cand.features
-        query = {self._id(k): v for k, v in feats.items()}
-        published = _utc(cand.published)
-        idx = len(self._items)
-        self._items.append(_Item(cand, published, array("i", query.keys()), array("f", query.values())))
-        if observed_as is None:
-            self.observe(cand.feed_id, ("article", cand.article_id), feats, cand.title)
-        self._hashes.setdefault(cand.text_hash, idx)
-        story = self._stories.setdefault(cand.story_id, Story())
-        if story.size == 0:
-            story.first_article = idx
-        story.is_seed = story.is_seed or cand.is_seed
-        story.count(cand.is_seed, published if cand.dates_story else None)
-        story.absorb(*self._vector(idx),
-                     self._vector(story.first_article) if story.size == 1 else None)
-        postings = self._seed_postings if cand.is_seed else self._postings
-        top = _top(query, INDEX_FEATURES)
-        self.count_features(top)
-        for k in top:
-            plist = postings.get(k)
-            if plist is None:
-                plist = postings[k] = Postings()
-            plist.add(idx, query[k], None if cand.is_seed else POSTING_CAP)
-        if cand.signature is not None and len(cand.signature) == NUM_PERM * 8:
-            lsh = self._lsh
-            for key in _bands(cand.signature):
-                bucket = lsh.get(key)
-                if bucket is None:
-                    lsh[key] = idx           # most buckets hold one article: no list for them
-                elif isinstance(bucket, int):
-                    lsh[key] = [bucket, idx]
-                else:
-                    bucket.append(idx)
-                    if len(bucket) > 2 * LSH_BUCKET_CAP:   # shared boilerplate: keep the most recent
-                        del bucket[:-LSH_BUCKET_CAP]
-
-    def count_background(self, counts: dict[str, int], n: int) -> None:
-        """Count ``n`` articles, whose top features ``counts`` holds, towards how
-        common each feature is, without storing them (to score pairs of a corpus)."""
-        self._df.update({self._id(k): c for k, c in counts.items()})
-        self._df_n += n
-
-    def count_features(self, top: Collection[int]) -> None:
-        """Count an article's top features towards how common each is in the store."""
-        self._df.update(top)
-        self._df_n += 1
-
-    def _specific_cosine(self, vec: dict[int, float], keys: array, weights: array,
-                         memo: dict[int, float]) -> float:
-        """The cosine of two vectors with each feature weighed by its specificity
-        (``memo``: the specificities computed so far in this decision)."""
-        n, df = self._df_n, self._df
-        dot = nq = na = 0.0
-        for k, v in vec.items():
-            f = memo.get(k)
-            if f is None:
-                f = memo[k] = specificity(df.get(k, 0), n)
-            nq += (v * f) ** 2
-        for k, w in zip(keys, weights):
-            known = memo.get(k)
-            f = memo[k] = specificity(df.get(k, 0), n) if known is None else known
-            q = vec.get(k)
-            if q is not None:
-                dot += q * w * f * f
-            na += (w * f) ** 2
-        return dot / math.sqrt(nq * na) if nq > 0 and na > 0 else 0.0
-
     # --- scoring --------------------------------------------------------------
-
-    def _candidates(self, query: dict[int, float]) -> list[int]:
-        """Articles sharing a top feature with the query, the RESCORE best by their
-        dot product over the probed features (one vectorised pass: the cost is
-        bounded by QUERY_FEATURES x POSTING_CAP postings, whatever the index size)."""
-        import numpy as np
-
-        ids: list[np.ndarray] = []
-        contrib: list[np.ndarray] = []
-        for k in _top(query, QUERY_FEATURES):
-            v = query[k]
-            for postings in (self._seed_postings.get(k), self._postings.get(k)):
-                if postings is not None and postings.ids:
-                    ids.append(np.frombuffer(postings.ids, dtype=np.int64))
-                    contrib.append(np.frombuffer(postings.weights, dtype=np.float32) * v)
-        if not ids:
-            return []
-        all_ids = np.concatenate(ids)
-        uniq, inverse = np.unique(all_ids, return_inverse=True)
-        partial = np.bincount(inverse, weights=np.concatenate(contrib))
-        if len(uniq) > RESCORE:
-            keep = np.argpartition(-partial, RESCORE - 1)[:RESCORE]
-            uniq = uniq[keep]
-        return [int(i) for i in uniq]
-
-    def _time_factor(self, story: Story, published: datetime | None) -> float:
-        """What the odds of a story are multiplied by: 1 within the window or
-        without times; 0 for a stale story; (window/gap)^e for a stale seed story
-        (on the odds, not the probability: a confident match a day past the
-        window stays one, a month past it needs to be a near certainty)."""
-        if published is None or self.window is None:
-            return 1.0
-        gap = story.gap(published)
-        if gap is None or gap <= self.window:
-            return 1.0
-        if not story.is_seed:
-            return 0.0
-        return float((self.window / gap) ** STALE_EXPONENT)
-
-    def _bridge(self, vid: int) -> str:
-        b = self._bridges.get(vid)
-        if b is None:
-            b = self._bridges[vid] = bridge_key(self._words[vid])
-        return b
 
     def _query(self, feats: dict[str, float], feed_id: int | None) -> dict[int, float]:
         """The query vector over the index's vocabulary, without the feed's template
@@ -329,7 +104,7 @@ class StoryIndex:
         ``evidence_rule=False`` scores candidates
         that share too little to be one story too (for fitting the model)."""
         q = query or Query()
-        published = _utc(q.published)
+        published = as_utc(q.published)
         lone = lone_evidence(feats, q.lang) if q.lone is None else q.lone
         # a feed's template words (the wire's dateline, the aggregator's
         # "submitted by ... [comments]") say who published it, not what happened
@@ -338,11 +113,11 @@ class StoryIndex:
         best: dict[int, tuple[float, int, int, int, int, int]] = {}
         factors: dict[int, float] = {}
         words = self._words
-        for idx in self._candidates(vec):
+        for idx in probe(vec, self._seed_postings, self._postings):
             item = self._items[idx]
             sid = item.story_id
             if sid not in factors:
-                factors[sid] = self._time_factor(self._stories[sid], published)
+                factors[sid] = time_factor(self._stories[sid], published, self.window)
             if factors[sid] <= 0.0:
                 continue
             link = 0.0
@@ -362,7 +137,7 @@ class StoryIndex:
                 best[sid] = (link, idx, shared, names, figures, len(item.keys))
         if not best:
             return []
-        q_ids, q_weights = _sorted_vector(vec)
+        q_ids, q_weights = sorted_vector(vec)
         out = []
         memo: dict[int, float] = {}     # specificities, shared by the candidates of this decision
         # the costliest signal, computed only where a model weighs it at this length
@@ -389,7 +164,7 @@ class StoryIndex:
                         n_candidate=n_cand, cross=cross,
                         cross_cos=cross_cosine(vec, item.keys, item.weights, self._bridge) if cross else 0.0,
                         same_feed=q.feed_id is not None and q.feed_id == item.feed_id,
-                        specific=self._specific_cosine(vec, item.keys, item.weights, memo)
+                        specific=specific_cosine(vec, item.keys, item.weights, memo, self._df, self._df_n)
                         if specific_used else 0.0)
             out.append(Scored(sid, scale_odds(self.model.probability(x, n_query), factors[sid]), idx,
                               link, x, self.model.logit_terms(x, n_query)))
@@ -400,13 +175,7 @@ class StoryIndex:
         the shingles >= NEAR_DUP_JACCARD, among the LSH candidates."""
         if len(sig) != NUM_PERM * 8 or not self._lsh:
             return None
-        seen: set[int] = set()
-        for key in _bands(sig):
-            bucket = self._lsh.get(key)
-            if isinstance(bucket, int):
-                seen.add(bucket)
-            elif bucket is not None:
-                seen.update(bucket)
+        seen = lsh_lookup(self._lsh, sig)
         found: tuple[int, float] | None = None
         for idx in seen:
             other = self._items[idx].signature
@@ -455,26 +224,3 @@ class StoryIndex:
             layer, story = "same_story", top.story_id
         return Decision(layer, story, top.probability, top.story_id, runner_id, runner_p,
                         evidence, threshold, terms)
-
-
-def _sorted_vector(query: dict[int, float]) -> tuple[np.ndarray, np.ndarray]:
-    import numpy as np
-
-    ids = np.fromiter(query.keys(), dtype=np.int32, count=len(query))
-    weights = np.fromiter(query.values(), dtype=np.float64, count=len(query))
-    order = np.argsort(ids)
-    return ids[order], weights[order]
-
-
-def _top(feats: dict[K, float], n: int) -> list[K]:
-    if len(feats) <= n:
-        return list(feats)
-    return heapq.nlargest(n, feats, key=feats.__getitem__)
-
-
-def _bands(sig: bytes) -> list[int]:
-    """LSH keys of a signature: BANDS bands of ROWS hash values each. Two texts
-    with shingle Jaccard J meet in some band with probability 1-(1-J^3)^21:
-    0.94 at 0.5, 0.998 at 0.7; candidates are then checked on the full signature."""
-    width = LSH_ROWS * 8
-    return [hash((b, sig[b * width:(b + 1) * width])) for b in range(LSH_BANDS)]
