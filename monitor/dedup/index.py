@@ -40,11 +40,8 @@ import heapq
 import math
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from ..sections import DedupSettings
-
+from ..sections import DedupSettings
 from .articles import ArticleIndex, as_utc
 from .model import StoryModel, shipped
 from .retrieval import lsh_lookup, probe
@@ -58,6 +55,9 @@ NEAR_DUP_JACCARD = 0.5   # shingle overlap of a copy with different boilerplate
 SCORED_STORIES = 6       # candidate stories (the best by link) whose signals are computed
 
 
+_DEFAULTS = DedupSettings()
+
+
 @dataclass
 class StoryIndex(ArticleIndex):
     """Story decisions over the articles it holds (``ArticleIndex``).
@@ -67,9 +67,10 @@ class StoryIndex(ArticleIndex):
     article's publication time is no candidate (a dated seed story stays one,
     its probability scaled down with the gap)."""
 
-    same_story_probability: float = 0.5     # the fitted operating point (folded into the model)
-    near_duplicate_threshold: float = 0.80
-    window: timedelta | None = timedelta(days=14)
+    # the defaults are the settings' (monitor.sections.DedupSettings): one place for each
+    same_story_probability: float = _DEFAULTS.same_story_probability
+    near_duplicate_threshold: float = _DEFAULTS.near_duplicate_threshold
+    window: timedelta | None = _DEFAULTS.window
     model: StoryModel = field(default_factory=shipped)
 
     @property
