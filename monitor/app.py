@@ -172,7 +172,7 @@ class Monitor:
         skipped = [(row.name, _why_skipped(row)) for row in rows]
         ctx = self.context(progress=progress, stop=stop)
         summary = asyncio.run(self.poll_claimed(ctx, feeds))
-        return PollRun(summary, skipped, self.deliver(topics=ctx))
+        return PollRun(summary, skipped, self.deliver(ctx=ctx))
 
     def give_back_leases(self) -> int:
         """Free every feed lease this process holds (a stop); how many."""
@@ -182,11 +182,11 @@ class Monitor:
             return feed_state.release_feeds(s, held, owner=str(self.holder))
 
     def deliver(self, *, stop: threading.Event | None = None,
-                topics: Context | None = None) -> DeliveryReport:
-        """Send the pending alerts that are due (``topics``: a context whose
-        compiled topics to reuse)."""
+                ctx: Context | None = None) -> DeliveryReport:
+        """Send the pending alerts that are due (``ctx``: a poll's context,
+        whose compiled topics are reused)."""
         return deliver_pending(self.settings, self.engine, stop=stop,
-                               topics=topics.topics if topics else None)
+                               topics=ctx.topics if ctx else None)
 
     def digest(self, *, dry_run: bool = False, now: datetime | None = None,
                slot: str | None = None) -> DigestResult:

@@ -150,7 +150,7 @@ class Daemon:
 
     def _deliver(self) -> None:
         try:
-            report = self.monitor.deliver(stop=self.stop, topics=self.ctx)
+            report = self.monitor.deliver(stop=self.stop, ctx=self.ctx)
             if report.sent or report.errors:
                 log.info("alerts: %d sent, %d pending, %d failed", report.sent, report.pending,
                          report.failed)
