@@ -128,11 +128,32 @@ class Monitor:
             from .workers import start_forkserver
 
             start_forkserver(self.settings.fetch.extract_workers)
-        revision = self.migrate()
-        added, unchanged = self.load_seeds()
-        if feeds:
-            self.sync_feeds()
+        with self._startup_lock():
+            revision = self.migrate()
+            added, unchanged = self.load_seeds()
+            if feeds:
+                self.sync_feeds()
         return Ready(revision, added, unchanged)
+
+    @contextmanager
+    def _startup_lock(self) -> Iterator[None]:
+        """On a SQLite file, one process at a time gets the store ready: two
+        first starts at once could meet mid-migration (a fresh file switching to
+        WAL, tables being created) and fail with "database is locked". A lock
+        file beside the database serialises them; PostgreSQL uses its
+        advisory locks (migrations, seeds, feed sync) instead."""
+        url = self.engine.url
+        if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
+            yield
+            return
+        import fcntl
+
+        with open(f"{url.database}.lock", "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
 
     @contextmanager
     def reachable(self) -> Iterator[None]:
