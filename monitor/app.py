@@ -148,7 +148,12 @@ class Monitor:
             return
         import fcntl
 
-        with open(f"{url.database}.lock", "a") as lock:
+        try:
+            lock = open(f"{url.database}.lock", "a")  # noqa: SIM115 (held for the block)
+        except OSError:     # no such folder, read-only: the database itself says why
+            yield
+            return
+        with lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
             try:
                 yield
