@@ -119,9 +119,7 @@ def as_json(view: AlertView | FeedAlertView) -> dict[str, Any]:
     def plain(value: Any) -> Any:
         if isinstance(value, datetime):
             return value.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
-        if isinstance(value, list):
-            return [plain(v) for v in value]
-        if isinstance(value, tuple):
+        if isinstance(value, list | tuple):
             return [plain(v) for v in value]
         if isinstance(value, dict):
             return {k: plain(v) for k, v in value.items()}

@@ -12,6 +12,8 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -134,9 +136,13 @@ def _pending_alerts(tmp_path: Path, cfg: Path, n: int) -> None:
                                {"netflix": ("email",)})
 
 
-def test_sigterm_during_a_slow_delivery_exits_within_30s_and_keeps_the_rest_pending(
-        tmp_path: Path) -> None:
-    handler = SlowSMTP()
+@contextmanager
+def _daemon_with_pending_alerts(tmp_path: Path, handler: SMTPRecorder, n: int,
+                                **email: Any) -> Iterator[tuple[subprocess.Popen[bytes], Path]]:
+    """`monitor run` over one quiet feed, with ``n`` email alerts pending for
+    the SMTP ``handler``; yields (the daemon, its log). The daemon is killed if
+    the block leaves it running; the server stops after a moment (a send cut
+    by the exit may still land at it)."""
     ctl = Controller(handler, hostname="127.0.0.1", port=free_port())
     ctl.start()
     try:
@@ -145,23 +151,30 @@ def test_sigterm_during_a_slow_delivery_exits_within_30s_and_keeps_the_rest_pend
                       content_type="application/rss+xml")
             cfg = _write_config(tmp_path, [{"name": "quiet", "url": srv.url("/f.xml")}], alerts={
                 "email": {"smtp_host": "127.0.0.1", "smtp_port": ctl.port,
-                          "to": ["desk@test.example"]}})
-            _pending_alerts(tmp_path, cfg, 40)
+                          "to": ["desk@test.example"], **email}})
+            _pending_alerts(tmp_path, cfg, n)
             log = tmp_path / "daemon.log"
             proc = _start(cfg, log)
             try:
-                deadline = time.monotonic() + 90
-                while len(handler.messages) < 2 and time.monotonic() < deadline:
-                    assert proc.poll() is None, log.read_text()
-                    time.sleep(0.2)
-                assert len(handler.messages) >= 2, log.read_text()
-                code, took = _stop(proc)
+                yield proc, log
             finally:
                 if proc.poll() is None:
                     proc.kill()
-        time.sleep(3)    # a send cut by the exit may still land at the server
+        time.sleep(3)
     finally:
         ctl.stop()
+
+
+def test_sigterm_during_a_slow_delivery_exits_within_30s_and_keeps_the_rest_pending(
+        tmp_path: Path) -> None:
+    handler = SlowSMTP()
+    with _daemon_with_pending_alerts(tmp_path, handler, 40) as (proc, log):
+        deadline = time.monotonic() + 90
+        while len(handler.messages) < 2 and time.monotonic() < deadline:
+            assert proc.poll() is None, log.read_text()
+            time.sleep(0.2)
+        assert len(handler.messages) >= 2, log.read_text()
+        code, took = _stop(proc)
     err = log.read_text()
     assert code == 0, err
     assert took < 30, err
@@ -195,26 +208,9 @@ def test_sigterm_while_a_send_hangs_still_exits_0_within_30s(tmp_path: Path) -> 
     alert stays pending, claimed by a process that is gone, so the next
     deliverer sends it at once."""
     handler = HangingSMTP()
-    ctl = Controller(handler, hostname="127.0.0.1", port=free_port())
-    ctl.start()
-    try:
-        with LoopbackServer() as srv:
-            srv.route("/f.xml", "<rss version='2.0'><channel><title>F</title></channel></rss>",
-                      content_type="application/rss+xml")
-            cfg = _write_config(tmp_path, [{"name": "quiet", "url": srv.url("/f.xml")}], alerts={
-                "email": {"smtp_host": "127.0.0.1", "smtp_port": ctl.port, "timeout": "120s",
-                          "to": ["desk@test.example"]}})
-            _pending_alerts(tmp_path, cfg, 3)
-            log = tmp_path / "daemon.log"
-            proc = _start(cfg, log)
-            try:
-                assert handler.started.wait(90), log.read_text()
-                code, took = _stop(proc)
-            finally:
-                if proc.poll() is None:
-                    proc.kill()
-    finally:
-        ctl.stop()
+    with _daemon_with_pending_alerts(tmp_path, handler, 3, timeout="120s") as (proc, log):
+        assert handler.started.wait(90), log.read_text()
+        code, took = _stop(proc)
     err = log.read_text()
     assert code == 0 and took < 30, (code, took, err)
     assert "exiting without it" in err
