@@ -208,7 +208,8 @@ def search_cmd(app: App, query: str, fmt: str, limit: int | None) -> None:
 
 @cli.command("demo")
 @click.option("--output", type=click.Path(file_okay=False), default=None,
-              help="folder for the demo database and digest (default: a new temporary folder)")
+              help="keep the demo database, config and digest.html in this folder "
+                   "(default: digest.html in the current folder, the rest removed)")
 @click.option("--debug", is_flag=True, help="debug logs and tracebacks")
 def demo_cmd(output: str | None, debug: bool) -> None:
     """Offline end-to-end run against a bundled sample news site on loopback."""
