@@ -7,7 +7,7 @@ from pathlib import Path
 
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 
 from monitor.db.engine import make_engine
 from monitor.db.migrate import current_revision, head_revision, upgrade
@@ -50,3 +50,36 @@ def test_init_twice_loads_seeds_once(tmp_path: Path) -> None:
         assert s.scalar(select(func.count(Article.id))) == 5
         assert s.scalar(select(func.count(Story.id)).where(Story.is_seed.is_(True))) <= 4
     engine.dispose()
+
+
+def test_0008_names_the_measure_of_stored_decisions(db_url: str) -> None:
+    """A store made before 0008: a MinHash copy's Jaccard was stored against the
+    model's probability threshold; the upgrade names each row's measure and gives
+    the copy the Jaccard threshold it was held to."""
+    engine = make_engine(db_url)
+    try:
+        upgrade(engine, "0007")
+        rows = [("text_hash", 1.0, 0.35, '["text_hash"]'), ("near_duplicate", 0.75, 0.35, '["shingles"]'),
+                ("near_duplicate", 0.9, 0.35, '["netflix"]'), ("same_story", 0.6, 0.35, '["sora"]'),
+                ("new_story", None, 0.35, "[]"), ("merged", None, None, '["operator"]')]
+        with engine.begin() as c:
+            c.execute(text("INSERT INTO stories (id, title, is_seed, first_seen_at, last_seen_at, "
+                           "article_count) VALUES (1, 't', false, :now, :now, 6)"), {"now": "2026-12-01"})
+            for i, (layer, score, threshold, evidence) in enumerate(rows):
+                c.execute(text(
+                    "INSERT INTO articles (url, title, seen_at, text, text_hash, text_source, features, "
+                    "story_id, story_layer, story_score, story_threshold, story_evidence) VALUES "
+                    "(:u, 't', :now, 'x', :h, 'page', '{}', 1, :layer, :score, :th, :ev)"),
+                    {"u": f"https://x.test/{i}", "now": "2026-12-01", "h": f"h{i}", "layer": layer,
+                     "score": score, "th": threshold, "ev": evidence})
+        upgrade(engine)
+        with engine.connect() as c:
+            got = c.execute(text("SELECT story_layer, story_measure, story_score, story_threshold "
+                                 "FROM articles ORDER BY id")).all()
+        assert [tuple(r) for r in got] == [
+            ("text_hash", "identical_text", 1.0, 1.0), ("near_duplicate", "shingle_jaccard", 0.75, 0.5),
+            ("near_duplicate", "story_probability", 0.9, 0.35),
+            ("same_story", "story_probability", 0.6, 0.35),
+            ("new_story", None, None, 0.35), ("merged", None, None, None)]
+    finally:
+        engine.dispose()

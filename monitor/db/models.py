@@ -141,6 +141,9 @@ class Article(Base):
     # exact copy, ["shingles"] for a near-duplicate), and the threshold applied
     story_evidence: Mapped[list[str] | None] = mapped_column(JSON)
     story_threshold: Mapped[float | None] = mapped_column(Float)
+    # what story_score and story_threshold measure (each layer has its own): identical_text,
+    # shingle_jaccard, keyword_cosine, story_probability; None for an operator's decision
+    story_measure: Mapped[str | None] = mapped_column(String(20))
     # each signal's contribution to the story model's log-odds: {"centroid": 1.2, ...}
     story_signals: Mapped[dict[str, float] | None] = mapped_column(JSON)
 

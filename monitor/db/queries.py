@@ -121,15 +121,18 @@ def stories(s: Session, *, topic: str | None = None, since: datetime | None = No
 
 
 def explain_story(s: Session, story_id: int) -> list[dict[str, Any]]:
-    """Why each article of a story is in it: the layer, the score against the
-    threshold it was held to, the shared features that weighed most ("n:" marks
-    a name), each similarity signal's contribution to the story model's
-    log-odds (largest first) and the runner-up. An operator's merge or split
-    shows as its layer, with the evidence "operator"."""
+    """Why each article of a story is in it: the layer, its measure (each layer
+    has its own: identical_text, shingle_jaccard, keyword_cosine,
+    story_probability) with the score against the threshold in that measure, the
+    shared features that weighed most ("n:" marks a name), each similarity
+    signal's contribution to the story model's log-odds (largest first) and the
+    runner-up with its probability. An operator's merge or split shows as its
+    layer, with the evidence "operator"."""
     q = _articles_query().where(Article.story_id == story_id).order_by(Article.id)
     return [{
         "url": a.url, "title": a.title, "source": src or _seed_source(a), "layer": a.story_layer,
-        "score": _round(a.story_score), "threshold": _round(a.story_threshold),
+        "measure": a.story_measure, "score": _round(a.story_score),
+        "threshold": _round(a.story_threshold),
         "evidence": list(a.story_evidence or []),
         "signals": dict(sorted((a.story_signals or {}).items(), key=lambda kv: -abs(kv[1]))),
         "nearest_story_id": a.nearest_story_id, "runner_up_story_id": a.runner_up_story_id,

@@ -70,6 +70,7 @@ def write_article(session: Session, draft: ArticleDraft, decision: Decision,
         story_score=decision.score, nearest_story_id=decision.nearest_story_id,
         runner_up_story_id=decision.runner_up_story_id, runner_up_score=decision.runner_up_score,
         story_evidence=list(decision.evidence), story_threshold=decision.threshold,
+        story_measure=decision.measure if decision.score is not None else None,
         story_signals=dict(decision.signals) or None,
     )
     session.add(art)
@@ -112,7 +113,7 @@ def merge_stories(session: Session, keep_id: int, other_id: int) -> Story | None
             return None
         session.execute(update(Article).where(Article.story_id == other_id).values(
             story_id=keep_id, story_layer="merged", nearest_story_id=keep_id,
-            story_evidence=["operator"], story_threshold=None))
+            story_evidence=["operator"], story_threshold=None, story_measure=None))
         session.execute(update(Mention).where(Mention.story_id == other_id).values(story_id=keep_id))
         kept = set(session.scalars(select(StoryTopic.topic).where(StoryTopic.story_id == keep_id)))
         for claim in list(session.scalars(select(StoryTopic).where(StoryTopic.story_id == other_id))):
@@ -146,7 +147,7 @@ def split_article(session: Session, url: str, now: datetime) -> Story | None:
         session.add(new)
         session.flush()
         art.story_id, art.story_layer, art.nearest_story_id = new.id, "split", old.id
-        art.story_evidence, art.story_threshold = ["operator"], None
+        art.story_evidence, art.story_threshold, art.story_measure = ["operator"], None, None
         session.execute(update(Mention).where(Mention.article_id == art.id).values(story_id=new.id))
         for claim in list(session.scalars(select(StoryTopic).where(
                 StoryTopic.story_id == old.id, StoryTopic.first_article_id == art.id))):
