@@ -9,10 +9,9 @@ from collections import defaultdict
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ..snippets import make_snippet
 from .models import Article, Feed, Mention, Story
 
 
@@ -69,24 +68,6 @@ def articles(s: Session, *, since: datetime | None = None, text: bool = False,
         q = q.where(Article.seen_at >= since)
     q = q.order_by(Article.seen_at.desc(), Article.id.desc()).limit(limit)
     return [_article_row(a, src, text) for a, src in s.execute(q)]
-
-
-def search(s: Session, query: str, *, limit: int | None = None) -> list[dict[str, Any]]:
-    """Every word of the query must occur in the title or the text (case-insensitive)."""
-    words = [w for w in query.split() if w]
-    q = _articles_query()
-    for w in words:
-        like = f"%{w.lower()}%"
-        q = q.where(or_(func.lower(Article.title).like(like), func.lower(Article.text).like(like)))
-    q = q.order_by(Article.seen_at.desc(), Article.id.desc()).limit(limit)
-    out = []
-    for a, src in s.execute(q):
-        row = _article_row(a, src, False)
-        low = a.text.lower()
-        pos = min((p for p in (low.find(w.lower()) for w in words) if p >= 0), default=0)
-        row["snippet"] = make_snippet(a.text, pos, pos + (len(words[0]) if words else 0))
-        out.append(row)
-    return out
 
 
 def stories(s: Session, *, topic: str | None = None, since: datetime | None = None,
