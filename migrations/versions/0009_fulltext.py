@@ -6,8 +6,9 @@ candidates; the project's matcher decides (monitor/search_plan.py).
 SQLite: an FTS5 table with external content (the articles table), Unicode
 folding (unicode61, diacritics removed), kept in step by triggers.
 PostgreSQL: a generated tsvector column (title weight A, text B) over the text
-lowercased, accent-folded and cut into runs of letters and digits (the
-matcher's words), with a GIN index. Both are back-filled here.
+cut into runs of letters and digits (the matcher's words), lowercased and
+accent-folded (the text search configuration monitor_words: 'simple' plus
+unaccent), with a GIN index. Both are back-filled here.
 
 Note for later migrations: on SQLite a batch migration that recreates the
 articles table drops these triggers; such a migration must create them again.
@@ -18,9 +19,11 @@ Revises: 0008
 
 from __future__ import annotations
 
-import unicodedata
+import logging
 
 from alembic import op
+
+log = logging.getLogger(__name__)
 
 revision = "0009"
 down_revision = "0008"
@@ -40,28 +43,34 @@ _TRIGGERS = {
 }
 
 
-def _folding() -> tuple[str, str]:
-    """translate() arguments that fold accented letters as the matcher does
-    (NFKD, combining marks dropped), one character for one."""
-    src, dst = [], []
-    for lo, hi in ((0xC0, 0x250), (0x370, 0x530), (0x1E00, 0x1F00)):
-        for cp in range(lo, hi):
-            ch = chr(cp).lower()
-            base = "".join(c for c in unicodedata.normalize("NFKD", ch) if not unicodedata.combining(c))
-            if len(ch) == 1 and len(base) == 1 and base != ch and ch not in src:
-                src.append(ch)
-                dst.append(base)
-    return "".join(src), "".join(dst)
-
-
 def _words(col: str) -> str:
-    src, dst = _folding()
-    return (f"to_tsvector('simple'::regconfig, regexp_replace(translate(lower(coalesce({col}, '')), "
-            f"'{src}', '{dst}'), '[^[:alnum:]]+', ' ', 'g'))")
+    # runs of letters and digits (the matcher's words: "SAG-AFTRA" is two, an URL
+    # several); the configuration lowercases and folds accents word by word
+    return f"to_tsvector('monitor_words'::regconfig, regexp_replace(coalesce({col}, ''), '[^[:alnum:]]+', ' ', 'g'))"
+
+
+def _words_config() -> None:
+    """The text search configuration 'monitor_words': PostgreSQL's 'simple' (no
+    stemming, no stop words) with accents folded by the unaccent extension, a
+    trusted extension any database owner may create. Without it, accents are not
+    folded (a word written with accents is then found only as written)."""
+    op.execute("CREATE TEXT SEARCH CONFIGURATION monitor_words (COPY = simple)")
+    bind = op.get_bind()
+    try:
+        with bind.begin_nested():
+            bind.exec_driver_sql("CREATE EXTENSION IF NOT EXISTS unaccent")
+    except Exception as e:  # noqa: BLE001 - any refusal: go on without folding, and say so
+        log.warning("full-text index: the unaccent extension is not available (%s); "
+                    "accents are not folded in the index", str(e).splitlines()[0])
+        return
+    op.execute("ALTER TEXT SEARCH CONFIGURATION monitor_words ALTER MAPPING FOR "
+               "asciiword, word, numword, asciihword, hword, numhword, hword_asciipart, "
+               "hword_part, hword_numpart WITH unaccent, simple")
 
 
 def upgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
+        _words_config()
         op.execute("ALTER TABLE articles ADD COLUMN search_vector tsvector GENERATED ALWAYS AS "
                    f"(setweight({_words('title')}, 'A') || setweight({_words('text')}, 'B')) STORED")
         op.execute("CREATE INDEX ix_articles_search_vector ON articles USING gin (search_vector)")
@@ -77,6 +86,7 @@ def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
         op.execute("DROP INDEX ix_articles_search_vector")
         op.execute("ALTER TABLE articles DROP COLUMN search_vector")
+        op.execute("DROP TEXT SEARCH CONFIGURATION monitor_words")
         return
     for name in _TRIGGERS:
         op.execute(f"DROP TRIGGER {name}")
