@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
+from ..query_tokens import body_of
 from ..snippets import make_snippet
 from .models import Article, Feed, Mention, Story
 
@@ -82,9 +83,10 @@ def search(s: Session, query: str, *, limit: int | None = None) -> list[dict[str
     out = []
     for a, src in s.execute(q):
         row = _article_row(a, src, False)
-        low = a.text.lower()
+        body = body_of(a.title, a.text)          # not glued to a repeat of the headline
+        low = body.lower()
         pos = min((p for p in (low.find(w.lower()) for w in words) if p >= 0), default=0)
-        row["snippet"] = make_snippet(a.text, pos, pos + (len(words[0]) if words else 0))
+        row["snippet"] = make_snippet(body, pos, pos + (len(words[0]) if words else 0))
         out.append(row)
     return out
 
