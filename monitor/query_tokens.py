@@ -58,8 +58,8 @@ def body_of(title: str, text: str) -> str:
     thirds of its words with the headline both ways. The headline's words are matched
     in the title field already. A text that is nothing but its headline stays as it is."""
     first, nl, rest = text.partition("\n")
-    if not nl or not rest.strip() or not title:
-        return text
+    if not nl or not title or len(first) > 2 * len(title) + 100 or not rest.strip():
+        return text                     # (a first line that long is no headline)
     line, head = _folded_words(first), _folded_words(title)
     if not line or not head:
         return text
