@@ -195,3 +195,21 @@ def test_group_debug_reaches_the_subcommand(cfg_copy: str) -> None:
         assert noisy.level == logging.INFO      # what _setup_logging does under --debug
     finally:
         noisy.setLevel(before)
+
+
+def test_snippets_never_glue_the_headline_to_the_body(cfg: str,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    """Several demo pages come out of extraction with their headline as the text's first
+    line; the mentions' and the search's snippets show the body alone."""
+    texts = {a["url"]: a for a in listing(capsys, "articles", "--text", "--config", cfg)}
+    glued = {url: a["text"][len(a["title"]):].split()[0] for url, a in texts.items()
+             if a["text"].startswith(a["title"] + "\n") and a["text"][len(a["title"]):].strip()}
+    assert len(glued) >= 5
+    mentions = [m for m in listing(capsys, "mentions", "--config", cfg) if m["url"] in glued]
+    found = listing(capsys, "search", "Netflix", "--config", cfg)
+    shown = [(m["url"], m["snippet"]) for m in mentions + found if m["url"] in glued]
+    assert len(mentions) >= 4 and len(shown) > len(mentions)
+    for url, snippet in shown:
+        title = texts[url]["title"]
+        assert f"{title.split()[-1]} {glued[url]}" not in snippet, (title, snippet)
+        assert not snippet.lstrip("…").startswith(title), snippet

@@ -91,3 +91,41 @@ def test_0008_names_the_measure_of_stored_decisions(db_url: str) -> None:
             ("new_story", None, None, 0.35), ("merged", None, None, None)]
     finally:
         engine.dispose()
+
+
+def test_mention_kinds_of_a_store_made_before_them(db_url: str) -> None:
+    """Upgrading labels the mentions already stored: the article that started its story
+    is a new story, a later article's new topic the first mention in a known story."""
+    from datetime import UTC, datetime
+
+    engine = make_engine(db_url)
+    at = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+    try:
+        upgrade(engine, "0007")
+        with engine.begin() as conn:
+            for sid, seed in ((1, False), (2, True)):
+                conn.execute(text(
+                    "INSERT INTO stories (id, title, is_seed, first_seen_at, last_seen_at, "
+                    "article_count) VALUES (:id, 'S', :seed, :at, :at, 1)"),
+                    {"id": sid, "seed": seed, "at": at})
+            for aid, sid in ((1, 1), (2, 1), (3, 2)):
+                conn.execute(text(
+                    "INSERT INTO articles (id, url, title, seen_at, text, text_hash, text_source, "
+                    "features, story_id, story_layer) VALUES (:id, :url, 'A', :at, 'x', 'h', "
+                    "'page', '{}', :sid, 'new_story')"),
+                    {"id": aid, "url": f"http://x.example/{aid}", "at": at, "sid": sid})
+            for mid, aid, sid, topic, new in ((1, 1, 1, "netflix", True),
+                                              (2, 2, 1, "netflix", False),
+                                              (3, 2, 1, "sora", True),
+                                              (4, 3, 2, "netflix", False)):
+                conn.execute(text(
+                    "INSERT INTO mentions (id, article_id, story_id, topic, matched, snippet, "
+                    "is_new, created_at) VALUES (:id, :aid, :sid, :topic, '[]', '', :new, :at)"),
+                    {"id": mid, "aid": aid, "sid": sid, "topic": topic, "new": new, "at": at})
+        upgrade(engine)
+        with engine.connect() as conn:
+            kinds = conn.execute(text("SELECT id, kind FROM mentions ORDER BY id")).all()
+        assert [tuple(k) for k in kinds] == [(1, "new_story"), (2, "follow_up"), (3, "new_topic"),
+                                             (4, "seed_story")]
+    finally:
+        engine.dispose()

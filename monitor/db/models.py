@@ -161,6 +161,8 @@ class Mention(Base):
     matched: Mapped[list[str]] = mapped_column(JSON, default=list)
     snippet: Mapped[str] = mapped_column(Text, default="")
     is_new: Mapped[bool] = mapped_column(Boolean, default=False)
+    # new_story | new_topic (first of the topic in a known story) | follow_up | seed_story
+    kind: Mapped[str] = mapped_column(String(20), default="follow_up", server_default="follow_up")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     digest_id: Mapped[int | None] = mapped_column(Integer, index=True)   # the digest that covered it
 

@@ -111,11 +111,11 @@ def _run(folder: Path, out: Path, echo: Callable[[str], Any]) -> dict[str, Any]:
     stories = [st for st in monitor.stories() if st["topics"]]
     echo("\nNEW MENTIONS (each would alert once):")
     echo(render_rows([m for m in mentions if m["is_new"]], "table",
-                     ["topic", "story_id", "source", "title"]).rstrip())
+                     ["topic", "kind", "story_id", "source", "title"]).rstrip())
     echo("\nMENTIONS THAT DID NOT ALERT (seed stories and follow-ups):")
     echo(render_rows([m for m in mentions if not m["is_new"] and m["source"]
                       and not m["source"].startswith("seed:")], "table",
-                     ["topic", "story_id", "story_is_seed", "source", "title"]).rstrip())
+                     ["topic", "kind", "story_id", "source", "title"]).rstrip())
     echo("\nSTORIES WITH TOPICS:")
     echo(render_rows(stories, "table", ["story_id", "is_seed", "article_count", "topics",
                                         "sources", "title"]).rstrip())
