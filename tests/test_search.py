@@ -144,3 +144,16 @@ def test_the_command_line_takes_the_query_as_typed(store: Monitor, tmp_path: Pat
     assert main(["search", "video AND (game", "--config", str(cfg)]) == 2
     err = capsys.readouterr().err
     assert "does not parse" in err and "^" in err
+
+
+def test_candidates_come_window_by_window_none_lost(store: Monitor, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ranking is bounded to windows of the most recently stored candidates; a
+    search that needs more reads the next window, and finds every match."""
+    from monitor.db import fulltext
+
+    monkeypatch.setattr(fulltext, "WINDOW", 2)
+    got = titles(store.search("Netflix OR Sora", limit=None))
+    assert sorted(got) == sorted(["Sora under fire", "Deepfakes everywhere", "Market wrap",
+                                  "Netflix Netflix Netflix", "Quarterly results"])
+    assert titles(store.search("Netflix", limit=None, sort="time")) == \
+        ["Market wrap", "Netflix Netflix Netflix", "Quarterly results"]

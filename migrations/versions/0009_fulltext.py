@@ -69,6 +69,8 @@ def _words_config() -> None:
 
 
 def upgrade() -> None:
+    # searches sorted by time walk this index (an article's time: published, else first seen)
+    op.execute("CREATE INDEX ix_articles_when ON articles ((coalesce(published_at, seen_at)))")
     if op.get_bind().dialect.name == "postgresql":
         _words_config()
         op.execute("ALTER TABLE articles ADD COLUMN search_vector tsvector GENERATED ALWAYS AS "
@@ -83,6 +85,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.execute("DROP INDEX ix_articles_when")
     if op.get_bind().dialect.name == "postgresql":
         op.execute("DROP INDEX ix_articles_search_vector")
         op.execute("ALTER TABLE articles DROP COLUMN search_vector")

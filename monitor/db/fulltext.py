@@ -25,6 +25,7 @@ from .models import Article, Feed
 from .queries import iso
 
 BM25 = "bm25(articles_fts, 3.0, 1.0)"      # a headline word weighs three body words
+WINDOW = 2000                              # candidates ranked at a time, newest stored first
 
 
 @dataclass(frozen=True)
@@ -61,63 +62,75 @@ def _when() -> ColumnElement[Any]:
 
 def candidate_pages(s: Session, narrow: Narrow | None, filters: Filters, *, by_time: bool,
                     page: int = 50, most: int = 1000) -> Iterator[list[dict[str, Any]]]:
-    """Candidate articles, best first (or newest first with ``by_time``, and always
-    when nothing narrows), a page at a time (``page`` first, doubling up to ``most``:
-    a caller that wants 20 results reads few texts): each a row of the listing
-    fields plus ``text``, ``rank`` (higher is better; None unranked) and ``when``."""
+    """Candidate articles, a page at a time (``page`` first, doubling up to ``most``:
+    a caller that wants 20 results reads few texts): each a row of the listing fields
+    plus ``text``, ``rank`` (higher is better; None unranked) and ``when``.
+
+    Newest first (``by_time``, and always when nothing narrows): down the index on
+    the article's time. Ranked: in windows of the ``WINDOW`` most recently stored
+    candidates, then the next ``WINDOW``, and so on, best first within each. Ranking
+    every match of a word in half the store would read half the store (0.5 s for
+    100,000 articles on PostgreSQL); a window keeps a search bounded, and news is
+    read newest first."""
     postgres = s.get_bind().dialect.name == "postgresql"
-    rank: ColumnElement[Any] | None = None
-    q: Any = select(Article.id)   # Select[...] generics differ between SQLAlchemy 2.0 and 2.1
-    if narrow is not None and postgres:
+    ranked = narrow is not None
+    when = _when()
+    q: Any     # Select[...] generics differ between SQLAlchemy 2.0 and 2.1
+    if narrow is None:
+        q = select(Article.id, literal_column("NULL"), when)
+    elif postgres:
         tsq = func.to_tsquery(literal_column("'monitor_words'::regconfig"), tsquery(narrow))
         vector: ColumnElement[Any] = literal_column("articles.search_vector")
-        rank = func.ts_rank(vector, tsq)
-        q = select(Article.id, rank).where(vector.op("@@")(tsq))
-    elif narrow is not None:
-        rank = -literal_column(BM25)          # bm25: lower is better
+        q = select(Article.id, func.ts_rank(vector, tsq), when).where(vector.op("@@")(tsq))
+    else:
         fts = table("articles_fts", column("rowid"))
-        match = literal_column("articles_fts").op("MATCH")(fts5_query(narrow))
-        if not by_time and filters == Filters():
-            # ranked, unfiltered: the FTS table alone (a join first costs 2-3x on common words)
-            q = (select(fts.c.rowid, rank).select_from(fts).where(match)
-                 .order_by(rank.desc(), fts.c.rowid.desc()))
-            yield from _pages(s, q, ranked=True, page=page, most=most)
-            return
-        q = select(Article.id, rank).select_from(fts).join(Article, Article.id == fts.c.rowid).where(match)
+        q = (select(Article.id, -literal_column(BM25), when).select_from(fts)   # bm25: lower is better
+             .join(Article, Article.id == fts.c.rowid)
+             .where(literal_column("articles_fts").op("MATCH")(fts5_query(narrow))))
     if filters.source:
         if filters.source.startswith("seed:"):
             q = q.where(Article.seed_file == filters.source[5:])
         else:
             q = q.where(Article.feed_id.in_(select(Feed.id).where(Feed.name == filters.source)))
     if filters.since:
-        q = q.where(_when() >= filters.since)
+        q = q.where(when >= filters.since)
     if filters.until:
-        q = q.where(_when() < filters.until)
-    order = [_when().desc(), Article.id.desc()]
-    q = q.order_by(*order) if by_time or rank is None else q.order_by(rank.desc(), *order)
-    yield from _pages(s, q, ranked=rank is not None, page=page, most=most)
+        q = q.where(when < filters.until)
+    if by_time or not ranked:                 # newest first: down the index on the article's time
+        q = q.order_by(when.desc(), Article.id.desc())
+        start = 0
+        while got := list(s.execute(q.limit(page).offset(start))):
+            yield _rows(s, got, ranked)
+            if len(got) < page:
+                return
+            start += page
+            page = min(2 * page, most)
+        return
+    q = q.order_by(Article.id.desc()).limit(WINDOW)
+    start = 0
+    while True:
+        window = list(s.execute(q.offset(start)))
+        window.sort(key=lambda r: (float(r[1]), r[0]), reverse=True)
+        for k in range(0, len(window), page):
+            yield _rows(s, window[k:k + page], ranked)
+            if k + page < len(window):
+                page = min(2 * page, most)
+        if len(window) < WINDOW:
+            return
+        start += WINDOW
 
 
-def _pages(s: Session, q: Any, *, ranked: bool, page: int, most: int) -> Iterator[list[dict[str, Any]]]:
+def _rows(s: Session, got: list[Any], ranked: bool) -> list[dict[str, Any]]:
     cols = (Article.id, Article.url, Article.title, Article.author, Article.published_at,
             Article.seen_at, Article.lang, Article.story_id, Article.text, Article.seed_file, Feed.name)
-    offset = 0
-    while True:
-        got = [(r[0], r[1] if ranked else None) for r in s.execute(q.limit(page).offset(offset))]
-        if not got:
-            return
-        rows = {r[0]: r for r in s.execute(select(*cols).outerjoin(Feed, Feed.id == Article.feed_id)
-                                           .where(Article.id.in_([aid for aid, _ in got])))}
-        out = []
-        for aid, r in got:
-            _, url, title, author, published, seen, lang, story, body, seed, src = rows[aid]
-            out.append({"url": url, "title": title, "author": author,
-                        "source": src or (f"seed:{seed}" if seed else None),
-                        "published_at": iso(published), "seen_at": iso(seen), "lang": lang,
-                        "story_id": story, "text": body or "",
-                        "rank": None if r is None else round(float(r), 4), "when": published or seen})
-        yield out
-        if len(got) < page:
-            return
-        offset += page
-        page = min(2 * page, most)
+    rows = {r[0]: r for r in s.execute(select(*cols).outerjoin(Feed, Feed.id == Article.feed_id)
+                                       .where(Article.id.in_([r[0] for r in got])))}
+    out = []
+    for aid, rank, _ in got:
+        _, url, title, author, published, seen, lang, story, body, seed, src = rows[aid]
+        out.append({"url": url, "title": title, "author": author,
+                    "source": src or (f"seed:{seed}" if seed else None),
+                    "published_at": iso(published), "seen_at": iso(seen), "lang": lang,
+                    "story_id": story, "text": body or "",
+                    "rank": round(float(rank), 4) if ranked else None, "when": published or seen})
+    return out
