@@ -6,6 +6,7 @@ episode, the newest digest, and the mentions' record of what was digested."""
 
 from __future__ import annotations
 
+import logging
 import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -19,6 +20,7 @@ from sqlalchemy.orm import Session
 from bench._data import story_docs
 from monitor.app import Monitor
 from monitor.cli import main
+from monitor.daemon import Daemon
 from monitor.db.models import Alert, Article, Digest, Feed, FetchLog, Mention, Story
 
 from .httpserver import LoopbackServer
@@ -161,6 +163,26 @@ def test_prune_removes_what_it_names_and_nothing_a_later_poll_or_digest_needs(
     assert (sent.status, sent.mention_count) == ("sent", 1)
     body = smtp_server.messages[-1].get_body(("plain",)).get_content()
     assert recent.title in body and old.title not in body and pending.title not in body
+
+
+def test_the_daemon_housekeeping_prunes_and_logs_one_line(
+        tmp_path: Path, smtp_server: Any, caplog: pytest.LogCaptureFixture,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("MONITOR_DATABASE_URL", raising=False)
+    cfg = _config(tmp_path, f"sqlite:///{tmp_path / 'm.db'}", "http://127.0.0.1:9", smtp_server.port)
+    (tmp_path / "seeds").mkdir()
+    m = Monitor.from_config(cfg)
+    m.prepare()
+    with Session(m.engine) as s, s.begin():
+        s.add(FetchLog(url="https://gone.example/p", code="http_404", message="old",
+                       at=datetime.now(UTC) - timedelta(days=31)))
+    with caplog.at_level(logging.INFO, logger="monitor.daemon"):
+        Daemon(m).housekeeping()
+    assert [r.getMessage() for r in caplog.records if "housekeeping" in r.getMessage()] == [
+        "housekeeping: dropped the text of 0 article(s); removed 1 fetch error(s), 0 alert(s), "
+        "0 digest(s)"]
+    with Session(m.engine) as s:
+        assert list(s.scalars(select(FetchLog.id))) == []
 
 
 def test_article_text_days_shorter_than_the_dedup_window_is_a_config_error(tmp_path: Path) -> None:
