@@ -105,13 +105,15 @@ def prune(session: Session, c: Cutoffs) -> PruneReport:
     again, so a row that changed meanwhile (a story seen again) is left alone."""
     report = PruneReport()
     for kind, table, where in KINDS:
-        done = 0
+        done, after = 0, 0
         while True:
             with session.begin():
-                ids = list(session.scalars(select(table.id).where(*where(c))
+                # by id, onwards: a batch never scans again the rows done before it
+                ids = list(session.scalars(select(table.id).where(table.id > after, *where(c))
                                            .order_by(table.id).limit(c.batch)))
                 if not ids:
                     break
+                after = ids[-1]
                 if table is Article:
                     stmt: Any = update(Article).values(text="", features={}, signature=None,
                                                        text_source=PRUNED)
