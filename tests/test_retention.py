@@ -122,7 +122,9 @@ def test_prune_removes_what_it_names_and_nothing_a_later_poll_or_digest_needs(
         with Session(m.engine) as s, s.begin():
             s.execute(update(Digest).where(Digest.id != d0_id).values(created_at=ago[40]))
             old_story = _by_url(s)[old.id].story_id
-        explained = m.explain_story(old_story)
+        explain = ("stories", "--explain", str(old_story), "--format", "json", "--config", cfg)
+        explained = _cli(capsys, *explain)
+        assert f'/{old.id}"' in explained and '"layer": "new_story"' in explained
 
         out = _cli(capsys, "db", "prune", "--dry-run", "--config", cfg)
         assert "would remove: text of 1 article(s), 1 fetch error(s), 2 alert(s), 1 digest(s)" in out
@@ -149,7 +151,7 @@ def test_prune_removes_what_it_names_and_nothing_a_later_poll_or_digest_needs(
                 "https://gone.example/page2", srv.url("/b.xml")])
             assert sorted(s.scalars(select(Digest.id))) == [i for i in digests_before if i != d0_id]
             assert len(digests_before) == 2
-        assert m.explain_story(old_story) == explained
+        assert _cli(capsys, *explain) == explained
         assert "text of 0 article(s), 0 fetch error(s), 0 alert(s), 0 digest(s)" in _cli(
             capsys, "db", "prune", "--dry-run", "--config", cfg)
 
