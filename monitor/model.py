@@ -40,6 +40,15 @@ class TopicMatch:
     snippet: str
 
 
+# What a mention is for its story and topic (mentions.kind). The first two alert.
+NEW_STORY = "new_story"        # the article started a story not seen before
+NEW_TOPIC = "new_topic"        # first mention of the topic in a story seen before
+FOLLOW_UP = "follow_up"        # a later article of a story already mentioned for the topic
+SEED_STORY = "seed_story"      # in a story the seeds hold: known, never alerted
+MENTION_KINDS = (NEW_STORY, NEW_TOPIC, FOLLOW_UP, SEED_STORY)
+ALERTING_KINDS = (NEW_STORY, NEW_TOPIC)
+
+
 @dataclass
 class FeedEntry:
     guid: str

@@ -156,6 +156,6 @@ def test_the_public_api_is_pinned() -> None:
         assert getattr(monitor, name) is not None, name
     # the facade's actions, as every front end calls them
     for action in ("prepare", "poll", "deliver", "digest", "mentions", "articles", "stories",
-                   "search", "feeds", "enable_feed", "reset_feed", "release_feeds",
+                   "search", "preview_topic", "feeds", "enable_feed", "reset_feed", "release_feeds",
                    "merge_stories", "split_article", "prune"):
         assert callable(getattr(monitor.Monitor, action)), action

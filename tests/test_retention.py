@@ -125,6 +125,7 @@ def test_prune_removes_what_it_names_and_nothing_a_later_poll_or_digest_needs(
         explain = ("stories", "--explain", str(old_story), "--format", "json", "--config", cfg)
         explained = _cli(capsys, *explain)
         assert f'/{old.id}"' in explained and '"layer": "new_story"' in explained
+        assert [r["title"] for r in m.search('"mood boards"')] == [old.title]   # in its text
 
         out = _cli(capsys, "db", "prune", "--dry-run", "--config", cfg)
         assert "would remove: text of 1 article(s), 1 fetch error(s), 2 alert(s), 1 digest(s)" in out
@@ -152,6 +153,9 @@ def test_prune_removes_what_it_names_and_nothing_a_later_poll_or_digest_needs(
             assert sorted(s.scalars(select(Digest.id))) == [i for i in digests_before if i != d0_id]
             assert len(digests_before) == 2
         assert _cli(capsys, *explain) == explained
+        # search finds it by its headline, no longer by its text (the index let go of it)
+        assert [r["title"] for r in m.search('title:publishes')] == [old.title]
+        assert m.search('"mood boards"') == []
         assert "text of 0 article(s), 0 fetch error(s), 0 alert(s), 0 digest(s)" in _cli(
             capsys, "db", "prune", "--dry-run", "--config", cfg)
 
