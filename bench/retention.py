@@ -12,7 +12,8 @@ last 365 days. Then ``Monitor.prune`` runs with the documented defaults
 (article_text_days 90, log_days 30) and the size of the store is printed per
 article:
 
-  before      all tables, compacted (SQLite: VACUUM; PostgreSQL: VACUUM FULL),
+  before      all tables, compacted (SQLite: as `monitor db prune --vacuum`;
+              PostgreSQL: VACUUM FULL),
               so that both sides are measured the same way;
   pruned      right after the prune (SQLite: the file keeps its freed pages,
               reused by later writes; PostgreSQL: after a plain VACUUM, which

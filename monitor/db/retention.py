@@ -130,14 +130,20 @@ TABLES = ("articles", "fetch_errors", "alerts", "digests")
 
 
 def vacuum(engine: Engine) -> None:
-    """Give the freed space back: on SQLite VACUUM rewrites the file (it needs
-    the write lock and room for a copy), then the WAL is truncated; on
+    """Give the freed space back: on SQLite the full-text index is optimized
+    (its segments merged, dropping the pruned texts' postings), VACUUM rewrites
+    the file (it needs the write lock and room for a copy), then the WAL is
+    truncated; on
     PostgreSQL a plain VACUUM of the pruned tables makes their space reusable
     (VACUUM FULL, which returns it to the disk, locks them: left to the admin)."""
     if engine.dialect.name == "sqlite":
         raw = engine.raw_connection()
         try:
             cur = raw.cursor()
+            # the full-text index keeps a pruned text's postings as deletion markers
+            # until its segments are merged: merge them first, then rewrite the file
+            if cur.execute("SELECT 1 FROM sqlite_master WHERE name = 'articles_fts'").fetchone():
+                cur.execute("INSERT INTO articles_fts(articles_fts) VALUES ('optimize')")
             cur.execute("VACUUM")
             cur.execute("PRAGMA wal_checkpoint(TRUNCATE)")
             cur.close()
