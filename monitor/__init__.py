@@ -26,7 +26,7 @@ from .errors import (
     MonitorError,
     UsageError,
 )
-from .model import FeedRef, PollSummary
+from .model import FeedRef, PollSummary, PruneReport
 
 __all__ = [
     "ConfigError",
@@ -43,6 +43,7 @@ __all__ = [
     "MonitorError",
     "PollRun",
     "PollSummary",
+    "PruneReport",
     "Ready",
     "Settings",
     "UsageError",

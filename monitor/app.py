@@ -7,6 +7,7 @@ the monitor does is here, one call per action:
     run = m.poll()              # claim the due feeds under one lease, poll, store
     m.deliver()                 # send the pending alerts
     m.digest()                  # the digest of what no digest covered
+    m.prune(dry_run=True)       # what retention would remove now
     m.mentions(topic="sora")    # listings, as the CLI's --format json prints them
 
 Side effects: those of the calls (database, HTTP, SMTP).
@@ -19,7 +20,7 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +35,7 @@ from .db import feed_state, queries, repo
 from .db.engine import describe_failure, make_engine, reading
 from .digest import DigestResult, make_digest
 from .errors import DatabaseError, UsageError
-from .model import Context, FeedRef, PollSummary
+from .model import Context, FeedRef, PollSummary, PruneReport
 from .pipeline import make_context, poll_feeds
 from .workers import Workers
 
@@ -217,6 +218,29 @@ class Monitor:
     def digest(self, *, dry_run: bool = False, now: datetime | None = None,
                slot: str | None = None) -> DigestResult:
         return make_digest(self.settings, self.engine, dry_run=dry_run, now=now, slot=slot)
+
+    def prune(self, *, dry_run: bool = False, vacuum: bool = False,
+              now: datetime | None = None) -> PruneReport:
+        """Apply the retention settings now (also when retention is not enabled:
+        a person asked), or with ``dry_run`` only count what would go.
+        ``vacuum``: give the freed space back afterwards (or settings say so)."""
+        from .db import retention
+
+        self.require_db()
+        now = now or datetime.now(UTC)
+        ret = self.settings.retention
+        cut = retention.Cutoffs(text_before=now - timedelta(days=ret.article_text_days),
+                                window_since=now - self.settings.dedup.window,
+                                log_before=now - timedelta(days=ret.log_days), batch=ret.batch)
+        if dry_run:
+            with Session(reading(self.engine)) as s:
+                return retention.count(s, cut)
+        with Session(self.engine) as s:
+            report = retention.prune(s, cut)
+        if vacuum or ret.vacuum:
+            retention.vacuum(self.engine)
+            report.vacuumed = True
+        return report
 
     # --- listings (the fields of the CLI's --format json) ---------------------
     def _read(self) -> Session:

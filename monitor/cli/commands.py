@@ -38,7 +38,7 @@ def init_cmd(app: App) -> None:
 
 @cli.group("db")
 def db_group() -> None:
-    """Database migrations (Alembic underneath)."""
+    """Database migrations (Alembic underneath) and retention."""
 
 
 @command(db_group, "upgrade")
@@ -56,6 +56,24 @@ def db_current(app: App) -> None:
     cur, head = app.monitor.revision()
     state = "up to date" if cur == head else ("not initialized" if cur is None else "upgrade needed")
     click.echo(f"current: {cur or '(none)'}  head: {head}  ({state})")
+
+
+@command(db_group, "prune")
+@click.option("--dry-run", is_flag=True, help="only count what would be removed; change nothing")
+@click.option("--vacuum", is_flag=True, help="then give the freed space back (VACUUM)")
+def db_prune(app: App, dry_run: bool, vacuum: bool) -> None:
+    """Apply the retention settings now: drop old article text, prune old logs."""
+    if dry_run and vacuum:
+        raise UsageError("--vacuum changes the database: it cannot go with --dry-run")
+    ret = app.settings.retention
+    report = app.monitor.prune(dry_run=dry_run, vacuum=vacuum)
+    click.echo(f"retention{'' if ret.enabled else ' (not enabled for the daemon)'}: article "
+               f"text older than {ret.article_text_days} days, logs older than {ret.log_days} days")
+    verb = "would remove" if dry_run else "removed"
+    click.echo(f"{verb}: text of {report.articles_text} article(s), {report.fetch_errors} fetch "
+               f"error(s), {report.alerts} alert(s), {report.digests} digest(s)")
+    if report.vacuumed:
+        click.echo("vacuumed")
 
 
 @cli.group("seeds")
