@@ -46,11 +46,13 @@ def fts5_query(n: Narrow) -> str:
 
 
 def tsquery(n: Narrow) -> str:
-    """The narrowing as a ``to_tsquery('monitor_words', ...)`` string (title is weight A)."""
+    """The narrowing as a ``to_tsquery('monitor_words', ...)`` string. ``title:`` is
+    not marked (``:A``): a weight makes PostgreSQL re-read every candidate's vector
+    (1 s instead of 0.04 s for a word in 16,000 of 100,000 articles); the matcher
+    applies it, and ts_rank's weights put headline matches first."""
     if isinstance(n, Words):
         def one(i: int, t: str) -> str:
-            mark = ("*" if n.prefix and i == len(n.tokens) - 1 else "") + ("A" if n.field == "title" else "")
-            return f"'{t}'" + (f":{mark}" if mark else "")
+            return f"'{t}'" + (":*" if n.prefix and i == len(n.tokens) - 1 else "")
         return "(" + " & ".join(one(i, t) for i, t in enumerate(n.tokens)) + ")"
     op = " & " if isinstance(n, AllOf) else " | "
     return "(" + op.join(tsquery(c) for c in n.children) + ")"
