@@ -24,7 +24,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
@@ -143,10 +142,9 @@ async def _read_feeds(ctx: Context, fetcher: Fetcher, feeds: Sequence[FeedRef]) 
 async def read_feed(ctx: Context, fetcher: Fetcher, feed: FeedRef) -> FeedOutcome:
     """Fetch and parse one feed; its entries not stored yet go to ``todo``."""
     out = FeedOutcome(feed, etag=feed.etag, last_modified=feed.last_modified)
-    started = time.monotonic()
     try:
         resp = await fetcher.fetch_feed(feed.url, etag=feed.etag, last_modified=feed.last_modified)
-        out.headers = resp.headers
+        out.headers, out.duration_ms = resp.headers, resp.elapsed_ms
         if resp.not_modified:
             out.not_modified = True
             return out
@@ -167,17 +165,17 @@ async def read_feed(ctx: Context, fetcher: Fetcher, feed: FeedRef) -> FeedOutcom
                 raise
             resp, parsed = found
             out.new_url, out.etag, out.last_modified = resp.url, resp.etag, resp.last_modified
-            out.url_source = "discovery"
+            out.url_source, out.duration_ms = "discovery", resp.elapsed_ms
         out.ttl_minutes = parsed.ttl_minutes
         for warning in parsed.warnings:  # parsed anyway, but the operator may want to fix the feed
             log.info("feed %s (%s): %s", feed.name, feed.url, warning)
     except (FetchError, FeedParseError) as e:
         out.error = (e.code, str(e))
         out.retry_after = getattr(e, "retry_after", None)
+        if isinstance(e, FetchError):
+            out.duration_ms = e.elapsed_ms
         log.warning("feed %s (%s): %s: %s", feed.name, feed.url, e.code, e)
         return out
-    finally:
-        out.duration_ms = int((time.monotonic() - started) * 1000)
     out.entries = len(parsed.entries)
     entries: dict[str, FeedEntry] = {}
     for entry in parsed.entries:
