@@ -38,7 +38,8 @@ class AlertView:
 
 @dataclass
 class FeedAlertView:
-    """A feed failing for longer than alerts.feed_failing_after."""
+    """A feed failing for longer than alerts.feed_failing_after, or no longer
+    polled (status suspended, or disabled by a 410)."""
 
     feed: str
     url: str

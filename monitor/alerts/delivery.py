@@ -94,7 +94,9 @@ def _send(settings: Settings, kind: str, channel: str, topics: list[str], messag
 
 def queue_feed_alerts(settings: Settings, engine: Engine, now: datetime) -> int:
     """One alert per channel for each feed failing longer than
-    alerts.feed_failing_after (once per failure episode: the Message-ID names it)."""
+    alerts.feed_failing_after, and at once for a feed no longer polled
+    (suspended, or disabled by a 410): nothing will retry it, so waiting
+    tells no more. Once per failure episode (the Message-ID names it)."""
     after = settings.alerts.feed_failing_after
     if after is None:
         return 0
@@ -105,7 +107,7 @@ def queue_feed_alerts(settings: Settings, engine: Engine, now: datetime) -> int:
     added = 0
     with Session(engine) as s, s.begin():
         for feed, since, _tries in feed_state.failing_feeds(s):
-            if now - since < after:
+            if now - since < after and feed.status == "error":
                 continue
             for ch in channels:
                 mid = identity.message_id("feed", f"{feed.id}:{since.isoformat()}:{ch}",
