@@ -38,7 +38,7 @@ from .db import feed_state, repo
 from .db.engine import reading
 from .errors import ErrorCode, ExtractError, FeedParseError, FetchError
 from .feed_discovery import discover_feed_links
-from .feeds import ParsedFeed, parse_feed
+from .feeds import ParsedFeed, html_page_message, parse_feed
 from .fetch import Fetcher, FetchResult
 from .model import ArticleDraft, BatchResult, Context, FeedEntry, FeedOutcome, FeedRef, PollSummary
 from .robots import RobotsCache
@@ -253,6 +253,7 @@ async def _discover(fetcher: Fetcher, feed: FeedRef, resp: FetchResult,
     if error.code != ErrorCode.NOT_A_FEED:
         return None
     links = [u for u in discover_feed_links(resp.body, resp.url) if u != resp.url]
+    failed: list[tuple[str, str]] = []
     for link in links[:3]:
         try:
             found = await fetcher.fetch_feed(link, found_on=resp.url)
@@ -260,11 +261,15 @@ async def _discover(fetcher: Fetcher, feed: FeedRef, resp: FetchResult,
                                 charset=found.charset)
         except (FetchError, FeedParseError) as e:
             log.info("feed %s: discovered %s but it failed: %s", feed.name, link, e.code)
+            failed.append((link, e.code))
             continue
         log.warning("feed %s: %s is a web page; using the feed it links to: %s "
                     "(put that URL in config.yaml to skip this step; `monitor feeds` shows "
                     "it, `monitor feeds reset %s` undoes it)", feed.name, feed.url, found.url, feed.name)
         return found, parsed
+    if failed:   # say which advertised feeds were tried and how each failed
+        raise FeedParseError(html_page_message(resp.url, links, failed),
+                             code=ErrorCode.NOT_A_FEED) from error
     return None
 
 
