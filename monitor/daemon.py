@@ -195,7 +195,8 @@ class Daemon:
 
     def _digest(self, now: datetime) -> None:
         try:
-            result = self.monitor.digest(now=now, slot=digest_slot(self.digest_trigger, now))
+            result = self.monitor.digest(now=now, slot=digest_slot(self.digest_trigger, now),
+                                         stop=self.stop)
             log.info("digest: %s (%d stories)", result.status, result.story_count)
         except Exception:
             self._failed("digest", "its mentions stay for the next digest")

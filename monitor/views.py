@@ -76,6 +76,7 @@ class DigestStory:
     spans: list[tuple[int, int]] = field(default_factory=list)
     kind: str = "follow_up"
     label: str = ""
+    undelivered: list[str] = field(default_factory=list)   # channels whose alert is pending
 
 
 @dataclass
