@@ -216,7 +216,11 @@ class Monitor:
                                topics=ctx.topics if ctx else None)
 
     def digest(self, *, dry_run: bool = False, now: datetime | None = None,
-               slot: str | None = None) -> DigestResult:
+               slot: str | None = None, stop: threading.Event | None = None) -> DigestResult:
+        """The digest of what no digest covered, after the pending alerts (those
+        backed off too); one that still fails is noted in the digest."""
+        if not dry_run:
+            deliver_pending(self.settings, self.engine, now, stop=stop, backed_off=True)
         return make_digest(self.settings, self.engine, dry_run=dry_run, now=now, slot=slot)
 
     def prune(self, *, dry_run: bool = False, vacuum: bool = False,

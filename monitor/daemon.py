@@ -2,7 +2,9 @@
 
 - tick: claims the feeds that are due (next_poll_at, kept in the database, so a
   restart or a second daemon picks up where the first left off) with a lease,
-  polls them, then delivers the alerts they made;
+  polls them, then delivers the alerts they made; a tick that finds the previous
+  poll still running is skipped (expected during a long poll: a debug line, and
+  one info line with the count when that poll ends);
 - deliver: retries pending alerts on its own interval (a channel that was down);
 - digest: on digest.schedule (cron) in digest.timezone;
 - housekeeping: with retention enabled, once a day (first a minute after the
@@ -64,6 +66,10 @@ def digest_slot(trigger: CronTrigger, now: datetime) -> str:
     return "cron " + slot.astimezone(UTC).isoformat(timespec="minutes")
 
 
+def _hhmmss(when: datetime | None) -> str:
+    return when.strftime("%H:%M:%S UTC") if when else "a moment ago"
+
+
 class Daemon:
     def __init__(self, monitor: Monitor) -> None:
         self.monitor = monitor
@@ -76,6 +82,9 @@ class Daemon:
         self.ctx = monitor.context(progress=Progress(every=30.0))
         self.ctx.stop = self.stop
         self.last_failure: tuple[datetime, str, str] | None = None   # when, which job, why
+        self._polling = threading.Lock()     # held by the tick whose poll is running
+        self.poll_started: datetime | None = None    # when the running poll began
+        self.ticks_skipped = 0               # ticks that found a poll running (daemon's life)
         self.scheduler = BackgroundScheduler(timezone=UTC, job_defaults={
             "coalesce": True, "max_instances": 1, "misfire_grace_time": MISFIRE_GRACE})
         self.digest_trigger = CronTrigger.from_crontab(settings.digest.schedule,
@@ -101,11 +110,30 @@ class Daemon:
     def tick(self) -> None:
         if self.stop.is_set():
             return
-        with self._job():
-            try:
-                asyncio.run(self._poll_due())
-            except Exception:
-                self._failed("poll tick", "the next tick will retry")
+        if not self._polling.acquire(blocking=False):
+            # expected on every tick of a long poll: not a warning (APScheduler's
+            # "maximum number of running instances reached" was one each time)
+            self.ticks_skipped += 1
+            log.debug("poll tick skipped: the previous poll (since %s) is still running",
+                      _hhmmss(self.poll_started))
+            return
+        skipped_before = self.ticks_skipped
+        try:
+            self.poll_started = datetime.now(UTC)
+            with self._job():
+                try:
+                    asyncio.run(self._poll_due())
+                except Exception:
+                    self._failed("poll tick", "the next tick will retry")
+            skipped = self.ticks_skipped - skipped_before
+            if skipped:
+                took = datetime.now(UTC) - self.poll_started
+                log.info("poll since %s took %.0f s; %d tick(s) found it still running and "
+                         "were skipped", _hhmmss(self.poll_started), took.total_seconds(),
+                         skipped)
+        finally:
+            self.poll_started = None
+            self._polling.release()
 
     def _failed(self, job: str, then: str) -> None:
         """Report the failure being handled: a database that failed (down, locked)
@@ -167,7 +195,8 @@ class Daemon:
 
     def _digest(self, now: datetime) -> None:
         try:
-            result = self.monitor.digest(now=now, slot=digest_slot(self.digest_trigger, now))
+            result = self.monitor.digest(now=now, slot=digest_slot(self.digest_trigger, now),
+                                         stop=self.stop)
             log.info("digest: %s (%d stories)", result.status, result.story_count)
         except Exception:
             self._failed("digest", "its mentions stay for the next digest")
@@ -188,8 +217,10 @@ class Daemon:
     def start(self) -> None:
         sch = self.settings.schedule
         now = datetime.now(UTC)
+        # two instances: the second finds the first's poll running and returns at
+        # once (tick counts it), so APScheduler never has to refuse a tick
         self.scheduler.add_job(self.tick, IntervalTrigger(seconds=sch.tick.total_seconds()),
-                               id="tick", next_run_time=now)
+                               id="tick", next_run_time=now, max_instances=2)
         self.scheduler.add_job(self.deliver, IntervalTrigger(
             seconds=sch.delivery_interval.total_seconds()), id="deliver")
         self.scheduler.add_job(self.digest, self.digest_trigger, id="digest")

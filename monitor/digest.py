@@ -89,6 +89,10 @@ def build_view(s: Session, run_id: int | None, now: datetime,
             e.label = mention_label(e.kind, [topic])     # the first-seen time is shown beside it
         topic_views.append(DigestTopic(topic, ordered, sum(1 for e in ordered if e.is_new),
                                        sum(1 for e in ordered if not e.is_new)))
+    pending = digests.undelivered_alerts(s, {e.story_id for t in topic_views for e in t.stories})
+    for t in topic_views:
+        for e in t.stories:
+            e.undelivered = pending.get(e.story_id, [])
     failing = [FailingFeed(f.name, f.last_error_code, since, tries, f.status)
                for f, since, tries in feed_state.failing_feeds(s)]
     story_ids = {e.story_id for t in topic_views for e in t.stories} | set(known)

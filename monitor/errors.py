@@ -167,6 +167,7 @@ class FetchError(MonitorError):
         self.url = url
         self.status = status
         self.retry_after = retry_after
+        self.elapsed_ms: int | None = None     # the servers' answers until the failure
 
 
 class FeedParseError(MonitorError):

@@ -27,7 +27,7 @@ from typing import Any
 import feedparser
 
 from .errors import ErrorCode, FeedParseError
-from .feed_discovery import HTML_TYPES, looks_like_html
+from .feed_discovery import HTML_TYPES, discover_feed_links, looks_like_html
 from .feed_text import (
     absolute_link,
     date_from_iso,
@@ -76,6 +76,24 @@ def _gunzip(body: bytes, url: str) -> bytes:
 
 # --- parsing ---------------------------------------------------------------------
 
+
+def html_page_message(url: str, advertised: list[str],
+                      failed: list[tuple[str, str]] | None = None) -> str:
+    """What a user reads when a feed URL gives a web page: what was found and
+    what to do. ``advertised``: the feeds the page links to; ``failed``: those
+    tried, with the code each failed with."""
+    if not advertised:
+        return (f"{url}: an HTML page, not a feed, and it advertises none (no <link "
+                'rel="alternate" type="application/rss+xml" or "application/atom+xml">); '
+                "put the feed's own URL in the config")
+    if failed:
+        tried = ", ".join(f"{link} ({code})" for link, code in failed)
+        return (f"{url}: an HTML page, not a feed; the feed(s) it advertises failed too: "
+                f"{tried}; put a working feed's URL in the config")
+    return (f"{url}: an HTML page, not a feed; it advertises: {', '.join(advertised)}; "
+            "put the feed's URL in the config")
+
+
 def parse_feed(body: bytes, url: str, *, content_type: str | None = None,
                charset: str | None = None, now: datetime | None = None) -> ParsedFeed:
     """Parse a feed body fetched from ``url``.
@@ -115,9 +133,8 @@ def parse_feed(body: bytes, url: str, *, content_type: str | None = None,
     if not result.entries:
         if not version:
             if media_type in HTML_TYPES or looks_like_html(body):
-                raise FeedParseError(
-                    f"{url}: this is an HTML page, not a feed; discover_feed_links() can "
-                    "find the feed URL it advertises", code=ErrorCode.NOT_A_FEED)
+                raise FeedParseError(html_page_message(url, discover_feed_links(body, url)),
+                                     code=ErrorCode.NOT_A_FEED)
             raise FeedParseError(f"{url}: no RSS, Atom or JSON feed found in the body",
                                  code=ErrorCode.NOT_A_FEED)
         if isinstance(exc, xml.sax.SAXException):

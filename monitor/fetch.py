@@ -58,6 +58,7 @@ class FetchResult:
     last_modified: str | None
     headers: dict[str, str]                   # lowercased names, of the final response
     redirects: list[tuple[int, str]] = field(default_factory=list)
+    elapsed_ms: int = 0                       # the servers' answers, every hop: request to body
 
     @property
     def not_modified(self) -> bool:
@@ -215,6 +216,7 @@ class Fetcher:
         loop = asyncio.get_running_loop()
         timeout = self.settings.timeout.total_seconds()
         budget = timeout                       # shared by all hops; queueing not counted
+        served = 0.0                           # seconds the servers took to answer
         redirects: list[tuple[int, str]] = []
         current = url
         for _hop in range(self.settings.max_redirects + 1):
@@ -223,7 +225,7 @@ class Fetcher:
                 raise FetchError(f"{current}: timed out after {timeout:g}s",
                                  code=ErrorCode.TIMEOUT, url=current)
             async with self._slot(target.host):
-                started = loop.time()
+                started = sent = loop.time()
                 try:
                     async with asyncio.timeout(budget):
                         if self.settings.allow_private_networks:
@@ -232,17 +234,26 @@ class Fetcher:
                             await check_host(target, current, self._resolver)
                         elif origin is not None and await moved_off(origin, target, self._resolver):
                             await check_host(target, current, self._resolver)
+                        # the server's answer alone: not the wait for the host's
+                        # politeness slot, the concurrency caps or the address check
+                        sent = loop.time()
                         outcome = await self._hop(target, current, headers, limit,
                                                   page and html)
                 except TimeoutError:
-                    raise FetchError(f"{current}: timed out after {timeout:g}s",
-                                     code=ErrorCode.TIMEOUT, url=current) from None
+                    raise _served(FetchError(f"{current}: timed out after {timeout:g}s",
+                                             code=ErrorCode.TIMEOUT, url=current),
+                                  served, sent, loop.time()) from None
                 except httpx.HTTPError as e:
-                    raise classify(e, current) from e
+                    raise _served(classify(e, current), served, sent, loop.time()) from e
+                except FetchError as e:
+                    _served(e, served, sent, loop.time())
+                    raise
                 finally:
                     budget -= loop.time() - started
+                served += loop.time() - sent
             if isinstance(outcome, FetchResult):
                 outcome.redirects = redirects
+                outcome.elapsed_ms = round(served * 1000)
                 return outcome
             redirects.append((outcome.status, outcome.location))
             current = outcome.location
@@ -287,3 +298,9 @@ class Fetcher:
                 headers={k.lower(): v for k, v in response.headers.items()})
         finally:
             await response.aclose()
+
+
+def _served(error: FetchError, before: float, sent: float, now: float) -> FetchError:
+    """The error with the time the servers took until it (``elapsed_ms``)."""
+    error.elapsed_ms = round((before + now - sent) * 1000)
+    return error

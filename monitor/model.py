@@ -112,7 +112,7 @@ class FeedOutcome:
     entries: int = 0
     skipped_known: int = 0
     page_errors: list[tuple[str, str, str]] = field(default_factory=list)  # (url, code, message)
-    duration_ms: int = 0
+    duration_ms: int | None = None              # the server's answer (not the wait for a slot)
     headers: dict[str, str] = field(default_factory=dict)   # caching hints of the feed response
     ttl_minutes: int | None = None
     retry_after: float | None = None

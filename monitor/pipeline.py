@@ -24,7 +24,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
@@ -39,7 +38,7 @@ from .db import feed_state, repo
 from .db.engine import reading
 from .errors import ErrorCode, ExtractError, FeedParseError, FetchError
 from .feed_discovery import discover_feed_links
-from .feeds import ParsedFeed, parse_feed
+from .feeds import ParsedFeed, html_page_message, parse_feed
 from .fetch import Fetcher, FetchResult
 from .model import ArticleDraft, BatchResult, Context, FeedEntry, FeedOutcome, FeedRef, PollSummary
 from .robots import RobotsCache
@@ -143,10 +142,9 @@ async def _read_feeds(ctx: Context, fetcher: Fetcher, feeds: Sequence[FeedRef]) 
 async def read_feed(ctx: Context, fetcher: Fetcher, feed: FeedRef) -> FeedOutcome:
     """Fetch and parse one feed; its entries not stored yet go to ``todo``."""
     out = FeedOutcome(feed, etag=feed.etag, last_modified=feed.last_modified)
-    started = time.monotonic()
     try:
         resp = await fetcher.fetch_feed(feed.url, etag=feed.etag, last_modified=feed.last_modified)
-        out.headers = resp.headers
+        out.headers, out.duration_ms = resp.headers, resp.elapsed_ms
         if resp.not_modified:
             out.not_modified = True
             return out
@@ -167,17 +165,17 @@ async def read_feed(ctx: Context, fetcher: Fetcher, feed: FeedRef) -> FeedOutcom
                 raise
             resp, parsed = found
             out.new_url, out.etag, out.last_modified = resp.url, resp.etag, resp.last_modified
-            out.url_source = "discovery"
+            out.url_source, out.duration_ms = "discovery", resp.elapsed_ms
         out.ttl_minutes = parsed.ttl_minutes
         for warning in parsed.warnings:  # parsed anyway, but the operator may want to fix the feed
             log.info("feed %s (%s): %s", feed.name, feed.url, warning)
     except (FetchError, FeedParseError) as e:
         out.error = (e.code, str(e))
         out.retry_after = getattr(e, "retry_after", None)
+        if isinstance(e, FetchError):
+            out.duration_ms = e.elapsed_ms
         log.warning("feed %s (%s): %s: %s", feed.name, feed.url, e.code, e)
         return out
-    finally:
-        out.duration_ms = int((time.monotonic() - started) * 1000)
     out.entries = len(parsed.entries)
     entries: dict[str, FeedEntry] = {}
     for entry in parsed.entries:
@@ -255,6 +253,7 @@ async def _discover(fetcher: Fetcher, feed: FeedRef, resp: FetchResult,
     if error.code != ErrorCode.NOT_A_FEED:
         return None
     links = [u for u in discover_feed_links(resp.body, resp.url) if u != resp.url]
+    failed: list[tuple[str, str]] = []
     for link in links[:3]:
         try:
             found = await fetcher.fetch_feed(link, found_on=resp.url)
@@ -262,11 +261,15 @@ async def _discover(fetcher: Fetcher, feed: FeedRef, resp: FetchResult,
                                 charset=found.charset)
         except (FetchError, FeedParseError) as e:
             log.info("feed %s: discovered %s but it failed: %s", feed.name, link, e.code)
+            failed.append((link, e.code))
             continue
         log.warning("feed %s: %s is a web page; using the feed it links to: %s "
                     "(put that URL in config.yaml to skip this step; `monitor feeds` shows "
                     "it, `monitor feeds reset %s` undoes it)", feed.name, feed.url, found.url, feed.name)
         return found, parsed
+    if failed:   # say which advertised feeds were tried and how each failed
+        raise FeedParseError(html_page_message(resp.url, links, failed),
+                             code=ErrorCode.NOT_A_FEED) from error
     return None
 
 

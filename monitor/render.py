@@ -81,7 +81,8 @@ def subject_for(view: View) -> str:
     if isinstance(view, AlertView):
         return f"[news monitor] {', '.join(view.topics)}: {view.title}"[:200]
     if isinstance(view, FeedAlertView):
-        return (f"[news monitor] feed failing: {view.feed}: {view.code} since "
+        state = "failing" if view.status == "error" else view.status
+        return (f"[news monitor] feed {state}: {view.feed}: {view.code} since "
                 f"{_fmt_time(view.since)}, {counted(view.tries, 'try', 'tries')}")[:200]
     return (f"[news monitor] digest: {counted(view.story_count, 'story', 'stories')} "
             f"since {_fmt_time(view.since)}")

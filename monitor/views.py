@@ -38,7 +38,8 @@ class AlertView:
 
 @dataclass
 class FeedAlertView:
-    """A feed failing for longer than alerts.feed_failing_after."""
+    """A feed failing for longer than alerts.feed_failing_after, or no longer
+    polled (status suspended, or disabled by a 410)."""
 
     feed: str
     url: str
@@ -75,6 +76,7 @@ class DigestStory:
     spans: list[tuple[int, int]] = field(default_factory=list)
     kind: str = "follow_up"
     label: str = ""
+    undelivered: list[str] = field(default_factory=list)   # channels whose alert is pending
 
 
 @dataclass

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -158,3 +159,74 @@ def test_a_database_outage_is_one_line_per_job_naming_the_cause(
     assert errors[0].getMessage().startswith("poll tick failed: ")
     assert any(r.levelno == logging.DEBUG and r.exc_info for r in caplog.records)
     assert daemon.last_failure is not None and daemon.last_failure[1] == "alert delivery"
+
+
+def test_ticks_during_a_long_poll_are_skipped_quietly_and_counted(
+        tmp_path: Path, caplog: Any) -> None:
+    """A tick that finds the previous poll still running is expected: one debug
+    line each, and one info line with the count when the poll ends. It was
+    APScheduler's WARNING "maximum number of running instances reached" on
+    most ticks of a long poll (17 in 10 minutes)."""
+    import logging
+    import threading
+    from datetime import UTC, datetime
+
+    from sqlalchemy.orm import Session
+
+    from monitor.app import Monitor
+    from monitor.config import settings_from_dict
+    from monitor.daemon import Daemon
+    from monitor.db import feed_state
+    from monitor.db.engine import make_engine
+    from monitor.db.migrate import upgrade
+
+    from .httpserver import LoopbackServer, Response
+
+    release = threading.Event()
+
+    def slow_feed(_req: Any) -> Response:
+        release.wait(30)
+        return Response(200, b"<rss version='2.0'><channel><title>S</title></channel></rss>",
+                        {"content-type": "application/rss+xml"})
+
+    with LoopbackServer() as srv:
+        srv.route("/slow.xml", handler=slow_feed)
+        settings = settings_from_dict({
+            "database": {"url": f"sqlite:///{tmp_path / 'm.db'}"},
+            "seeds": {"path": str(tmp_path)},
+            "fetch": {"allow_private_networks": True, "extract_workers": 1, "timeout": "60s"},
+            "feeds": [{"name": "Slow", "url": srv.url("/slow.xml")}],
+            "schedule": {"tick": "1s", "delivery_interval": "1h"},
+            "topics": {"netflix": {"query": "Netflix"}},
+        }, base=tmp_path)
+        engine = make_engine(settings.database.url)
+        upgrade(engine)
+        with Session(engine) as s:
+            feed_state.sync_feeds(s, settings.feed_specs(), datetime.now(UTC))
+            s.commit()
+        daemon = Daemon(Monitor(settings, engine))
+        caplog.set_level(logging.DEBUG)
+        daemon.start()
+        try:
+            deadline = time.monotonic() + 20
+            while daemon.ticks_skipped < 3 and time.monotonic() < deadline:
+                time.sleep(0.1)
+            release.set()
+            while daemon.poll_started is not None and time.monotonic() < deadline + 10:
+                time.sleep(0.1)
+        finally:
+            release.set()
+            daemon.stop.set()
+            daemon.scheduler.shutdown(wait=True)
+            daemon.wait_idle(20)
+            engine.dispose()
+    messages = [(r.levelno, r.getMessage()) for r in caplog.records]
+    assert daemon.ticks_skipped >= 3
+    assert not [m for lvl, m in messages if lvl >= logging.WARNING], messages
+    skipped = [m for lvl, m in messages if lvl == logging.DEBUG
+               and m.startswith("poll tick skipped: the previous poll (since ")]
+    assert len(skipped) == daemon.ticks_skipped and skipped[0].endswith(" UTC) is still running")
+    done = [m for lvl, m in messages if lvl == logging.INFO and m.startswith("poll since ")]
+    assert len(done) == 1, messages
+    counted = re.search(r"; (\d+) tick\(s\) found it still running and were skipped$", done[0])
+    assert counted is not None and 3 <= int(counted.group(1)) <= daemon.ticks_skipped, done

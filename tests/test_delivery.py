@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from monitor.alerts import build_email, deliver_pending, send_email
 from monitor.config import Settings, settings_from_dict
-from monitor.db.models import Alert, Digest
+from monitor.db.models import Alert, Article, Digest, Story
 from monitor.demo import demo_topics, serve_site
 from monitor.digest import make_digest
 from monitor.errors import DeliveryError
@@ -154,3 +154,59 @@ def test_webhook_gets_slack_text_and_the_structured_alert(tmp_path: Path) -> Non
     assert payload["text"].startswith("[news monitor] sora: ") and "sora" in payload["alert"]["topics"]
     assert payload["alert"]["url"] in payload["text"] and payload["alert"]["source"] == "Pixel Wire"
     assert payload["alert"]["mentions"][0]["snippet"]
+
+
+def test_after_an_outage_the_alerts_go_out_before_the_digest(tmp_path: Path, smtp_server: Any) -> None:
+    """SMTP down during the poll leaves the alerts pending, one of them backed
+    off; once the server is back, the digest that comes due sends them first
+    (it went out before them: the stories were in the digest before their alerts)."""
+    from monitor.app import Monitor
+
+    dead_port = free_port()
+    with serve_site() as base:
+        down = settings_for(tmp_path, base, dead_port)
+        engine, summary = seeded_poll(down)
+    assert summary.alerts_created == 3
+    assert deliver_pending(down, engine).pending == 3
+    with Session(engine) as s:
+        backed_off = [a for a in s.scalars(select(Alert)) if a.attempts == 1]
+        assert len(backed_off) == 1 and backed_off[0].next_attempt_at > datetime.now(UTC)
+
+    up = down.model_copy(update={"alerts": settings_for(tmp_path, "http://x", smtp_server.port).alerts})
+    result = Monitor(up, engine).digest()
+    assert result.status == "sent"
+    subjects = [m["Subject"] for m in smtp_server.messages]
+    assert len(subjects) == 4, subjects
+    assert [s.startswith("[news monitor] digest:") for s in subjects] == [False, False, False, True]
+    assert "not yet delivered" not in result.text
+    with Session(engine) as s:
+        assert all(a.status == "sent" for a in s.scalars(select(Alert)))
+
+
+def test_a_digest_names_the_stories_whose_alert_is_still_undelivered(
+        tmp_path: Path, smtp_server: Any) -> None:
+    """The alert channel (a webhook) is still down when the digest comes due:
+    the digest goes out by email and says which of its stories were not alerted yet."""
+    from monitor.app import Monitor
+
+    with serve_site() as base:
+        settings = settings_for(tmp_path, base, smtp_server.port,
+                                webhook_url=f"http://127.0.0.1:{free_port()}/hook")
+        settings = settings.model_copy(update={"alerts": settings.alerts.model_copy(update={
+            "email": settings.alerts.email.model_copy(update={"immediate": False})})})
+        engine, summary = seeded_poll(settings)
+    assert summary.alerts_created == 3                    # one per alerting article, webhook only
+    result = Monitor(settings, engine).digest()
+    assert result.status == "sent" and len(smtp_server.messages) == 1
+    text = smtp_server.messages[0].get_body(("plain",)).get_content()
+    assert text.count("(alert not yet delivered: webhook)") == 3, text
+    html = smtp_server.messages[0].get_body(("html",)).get_content()
+    assert html.count("Alert not yet delivered: webhook") == 3
+    # each note sits under the headline of a story whose alert is pending
+    with Session(engine) as s:
+        pending = set(s.scalars(select(Story.title).join(Article, Article.story_id == Story.id)
+                                .join(Alert, Alert.article_id == Article.id)
+                                .where(Alert.status == "pending")))
+    noted = {block.splitlines()[0] for block in text.split("\n* ")[1:]
+             if "(alert not yet delivered: webhook)" in block}
+    assert noted == pending and len(pending) == 3

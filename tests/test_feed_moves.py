@@ -81,6 +81,30 @@ def test_a_feed_that_served_entries_keeps_its_url_when_it_serves_a_page(tmp_path
     assert row.status == "error"
 
 
+def test_a_home_page_without_a_usable_feed_link_says_what_it_found(tmp_path: Path) -> None:
+    """A configured home page that links to no feed, or only to feeds that
+    fail: the error `monitor feeds` shows says what was found and what to do
+    (it named an internal function and claimed the page advertised a feed)."""
+    with LoopbackServer() as srv:
+        srv.route("/", "<html><head><title>Home</title></head><body><p>News.</p></body></html>")
+        srv.route("/blog", _html_with_feed_link("/blog/feed.xml"))   # the link is a 404
+        cfg = _config(tmp_path, srv.url("/"))
+        raw = yaml.safe_load(cfg.read_text())
+        raw["feeds"].append({"name": "blog", "url": srv.url("/blog")})
+        settings = settings_from_dict(raw, base=tmp_path)
+        engine, summary = poll_once(settings)
+    assert sorted(code for _, code, _ in summary.feeds_failed) == ["not_a_feed", "not_a_feed"]
+    with Session(engine) as s:
+        errors = {f.name: f.last_error or "" for f in s.scalars(select(Feed))}
+    assert errors["site"] == (
+        f"{srv.url('/')}: an HTML page, not a feed, and it advertises none (no <link "
+        'rel="alternate" type="application/rss+xml" or "application/atom+xml">); '
+        "put the feed's own URL in the config")
+    assert errors["blog"] == (
+        f"{srv.url('/blog')}: an HTML page, not a feed; the feed(s) it advertises failed too: "
+        f"{srv.url('/blog/feed.xml')} (http_404); put a working feed's URL in the config")
+
+
 def test_a_configured_home_page_is_discovered_visibly_and_can_be_reset(tmp_path: Path) -> None:
     with LoopbackServer() as srv:
         srv.route("/", _html_with_feed_link(srv.url("/feed.xml")))

@@ -221,7 +221,11 @@ def test_empty_body(body: bytes) -> None:
 def test_html_page_is_not_a_feed() -> None:
     err = error((DATA / "html_page.html").read_bytes(), content_type="text/html")
     assert err.code == "not_a_feed"
-    assert "HTML page" in str(err) and "discover_feed_links" in str(err)
+    # what was found, and which feeds the page advertises (a user can put one in the config)
+    assert str(err) == (f"{FEED_URL}: an HTML page, not a feed; it advertises: "
+                        "https://www.example.com/news/feed.xml, https://www.example.com/atom/, "
+                        "https://cdn.example.com/feed.json, https://www.example.com/comments/feed/; "
+                        "put the feed's URL in the config")
 
 
 @pytest.mark.parametrize(("body", "html"), [

@@ -94,7 +94,9 @@ def _send(settings: Settings, kind: str, channel: str, topics: list[str], messag
 
 def queue_feed_alerts(settings: Settings, engine: Engine, now: datetime) -> int:
     """One alert per channel for each feed failing longer than
-    alerts.feed_failing_after (once per failure episode: the Message-ID names it)."""
+    alerts.feed_failing_after, and at once for a feed no longer polled
+    (suspended, or disabled by a 410): nothing will retry it, so waiting
+    tells no more. Once per failure episode (the Message-ID names it)."""
     after = settings.alerts.feed_failing_after
     if after is None:
         return 0
@@ -105,7 +107,7 @@ def queue_feed_alerts(settings: Settings, engine: Engine, now: datetime) -> int:
     added = 0
     with Session(engine) as s, s.begin():
         for feed, since, _tries in feed_state.failing_feeds(s):
-            if now - since < after:
+            if now - since < after and feed.status == "error":
                 continue
             for ch in channels:
                 mid = identity.message_id("feed", f"{feed.id}:{since.isoformat()}:{ch}",
@@ -116,12 +118,15 @@ def queue_feed_alerts(settings: Settings, engine: Engine, now: datetime) -> int:
 
 def deliver_pending(settings: Settings, engine: Engine, now: datetime | None = None, *,
                     topics: Sequence[Topic] | None = None,
-                    stop: threading.Event | None = None) -> DeliveryReport:
+                    stop: threading.Event | None = None,
+                    backed_off: bool = False) -> DeliveryReport:
     """Queue alerts for long-failing feeds, then send the pending alerts that are
     due. A channel that is down is tried once per round; its other alerts wait
     for the next round untouched. ``topics``: the settings' topics already
     compiled (they mark the matched terms); compiled here when not given.
-    Once ``stop`` is set no new send starts: the rest stay pending."""
+    Once ``stop`` is set no new send starts: the rest stay pending.
+    ``backed_off``: also those waiting out a retry delay (before a digest,
+    so that an alert goes out before the digest that lists its story)."""
     now = now or datetime.now(UTC)
     queue_feed_alerts(settings, engine, now)
     report = DeliveryReport()
@@ -131,7 +136,7 @@ def deliver_pending(settings: Settings, engine: Engine, now: datetime | None = N
         # an alert claimed by a deliverer that died (kill -9 mid-send) is due
         # at once, not when its claim runs out
         dead = [c for c in outbox.claimers(s, now) if leases.is_gone(c)]
-        due = outbox.due_alerts(s, now, dead)
+        due = outbox.due_alerts(s, now, dead, backed_off=backed_off)
     if not due:
         return report
     by_key = {t.key: t for t in (compile_topics(settings.topics) if topics is None else topics)}
@@ -147,7 +152,7 @@ def deliver_pending(settings: Settings, engine: Engine, now: datetime | None = N
         # `monitor poll` next to a daemon) never send it both. A crash after the
         # claim leaves it pending; the next deliverer takes it over.
         with Session(engine) as s:
-            if not outbox.claim(s, aid, now, now + CLAIM, me, dead):
+            if not outbox.claim(s, aid, now, now + CLAIM, me, dead, backed_off=backed_off):
                 continue
         # read, send, then record: no transaction is open while the server is
         # talked to (on SQLite it would hold the write lock for the whole send)

@@ -16,7 +16,7 @@ from sqlalchemy import ColumnElement, exists, func, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from .models import Article, Digest, Feed, Mention, Story, StoryTopic
+from .models import Alert, Article, Digest, Feed, Mention, Story, StoryTopic
 
 STALE = timedelta(hours=1)     # a run still "sending" after this died: its mentions go back
 
@@ -46,6 +46,20 @@ def first_alerts(s: Session, story_ids: set[int]) -> dict[tuple[int, str], int]:
         return {}
     return {(st.story_id, st.topic): st.first_article_id
             for st in s.scalars(select(StoryTopic).where(StoryTopic.story_id.in_(story_ids)))}
+
+
+def undelivered_alerts(s: Session, story_ids: set[int]) -> dict[int, list[str]]:
+    """story -> the channels on which an alert about one of its articles is
+    still pending (not sent yet, not given up)."""
+    if not story_ids:
+        return {}
+    out: dict[int, list[str]] = {}
+    for story_id, channel in s.execute(
+            select(Article.story_id, Alert.channel).join(Article, Article.id == Alert.article_id)
+            .where(Alert.status == "pending", Article.story_id.in_(story_ids))
+            .distinct().order_by(Article.story_id, Alert.channel)):
+        out.setdefault(story_id, []).append(channel)
+    return out
 
 
 def last_sent_at(s: Session) -> datetime | None:

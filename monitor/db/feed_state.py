@@ -187,18 +187,22 @@ def failure_started(session: Session, feed: Feed) -> datetime | None:
     return session.scalar(q)
 
 
+# a failing feed: still retried (error), or no longer polled until a person acts
+# (suspended, or disabled by the server's 410 while the config still names it)
+FAILING = ("error", "suspended", "disabled")
+
+
 def failing_since(session: Session, feed: Feed) -> datetime | None:
     """When the feed's current failure began (else its last poll); None for a
-    feed that is not failing."""
-    if feed.status not in ("error", "suspended") or not feed.enabled:
+    feed that is not failing (a feed disabled in the config is not)."""
+    if feed.status not in FAILING or not feed.enabled:
         return None
     return failure_started(session, feed) or feed.last_polled_at
 
 
 def failing_feeds(session: Session) -> list[tuple[Feed, datetime, int]]:
     """Feeds failing now: (feed, failing since, tries), oldest failure first."""
-    feeds = session.scalars(select(Feed).where(Feed.status.in_(("error", "suspended")),
-                                               Feed.enabled.is_(True)))
+    feeds = session.scalars(select(Feed).where(Feed.status.in_(FAILING), Feed.enabled.is_(True)))
     out = [(feed, since, feed.consecutive_failures) for feed in feeds
            if (since := failing_since(session, feed)) is not None]
     return sorted(out, key=lambda t: t[1])

@@ -19,8 +19,10 @@ from .feed_state import failing_since
 from .models import Alert, Article, Feed, Mention, Story
 
 
-def _due(now: datetime, dead: Sequence[str]) -> ColumnElement[bool]:
+def _due(now: datetime, dead: Sequence[str], backed_off: bool = False) -> ColumnElement[bool]:
     due = Alert.next_attempt_at <= now
+    if backed_off:      # waiting out a retry delay, and no deliverer holds it
+        due = due | Alert.claimed_by.is_(None)
     return due | Alert.claimed_by.in_(list(dead)) if dead else due
 
 
@@ -31,19 +33,21 @@ def claimers(s: Session, now: datetime) -> set[str]:
         Alert.claimed_by.is_not(None)).distinct()) if c}
 
 
-def due_alerts(s: Session, now: datetime, dead: Sequence[str] = ()) -> list[tuple[int, str]]:
+def due_alerts(s: Session, now: datetime, dead: Sequence[str] = (), *,
+               backed_off: bool = False) -> list[tuple[int, str]]:
     """(id, channel) of the pending alerts due now, and of those claimed by a
-    deliverer in ``dead``, oldest first."""
+    deliverer in ``dead``, oldest first; with ``backed_off``, also those
+    waiting out a retry delay."""
     return [(aid, ch) for aid, ch in s.execute(select(Alert.id, Alert.channel).where(
-        Alert.status == "pending", _due(now, dead)).order_by(Alert.id))]
+        Alert.status == "pending", _due(now, dead, backed_off)).order_by(Alert.id))]
 
 
 def claim(s: Session, alert_id: int, now: datetime, until: datetime, holder: str,
-          dead: Sequence[str] = ()) -> bool:
+          dead: Sequence[str] = (), *, backed_off: bool = False) -> bool:
     """Take the alert for a send until ``until``; False if another deliverer has it."""
     with s.begin():
         result = s.execute(update(Alert).where(
-            Alert.id == alert_id, Alert.status == "pending", _due(now, dead),
+            Alert.id == alert_id, Alert.status == "pending", _due(now, dead, backed_off),
         ).values(next_attempt_at=until, claimed_by=holder))
         return bool(getattr(result, "rowcount", 0))
 
