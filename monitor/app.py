@@ -14,29 +14,33 @@ Side effects: those of the calls (database, HTTP, SMTP).
 
 from __future__ import annotations
 
-import asyncio
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from . import leases
-from .alerts import DeliveryReport, deliver_pending
 from .config import Settings, load_config
-from .db import feed_state, queries, repo
+from .db import feed_state, queries
 from .db.engine import describe_failure, make_engine, reading
-from .digest import DigestResult, make_digest
 from .errors import DatabaseError, UsageError
 from .model import Context, FeedRef, PollSummary
-from .pipeline import make_context, poll_feeds
-from .workers import Workers
+
+if TYPE_CHECKING:
+    from .alerts import DeliveryReport
+    from .digest import DigestResult
+    from .workers import Workers
+
+# The stages (pipeline, workers, alerts, digest, dedup) are imported by the
+# actions that use them, not here: a listing command then starts in a fraction
+# of the time (bench/cli_startup.py).
 
 
 @dataclass(frozen=True)
@@ -55,7 +59,7 @@ class PollRun:
 
     summary: PollSummary
     skipped: list[tuple[str, str]] = field(default_factory=list)     # (feed, why)
-    delivery: DeliveryReport = field(default_factory=DeliveryReport)
+    delivery: DeliveryReport = field(default_factory=lambda: _no_delivery())
 
 
 class Monitor:
@@ -82,6 +86,8 @@ class Monitor:
 
     def context(self, **kw: Any) -> Context:
         """What a poll needs (topics compiled, channel table), for this monitor."""
+        from .pipeline import make_context
+
         return make_context(self.settings, self.engine, **kw)
 
     # --- lifecycle -----------------------------------------------------------
@@ -179,6 +185,8 @@ class Monitor:
     async def poll_claimed(self, ctx: Context, feeds: Sequence[FeedRef], *,
                            workers: Workers | None = None, writer: Any = None) -> PollSummary:
         """Poll feeds this monitor claimed, renewing their leases meanwhile."""
+        from .pipeline import poll_feeds
+
         with leases.Keeper(self.engine, self.holder, self.settings.schedule.lease):
             return await poll_feeds(ctx, feeds, workers=workers, writer=writer)
 
@@ -196,6 +204,8 @@ class Monitor:
         with Session(reading(self.engine)) as s:
             rows = feed_state.feeds_named(s, set(wanted) - {f.name for f in feeds})
         skipped = [(row.name, _why_skipped(row)) for row in rows]
+        import asyncio
+
         ctx = self.context(progress=progress, stop=stop)
         summary = asyncio.run(self.poll_claimed(ctx, feeds))
         return PollRun(summary, skipped, self.deliver(ctx=ctx))
@@ -211,11 +221,15 @@ class Monitor:
                 ctx: Context | None = None) -> DeliveryReport:
         """Send the pending alerts that are due (``ctx``: a poll's context,
         whose compiled topics are reused)."""
+        from .alerts import deliver_pending
+
         return deliver_pending(self.settings, self.engine, stop=stop,
                                topics=ctx.topics if ctx else None)
 
     def digest(self, *, dry_run: bool = False, now: datetime | None = None,
                slot: str | None = None) -> DigestResult:
+        from .digest import make_digest
+
         return make_digest(self.settings, self.engine, dry_run=dry_run, now=now, slot=slot)
 
     # --- listings (the fields of the CLI's --format json) ---------------------
@@ -295,6 +309,8 @@ class Monitor:
 
     def merge_stories(self, keep: int, other: int) -> int | None:
         """Merge story ``other`` into ``keep``; its article count, or None."""
+        from .db import repo
+
         with self._write() as s:
             merged = repo.merge_stories(s, keep, other)
             return merged.article_count if merged is not None else None
@@ -302,12 +318,19 @@ class Monitor:
     def split_article(self, url: str) -> int | None:
         """Move the article at ``url`` into a story of its own; that story's id."""
         from .canonical import canonical_url
+        from .db import repo
 
         with self._write() as s:
             new = repo.split_article(s, url, datetime.now(UTC))
             if new is None and canonical_url(url) != url:
                 new = repo.split_article(s, canonical_url(url), datetime.now(UTC))
             return new.id if new is not None else None
+
+
+def _no_delivery() -> DeliveryReport:
+    from .alerts import DeliveryReport
+
+    return DeliveryReport()
 
 
 def _why_skipped(row: Any) -> str:
