@@ -18,11 +18,13 @@ from ._base import (
     ARTICLE_FIELDS,
     MENTION_FIELDS,
     App,
+    GroupOptions,
     _setup_logging,
     _since,
     cli,
     command,
     fmt_option,
+    group,
     limit_option,
     since_option,
 )
@@ -36,9 +38,7 @@ def init_cmd(app: App) -> None:
                f"{ready.seeds_unchanged} already loaded")
 
 
-@cli.group("db")
-def db_group() -> None:
-    """Database migrations (Alembic underneath)."""
+db_group = group(cli, "db", "Database migrations (Alembic underneath).")
 
 
 @command(db_group, "upgrade")
@@ -58,9 +58,7 @@ def db_current(app: App) -> None:
     click.echo(f"current: {cur or '(none)'}  head: {head}  ({state})")
 
 
-@cli.group("seeds")
-def seeds_group() -> None:
-    """The seed stories (documents in seeds/ the user already knows)."""
+seeds_group = group(cli, "seeds", "The seed stories (documents in seeds/ the user already knows).")
 
 
 @command(seeds_group, "load")
@@ -210,9 +208,12 @@ def search_cmd(app: App, query: str, fmt: str, limit: int | None) -> None:
 @click.option("--output", type=click.Path(file_okay=False), default=None,
               help="folder for the demo database and digest (default: a new temporary folder)")
 @click.option("--debug", is_flag=True, help="debug logs and tracebacks")
-def demo_cmd(output: str | None, debug: bool) -> None:
-    """Offline end-to-end run against a bundled sample news site on loopback."""
+@click.pass_context
+def demo_cmd(ctx: click.Context, output: str | None, debug: bool) -> None:
+    """Offline end-to-end run against a bundled sample news site on loopback
+    (with a configuration of its own: --config is not read)."""
     from ..demo import run_demo
 
-    _setup_logging(debug)
+    outer = ctx.find_object(GroupOptions)
+    _setup_logging(debug or (outer is not None and outer.debug))
     run_demo(Path(output) if output else None, echo=click.echo)
