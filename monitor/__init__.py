@@ -35,7 +35,7 @@ if TYPE_CHECKING:
         MonitorError,
         UsageError,
     )
-    from .model import FeedRef, PollSummary
+    from .model import FeedRef, PollSummary, PruneReport
 
 __all__ = [
     "ConfigError",
@@ -52,6 +52,7 @@ __all__ = [
     "MonitorError",
     "PollRun",
     "PollSummary",
+    "PruneReport",
     "Ready",
     "Settings",
     "UsageError",
@@ -65,7 +66,7 @@ _HOME = {
     "Monitor": "app", "PollRun": "app", "Ready": "app",
     "Settings": "config", "load_config": "config", "settings_from_dict": "config",
     "DigestResult": "digest",
-    "FeedRef": "model", "PollSummary": "model",
+    "FeedRef": "model", "PollSummary": "model", "PruneReport": "model",
     **{name: "errors" for name in ("ConfigError", "DatabaseError", "DeliveryError", "ErrorCode",
                                    "ExtractError", "FeedParseError", "FetchError", "MonitorError",
                                    "UsageError")},

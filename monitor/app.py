@@ -7,6 +7,7 @@ the monitor does is here, one call per action:
     run = m.poll()              # claim the due feeds under one lease, poll, store
     m.deliver()                 # send the pending alerts
     m.digest()                  # the digest of what no digest covered
+    m.prune(dry_run=True)       # what retention would remove now
     m.mentions(topic="sora")    # listings, as the CLI's --format json prints them
 
 Side effects: those of the calls (database, HTTP, SMTP).
@@ -18,7 +19,7 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -31,7 +32,7 @@ from .config import Settings, load_config
 from .db import feed_state, queries
 from .db.engine import describe_failure, make_engine, reading
 from .errors import DatabaseError, UsageError
-from .model import Context, FeedRef, PollSummary
+from .model import Context, FeedRef, PollSummary, PruneReport
 
 if TYPE_CHECKING:
     from .alerts import DeliveryReport
@@ -232,6 +233,29 @@ class Monitor:
 
         return make_digest(self.settings, self.engine, dry_run=dry_run, now=now, slot=slot)
 
+    def prune(self, *, dry_run: bool = False, vacuum: bool = False,
+              now: datetime | None = None) -> PruneReport:
+        """Apply the retention settings now (also when retention is not enabled:
+        a person asked), or with ``dry_run`` only count what would go.
+        ``vacuum``: give the freed space back afterwards (or settings say so)."""
+        from .db import retention
+
+        self.require_db()
+        now = now or datetime.now(UTC)
+        ret = self.settings.retention
+        cut = retention.Cutoffs(text_before=now - timedelta(days=ret.article_text_days),
+                                window_since=now - self.settings.dedup.window,
+                                log_before=now - timedelta(days=ret.log_days), batch=ret.batch)
+        if dry_run:
+            with Session(reading(self.engine)) as s:
+                return retention.count(s, cut)
+        with Session(self.engine) as s:
+            report = retention.prune(s, cut)
+        if vacuum or ret.vacuum:
+            retention.vacuum(self.engine)
+            report.vacuumed = True
+        return report
+
     # --- listings (the fields of the CLI's --format json) ---------------------
     def _read(self) -> Session:
         self.require_db()
@@ -253,11 +277,63 @@ class Monitor:
         with self._read() as s:
             return queries.explain_story(s, story_id)
 
-    def search(self, query: str, *, limit: int | None = None) -> list[dict[str, Any]]:
+    def search(self, query: str, *, source: str | None = None, since: datetime | None = None,
+               until: datetime | None = None, sort: str = "rank",
+               limit: int | None = 20) -> list[dict[str, Any]]:
+        """Stored articles that match ``query`` (the topic query language), best
+        first (bm25 / ts_rank; ``sort="time"``: newest first), each with the terms
+        that matched and a snippet around the first match in the text."""
+        if sort not in ("rank", "time"):
+            raise UsageError(f"search: --sort is rank or time, not {sort!r}")
+        out: list[dict[str, Any]] = []
+        if limit is not None and limit <= 0:
+            return out
+        for row in self._matching("search", query, source, since, until, by_time=sort == "time"):
+            row.pop("when")
+            out.append(row)
+            if limit is not None and len(out) >= limit:
+                break
+        return out
+
+    def preview_topic(self, query: str, *, since: datetime | None = None,
+                      first: int = 10) -> dict[str, Any]:
+        """What ``query`` would have matched among stored articles: the count, the
+        count per day (publication day, else the day first seen) and the newest
+        ``first`` matches with their matched terms."""
+        per_day: dict[str, int] = {}
+        shown: list[dict[str, Any]] = []
+        total = 0
+        for row in self._matching("topics test", query, None, since, None, by_time=True):
+            total += 1
+            day = row.pop("when").date().isoformat()
+            per_day[day] = per_day.get(day, 0) + 1
+            if len(shown) < first:
+                shown.append(row)
+        return {"query": query, "since": None if since is None else queries.iso(since),
+                "matches": total, "per_day": [{"day": d, "count": per_day[d]} for d in sorted(per_day)],
+                "first": shown}
+
+    def _matching(self, what: str, query: str, source: str | None, since: datetime | None,
+                  until: datetime | None, *, by_time: bool) -> Iterator[dict[str, Any]]:
+        """Candidates from the full-text index, kept where the matcher says so."""
+        from .db.fulltext import Filters, candidate_pages
+        from .search_plan import narrowing
+        from .topics import QuerySyntaxError, Topic
+
         if not query.strip():
-            raise UsageError("search: the query is empty")
+            raise UsageError(f"{what}: the query is empty")
+        try:
+            topic = Topic(what, query)
+        except QuerySyntaxError as e:
+            raise UsageError(f"{what}: the query does not parse: {e.describe()}") from None
+        narrow = narrowing(topic.node)
         with self._read() as s:
-            return queries.search(s, query, limit=limit)
+            for page in candidate_pages(s, narrow, Filters(source, since, until), by_time=by_time):
+                for row in page:
+                    m = topic.match(row["title"] or "", row.pop("text"))
+                    if m is not None:
+                        row["matched"], row["snippet"] = m.matched, m.snippet
+                        yield row
 
     def feeds(self) -> list[dict[str, Any]]:
         with self._read() as s:

@@ -31,6 +31,7 @@ from .sections import (
     DigestSettings,
     FeedSettings,
     FetchSettings,
+    RetentionSettings,
     ScheduleSettings,
     SeedSettings,
     Strict,
@@ -50,6 +51,7 @@ class Settings(Strict):
     alerts: AlertSettings = AlertSettings()
     digest: DigestSettings = DigestSettings()
     dedup: DedupSettings = DedupSettings()
+    retention: RetentionSettings = RetentionSettings()
     source: Path | None = None                      # the file this came from (set by the loader)
 
     @field_validator("feeds")
@@ -78,6 +80,17 @@ class Settings(Strict):
             raise ValueError(f"schedule.lease ({self.schedule.lease}) is shorter than two "
                              f"fetch.timeout ({self.fetch.timeout}): a feed and its pages can take "
                              "that long, and another daemon would claim the feed mid-poll")
+        return self
+
+    @model_validator(mode="after")
+    def _text_outlives_the_dedup_window(self) -> Settings:
+        # the story index reads the features of every story seen within the window:
+        # dropping them sooner would make the dedup forget stories it still joins
+        days = self.retention.article_text_days
+        if self.retention.enabled and timedelta(days=days) < self.dedup.window:
+            raise ValueError(f"retention.article_text_days ({days}) is shorter than dedup.window "
+                             f"({self.dedup.window / timedelta(days=1):g} days): article text and "
+                             "features are needed for as long as new articles may join their story")
         return self
 
     def feed(self, name: str) -> FeedSettings:

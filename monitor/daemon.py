@@ -4,7 +4,9 @@
   restart or a second daemon picks up where the first left off) with a lease,
   polls them, then delivers the alerts they made;
 - deliver: retries pending alerts on its own interval (a channel that was down);
-- digest: on digest.schedule (cron) in digest.timezone.
+- digest: on digest.schedule (cron) in digest.timezone;
+- housekeeping: with retention enabled, once a day (first a minute after the
+  start), applies the retention settings (``Monitor.prune``).
 
 SIGTERM/SIGINT (stop): no new poll, page fetch or send starts; pages still
 downloading or being analysed get ``Context.stop_grace`` (10 s) and are then
@@ -170,6 +172,18 @@ class Daemon:
         except Exception:
             self._failed("digest", "its mentions stay for the next digest")
 
+    def housekeeping(self) -> None:
+        if self.stop.is_set():
+            return
+        with self._job():
+            try:
+                r = self.monitor.prune()
+                log.info("housekeeping: dropped the text of %d article(s); removed %d fetch "
+                         "error(s), %d alert(s), %d digest(s)%s", r.articles_text, r.fetch_errors,
+                         r.alerts, r.digests, "; vacuumed" if r.vacuumed else "")
+            except Exception:
+                self._failed("housekeeping", "it runs again tomorrow")
+
     # --- lifecycle --------------------------------------------------------
     def start(self) -> None:
         sch = self.settings.schedule
@@ -179,6 +193,9 @@ class Daemon:
         self.scheduler.add_job(self.deliver, IntervalTrigger(
             seconds=sch.delivery_interval.total_seconds()), id="deliver")
         self.scheduler.add_job(self.digest, self.digest_trigger, id="digest")
+        if self.settings.retention.enabled:
+            self.scheduler.add_job(self.housekeeping, IntervalTrigger(days=1), id="housekeeping",
+                                   next_run_time=now + timedelta(minutes=1))
         self.scheduler.start()
         log.info("daemon %s started: %d feed(s), tick every %s, digest '%s' %s", self.owner,
                  len(self.settings.feeds), sch.tick, self.settings.digest.schedule,

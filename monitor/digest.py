@@ -26,7 +26,8 @@ from .db import digests, feed_state
 from .db.engine import reading
 from .db.identity import install_id, message_id
 from .errors import DeliveryError, ErrorCode
-from .render import mark_matches, render
+from .model import ALERTING_KINDS, NEW_TOPIC
+from .render import mark_matches, mention_label, render
 from .topics import compile_topics
 from .views import DigestStory, DigestTopic, DigestView, FailingFeed, KnownStory, LinkView
 
@@ -62,6 +63,7 @@ def build_view(s: Session, run_id: int | None, now: datetime,
             if link not in seed.articles:
                 seed.articles.append(link)
             continue
+        link.kind = m.kind
         stories = topics.setdefault(m.topic, OrderedDict())
         entry = stories.get(story.id)
         if entry is None:
@@ -70,6 +72,7 @@ def build_view(s: Session, run_id: int | None, now: datetime,
         # new: the alerting article is in this digest; else a follow-up of an earlier alert
         if m.is_new or m.article_id == alerted.get((story.id, m.topic)):
             entry.is_new = True
+            entry.kind = m.kind if m.kind in ALERTING_KINDS else NEW_TOPIC
             entry.snippet, entry.matched = m.snippet, m.matched
         if link.source not in entry.sources:
             entry.sources.append(link.source)
@@ -83,6 +86,7 @@ def build_view(s: Session, run_id: int | None, now: datetime,
             -len(e.sources), -last_seen[(topic, e.story_id)].timestamp()))
         for e in ordered:
             e.spans = mark_matches(topic, e.snippet, compiled or {})
+            e.label = mention_label(e.kind, [topic])     # the first-seen time is shown beside it
         topic_views.append(DigestTopic(topic, ordered, sum(1 for e in ordered if e.is_new),
                                        sum(1 for e in ordered if not e.is_new)))
     failing = [FailingFeed(f.name, f.last_error_code, since, tries, f.status)

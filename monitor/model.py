@@ -40,6 +40,15 @@ class TopicMatch:
     snippet: str
 
 
+# What a mention is for its story and topic (mentions.kind). The first two alert.
+NEW_STORY = "new_story"        # the article started a story not seen before
+NEW_TOPIC = "new_topic"        # first mention of the topic in a story seen before
+FOLLOW_UP = "follow_up"        # a later article of a story already mentioned for the topic
+SEED_STORY = "seed_story"      # in a story the seeds hold: known, never alerted
+MENTION_KINDS = (NEW_STORY, NEW_TOPIC, FOLLOW_UP, SEED_STORY)
+ALERTING_KINDS = (NEW_STORY, NEW_TOPIC)
+
+
 @dataclass
 class FeedEntry:
     guid: str
@@ -193,3 +202,21 @@ class Context:
     stop_grace: float = 10.0       # seconds work in flight may go on after the stop, then cut
     progress: Callable[[PollSummary], None] | None = None  # called as feeds and articles finish
     robots: RobotsCache | None = None   # robots.txt kept across polls (the fetcher's own if None)
+
+
+@dataclass
+class PruneReport:
+    """What retention removed (or, for a dry run, would remove): rows per kind.
+    ``articles_text`` counts articles whose text, features and signature were
+    dropped (the rows stay)."""
+
+    dry_run: bool = False
+    articles_text: int = 0
+    fetch_errors: int = 0
+    alerts: int = 0
+    digests: int = 0
+    vacuumed: bool = False
+
+    @property
+    def total(self) -> int:
+        return self.articles_text + self.fetch_errors + self.alerts + self.digests

@@ -39,6 +39,36 @@ def _may_join(text: str) -> bool:
 
 
 _Occ = tuple[int, int]            # first and last token position of one occurrence
+_SENTENCE_END = re.compile(r"[.!?][\"'\u201d\u2019)\]]*$")
+_HEADLINE_WORDS = 40              # a first line longer than this is a paragraph, not a headline
+_SHARED = 2 / 3                   # of each side's words, for a reworded repeat of the headline
+
+
+def _folded_words(text: str) -> list[str]:
+    return [strip_accents(w).casefold() for w in _WORD_RE.findall(text)]
+
+
+def body_of(title: str, text: str) -> str:
+    """The text as a field of its own, apart from the headline: an extracted page (and a
+    seed without front matter) often starts with its headline as its first line, which
+    would glue the headline's last word to the body's first for phrases, NEAR and
+    snippets. That line is blanked out (spaces, so offsets still point into ``text``)
+    when it repeats the headline: the same words, or (a page's h1 beside the feed's
+    headline, a "| Site" suffix) a line that does not end a sentence and shares two
+    thirds of its words with the headline both ways. The headline's words are matched
+    in the title field already. A text that is nothing but its headline stays as it is."""
+    first, nl, rest = text.partition("\n")
+    if not nl or not title or len(first) > 2 * len(title) + 100 or not rest.strip():
+        return text                     # (a first line that long is no headline)
+    line, head = _folded_words(first), _folded_words(title)
+    if not line or not head:
+        return text
+    if line != head:
+        shared = len(set(line) & set(head))
+        if (len(line) > _HEADLINE_WORDS or _SENTENCE_END.search(first.rstrip())
+                or shared < _SHARED * len(set(line)) or shared < _SHARED * len(set(head))):
+            return text
+    return " " * len(first) + nl + rest
 
 
 class _Doc:

@@ -21,6 +21,21 @@ def _fmt_time(dt: datetime | None) -> str:
     return dt.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
+def mention_label(kind: str, topics: list[str], first_seen: datetime | None = None) -> str:
+    """What a mention is, in words: "new story", "first mention of sora in a known story
+    (first seen 2026-12-02 09:14 UTC)" (the date only when given), "follow-up",
+    "known story (from your seeds)"."""
+    if kind == "new_story":
+        return "new story"
+    if kind == "new_topic":
+        names = (", ".join(topics[:-1]) + " and " + topics[-1]) if len(topics) > 1 else "".join(topics)
+        seen = f" (first seen {_fmt_time(first_seen)})" if first_seen is not None else ""
+        return f"first mention of {names} in a known story{seen}"
+    if kind == "seed_story":
+        return "known story (from your seeds)"
+    return "follow-up"
+
+
 def counted(n: int, one: str, many: str) -> str:
     """'1 try', '3 tries': the subjects and the templates (filter ``counted``) say it alike."""
     return f"{n} {one if n == 1 else many}"
@@ -58,6 +73,7 @@ def env() -> Environment:
         _env.filters["when"] = _fmt_time
         _env.filters["mark"] = _mark
         _env.filters["counted"] = counted
+        _env.filters["first_upper"] = lambda s: s[:1].upper() + s[1:]
     return _env
 
 

@@ -1,5 +1,6 @@
 """The sections of config.yaml: one strict, frozen pydantic model per section
-(database, seeds, fetch, feeds, schedule, topics, alerts, digest, dedup), each
+(database, seeds, fetch, feeds, schedule, topics, alerts, digest, dedup,
+retention), each
 validating its own values, with unknown keys as errors. ``config.Settings`` holds
 them and checks what spans sections.
 
@@ -269,3 +270,21 @@ class DedupSettings(Strict):
                         "whose probability threshold is dedup.same_story_probability (0-1, "
                         "0.5 as fitted); remove the key")
         return data
+
+
+class RetentionSettings(Strict):
+    """How long the store keeps what it no longer needs (off unless enabled).
+    Article rows, their story membership and mentions are kept for good; what
+    goes is the bulk of an old article (its text, dedup features and MinHash
+    signature) and old log rows (fetch errors, sent or failed alerts, digests)."""
+
+    enabled: bool = False
+    # an article's text, features and signature are dropped this long after it was
+    # stored, unless its story is a seed story or was seen within dedup.window
+    article_text_days: int = Field(default=90, ge=1)
+    # fetch errors, sent and failed alerts, digests: kept this long
+    log_days: int = Field(default=30, ge=1)
+    # the daily job also runs VACUUM (SQLite: gives the space back to the disk;
+    # PostgreSQL: makes it reusable); `monitor db prune --vacuum` does it by hand
+    vacuum: bool = False
+    batch: int = Field(default=500, ge=1, le=10_000)   # rows per delete/update transaction

@@ -5,7 +5,7 @@ Topics in config.yaml are boolean queries in the style of media-monitoring tools
 parentheses, ``A NEAR/n B``, trailing ``*`` wildcards and ``title:`` scoping. The AST and
 parser live in :mod:`monitor.query_parser` and are re-exported here.
 
-:func:`match_topics` tokenizes an article's title and text once (see
+:func:`match_topics` tokenizes an article's title and text once, as two fields (see
 :mod:`monitor.query_tokens`) and hands them to every topic's :meth:`Topic.match_docs`. A topic
 first checks the words it cannot do without (cheap set lookups), then evaluates its compiled
 query. :func:`explain` shows what a query finds in a text and why
@@ -20,7 +20,7 @@ from typing import Any, Protocol
 
 from .model import Match, TopicMatch
 from .query_parser import And, Near, Node, Not, Or, QuerySyntaxError, Scoped, Term, parse_query
-from .query_tokens import _Doc
+from .query_tokens import _Doc, body_of
 from .snippets import make_snippet
 
 __all__ = ["QuerySyntaxError", "Node", "Term", "And", "Or", "Not", "Near", "Scoped",
@@ -37,8 +37,10 @@ _FIELDS = ("title", "text")
 
 
 def _docs(title: str, text: str) -> dict[str, _Doc]:
-    """An article's title and text, tokenized once for every topic that looks at them."""
-    return {"title": _Doc(title or ""), "text": _Doc(text or "")}
+    """An article's title and text, tokenized once for every topic that looks at them: two
+    fields that phrases and NEAR never cross (the text without a leading repeat of the
+    headline, see :func:`body_of`; offsets still point into the stored text)."""
+    return {"title": _Doc(title or ""), "text": _Doc(body_of(title or "", text or ""))}
 
 
 def _compile(node: Node, cs: bool, fields: tuple[str, ...]) -> _Eval:
@@ -155,8 +157,8 @@ class Topic:
         return self.match_docs(_docs(title, text))
 
     def match_docs(self, docs: _Docs) -> TopicMatch | None:
-        """:meth:`match` for an article already tokenized: ``{"title": _Doc(title), "text":
-        _Doc(text)}``, as :func:`match_topics` builds it once for all topics."""
+        """:meth:`match` for an article already tokenized by ``_docs(title, text)``, as
+        :func:`match_topics` does once for all topics."""
         cs, both = self.case_sensitive, docs.values()
         if not all(any(d._word(cs, w, p) for w, p in need for d in both) for need in self._needs):
             return None                       # a word the query cannot do without is missing
@@ -221,7 +223,8 @@ def explain(topic: Topic, title: str, text: str) -> dict[str, Any]:
     ``start``/``end`` offsets and a few words of ``context``; the ``snippet``; and ``reason``,
     a short why-not when the query is false (None when it matches)."""
     title, text = title or "", text or ""
-    docs, raw, cs = _docs(title, text), {"title": title, "text": text}, topic.case_sensitive
+    docs, cs = _docs(title, text), topic.case_sensitive
+    raw = {"title": title, "text": docs["text"].text}
     seen = {(f, s, e, t.text): None for t, fields in _scoped_terms(topic.node) for f in fields
             for s, e in docs[f].occurrences(cs, _parts(t, cs))}
     occ = [(f, docs[f].spans[s][0], docs[f].spans[e][1], t, _context(raw[f], docs[f], s, e))
@@ -230,7 +233,7 @@ def explain(topic: Topic, title: str, text: str) -> dict[str, Any]:
     m = topic.match_docs(docs)
     if m is not None:
         return {"matched": True, "terms": terms, "snippet": m.snippet, "reason": None}
-    snippet = _snippet(text, (o[:3] for o in occ))
+    snippet = _snippet(docs["text"].text, (o[:3] for o in occ))
     reason = _why_false(topic.node, docs, cs, _FIELDS)[1] if terms else "no query term found"
     return {"matched": False, "terms": terms, "snippet": snippet, "reason": reason}
 

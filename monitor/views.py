@@ -16,6 +16,7 @@ class MentionView:
     matched: list[str]
     snippet: str
     spans: list[tuple[int, int]]        # where the matched terms are, for bolding
+    kind: str = "new_story"             # monitor.model.MENTION_KINDS
 
 
 @dataclass
@@ -30,6 +31,9 @@ class AlertView:
     seen_at: datetime
     story_id: int
     mentions: list[MentionView]
+    kind: str                           # new_story | new_topic (a story seen before)
+    story_first_seen_at: datetime
+    label: str                          # "new story", "first mention of sora in a known story (...)"
 
 
 @dataclass
@@ -52,11 +56,13 @@ class LinkView:
     title: str
     url: str
     source: str
+    kind: str = ""                      # the mention's kind, under a topic of the digest
 
 
 @dataclass
 class DigestStory:
-    """A story under one topic: new (its alerting article is in this digest) or a follow-up."""
+    """A story under one topic: new (its alerting article is in this digest: a new story, or
+    the first mention of the topic in a known story) or a follow-up; ``label`` says which."""
 
     story_id: int
     headline: str
@@ -67,6 +73,8 @@ class DigestStory:
     articles: list[LinkView] = field(default_factory=list)
     is_new: bool = False
     spans: list[tuple[int, int]] = field(default_factory=list)
+    kind: str = "follow_up"
+    label: str = ""
 
 
 @dataclass

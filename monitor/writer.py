@@ -110,8 +110,8 @@ def store_drafts(ctx: Context, drafts: list[ArticleDraft], state: WriterState) -
                         STORE_ATTEMPTS)
             time.sleep(0.5 * attempt)
     for draft, decision, res in result.stored:
-        log.info("feed %s: stored %s (%s, story %s, score %s, new topics %s)", draft.feed_name,
-                 draft.url, decision.layer, res.story_id,
+        log.info("feed %s: stored %s (%s, story %s, %s %s, new topics %s)", draft.feed_name,
+                 draft.url, decision.layer, res.story_id, decision.measure,
                  None if decision.score is None else round(decision.score, 3), res.new_topics)
     return result
 

@@ -149,13 +149,13 @@ def test_the_public_api_is_pinned() -> None:
     assert monitor.__all__ == [
         "ConfigError", "DatabaseError", "DeliveryError", "DeliveryReport", "DigestResult",
         "ErrorCode", "ExtractError", "FeedParseError", "FeedRef", "FetchError", "Monitor",
-        "MonitorError", "PollRun", "PollSummary", "Ready", "Settings", "UsageError",
+        "MonitorError", "PollRun", "PollSummary", "PruneReport", "Ready", "Settings", "UsageError",
         "load_config", "settings_from_dict",
     ]
     for name in monitor.__all__:
         assert getattr(monitor, name) is not None, name
     # the facade's actions, as every front end calls them
     for action in ("prepare", "poll", "deliver", "digest", "mentions", "articles", "stories",
-                   "search", "feeds", "enable_feed", "reset_feed", "release_feeds",
-                   "merge_stories", "split_article"):
+                   "search", "preview_topic", "feeds", "enable_feed", "reset_feed", "release_feeds",
+                   "merge_stories", "split_article", "prune"):
         assert callable(getattr(monitor.Monitor, action)), action

@@ -1,5 +1,5 @@
 """The listing commands and the `feeds`/`stories` groups on the database that
-`monitor demo` makes (run once, without --output: in a folder of its own):
+`monitor demo --output DIR` makes (run once, kept in that folder):
 --topic, --since, --limit, an empty search, and the group options
 (`monitor feeds --config X enable NAME`) handed to the subcommands."""
 
@@ -8,7 +8,6 @@ from __future__ import annotations
 import io
 import json
 import shutil
-import tempfile
 from contextlib import redirect_stdout
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -37,17 +36,14 @@ class Demo:
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Demo:
-    """`monitor demo` without --output: it makes a temporary folder of its own."""
-    tmp = tmp_path_factory.mktemp("tmp")
+    """`monitor demo --output DIR`: the database, config and digest stay in DIR."""
+    folder = tmp_path_factory.mktemp("demo")
     out = io.StringIO()
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(tempfile, "tempdir", str(tmp))
         mp.delenv("MONITOR_DATABASE_URL", raising=False)
         with redirect_stdout(out):
-            assert main(["demo"]) == 0
-    folders = list(tmp.glob("monitor-demo-*"))
-    assert len(folders) == 1, folders
-    return Demo(folders[0], out.getvalue())
+            assert main(["demo", "--output", str(folder)]) == 0
+    return Demo(folder, out.getvalue())
 
 
 def _isolate(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -84,11 +80,12 @@ def db(cfg: str) -> Any:
     return make_engine(f"sqlite:///{Path(cfg).parent / 'demo.db'}")
 
 
-def test_demo_without_output_writes_to_a_temporary_folder(demo: Demo) -> None:
+def test_demo_with_output_keeps_everything_in_that_folder(demo: Demo) -> None:
     digest = demo.folder / "digest.html"
     assert f"database {demo.folder / 'demo.db'}: 5 seed documents loaded" in demo.out
-    assert f"written to {digest}" in demo.out and "<html>" in digest.read_text()
-    assert "NEW MENTIONS" in demo.out
+    assert f"written to {digest.resolve()}" in demo.out and "<html>" in digest.read_text()
+    assert (demo.folder / "demo.db").exists() and (demo.folder / "config.yaml").exists()
+    assert "NEW MENTIONS" in demo.out and "temporary" not in demo.out
 
 
 def test_mentions_of_one_topic(cfg: str, capsys: pytest.CaptureFixture[str]) -> None:
@@ -220,3 +217,21 @@ def test_group_debug_reaches_the_subcommand(cfg_copy: str) -> None:
         assert noisy.level == logging.INFO      # what _setup_logging does under --debug
     finally:
         noisy.setLevel(before)
+
+
+def test_snippets_never_glue_the_headline_to_the_body(cfg: str,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    """Several demo pages come out of extraction with their headline as the text's first
+    line; the mentions' and the search's snippets show the body alone."""
+    texts = {a["url"]: a for a in listing(capsys, "articles", "--text", "--config", cfg)}
+    glued = {url: a["text"][len(a["title"]):].split()[0] for url, a in texts.items()
+             if a["text"].startswith(a["title"] + "\n") and a["text"][len(a["title"]):].strip()}
+    assert len(glued) >= 5
+    mentions = [m for m in listing(capsys, "mentions", "--config", cfg) if m["url"] in glued]
+    found = listing(capsys, "search", "Netflix", "--config", cfg)
+    shown = [(m["url"], m["snippet"]) for m in mentions + found if m["url"] in glued]
+    assert len(mentions) >= 4 and len(shown) > len(mentions)
+    for url, snippet in shown:
+        title = texts[url]["title"]
+        assert f"{title.split()[-1]} {glued[url]}" not in snippet, (title, snippet)
+        assert not snippet.lstrip("…").startswith(title), snippet

@@ -87,6 +87,7 @@ def test_explain_says_why_an_article_joined_its_story(tmp_path: Path,
     rows = json.loads(capsys.readouterr().out)
     first, joined = rows
     assert first["layer"] == "new_story" and joined["layer"] == "same_story"
+    assert first["measure"] == joined["measure"] == "story_probability"
     assert joined["nearest_story_id"] == football["story_id"]
     assert joined["score"] >= joined["threshold"] > 0
     assert first["score"] < first["threshold"]
@@ -99,5 +100,5 @@ def test_explain_says_why_an_article_joined_its_story(tmp_path: Path,
     # the text table shows the same columns
     assert main(["stories", "--explain", str(football["story_id"]), "--config", str(cfg)]) == 0
     out = capsys.readouterr().out
-    assert "THRESHOLD" in out.splitlines()[0] and "SIGNALS" in out.splitlines()[0]
+    assert all(h in out.splitlines()[0] for h in ("LAYER", "MEASURE", "SCORE", "THRESHOLD", "SIGNALS"))
     assert "story_cosine +" in out or "story_cosine -" in out

@@ -59,6 +59,7 @@ def test_exact_copy_is_a_text_hash_duplicate() -> None:
     doc = read_seeds(SEEDS)[4]
     d = index.decide(features(doc.title, doc.text), text_hash(doc.text))
     assert d.layer == "text_hash" and d.story_id == story_of["004"]
+    assert (d.measure, d.score, d.threshold) == ("identical_text", 1.0, 1.0)
 
 
 def test_decision_names_nearest_and_runner_up() -> None:
@@ -68,7 +69,14 @@ def test_decision_names_nearest_and_runner_up() -> None:
     d = index.decide(features(doc.title, text), text_hash(text))
     assert d.story_id == story_of["002"] and d.layer in ("near_duplicate", "same_story")
     assert d.runner_up_story_id is not None and d.runner_up_score is not None
-    assert d.score is not None and d.score > d.runner_up_score
+    # each layer is held to its own measure: a near-copy's keyword cosine against
+    # near_duplicate_threshold, a same-story join's probability against same_story_probability
+    if d.layer == "near_duplicate":
+        assert d.measure == "keyword_cosine" and d.threshold == index.near_duplicate_threshold
+    else:
+        assert d.measure == "story_probability" and d.threshold == index.same_story_probability
+        assert d.score is not None and d.score > d.runner_up_score
+    assert d.score is not None and d.score >= d.threshold
 
 
 def test_wire_copy_with_different_boilerplate_is_a_near_duplicate() -> None:
@@ -85,7 +93,10 @@ def test_wire_copy_with_different_boilerplate_is_a_near_duplicate() -> None:
         index2.add(Candidate(c.article_id, c.story_id, c.features, c.text_hash, True, signature(text)))
     d = index2.decide(features("Netflix AI", copy), text_hash(copy), signature(copy))
     assert d.layer == "near_duplicate" and d.story_id == story_of["004"]
-    assert d.score is not None and d.score >= 0.5
+    # its measure is the shingles' Jaccard, held to the Jaccard threshold (not the
+    # model's probability threshold, nor the keyword cosine's)
+    assert d.measure == "shingle_jaccard" and d.threshold == 0.5
+    assert d.score is not None and d.score >= d.threshold
 
 
 def test_two_headlines_meet_on_one_rare_word_two_articles_do_not() -> None:
@@ -139,7 +150,7 @@ def test_a_seed_story_past_the_window_stays_a_candidate_scaled_a_stale_story_doe
         index = StoryIndex(window=timedelta(days=14))
         index.add(Candidate(1, 7, feats, "stored", is_seed, published=then))
         d = index.decide(feats, "a rewrite", query=Query(published=now))
-        assert d.score == (None if score is None else pytest.approx(score, abs=1e-3))
+        assert d.probability == (None if score is None else pytest.approx(score, abs=1e-3))
     index = StoryIndex(window=timedelta(days=14))
     index.add(Candidate(1, 7, feats, "stored", False, published=then))
     assert index.decide(feats, "a rewrite", query=Query(published=then + timedelta(days=10))).story_id == 7
@@ -160,4 +171,5 @@ def test_an_undated_seed_story_is_not_held_to_time_until_an_article_dates_it() -
     assert first.story_id == 7
     index.add(Candidate(2, 7, feats, "a rewrite", False, published=year_before))
     later = index.decide(feats, "another", query=Query(published=year_before + timedelta(days=400)))
-    assert later.score is not None and later.score < first.score
+    assert later.probability is not None and first.probability is not None
+    assert later.probability < first.probability

@@ -88,11 +88,14 @@ def test_poll_alert_digest_end_to_end(tmp_path: Path, db_url: str, smtp_server: 
         for a in by_group["seed-q3-call"]:
             rows = by_title[a["title"]]
             assert rows and all(m["story_is_seed"] and not m["is_new"] for m in rows), a["title"]
+            assert {m["kind"] for m in rows} == {"seed_story"}
 
         # a new story alerts once; the second outlet's article is a follow-up
         first, second = sorted(by_group["netflix-football"], key=lambda a: a["published"])
         assert [m["is_new"] for m in by_title[first["title"]]] == [True]
         assert [m["is_new"] for m in by_title[second["title"]]] == [False]
+        assert [m["kind"] for m in by_title[first["title"]] + by_title[second["title"]]] == [
+            "new_story", "follow_up"]
         assert by_title[first["title"]][0]["story_id"] == by_title[second["title"]][0]["story_id"]
 
         # every alert email went out once, and only for new mentions

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gzip
+import json
 import random
 import time
 from pathlib import Path
@@ -29,6 +31,8 @@ from monitor.topics import (
     match_topics,
     parse_query,
 )
+
+PAGES = Path("/work/shared/data/pages")    # real pages (ScrapingHub benchmark), read in place
 
 
 def hit(query: str, text: str, title: str = "", case_sensitive: bool = False) -> bool:
@@ -323,6 +327,58 @@ def test_snippet_title_only_match_uses_start_of_text() -> None:
     m = Topic("t", "title:Netflix").match("Netflix news", text)
     assert m is not None and m.snippet.startswith("First sentence here.") and m.snippet.endswith("…")
     assert len(m.snippet) <= 300
+
+
+# the headline as trafilatura gives it: the text's first line repeats it
+GLUED_TITLE = "SAG-AFTRA files deepfake complaints"
+GLUED_TEXT = ("SAG-AFTRA files deepfake complaints\nOpenAI said on Tuesday it would review "
+              "the clips. The union rules out any deal until the videos are gone.")
+
+
+@pytest.mark.parametrize("title", [GLUED_TITLE, GLUED_TITLE + " | Variety"])
+def test_headline_and_body_are_separate_fields(title: str) -> None:
+    assert not hit('"complaints OpenAI"', GLUED_TEXT, title)      # headline's last + body's first
+    assert not hit("complaints NEAR/1 OpenAI", GLUED_TEXT, title)
+    assert not hit('"deepfake complaints" NEAR/2 OpenAI', GLUED_TEXT, title)
+    assert hit('"deepfake complaints"', GLUED_TEXT, title)        # within the headline
+    assert hit('"OpenAI said"', GLUED_TEXT, title)                # within the body
+    assert hit("complaints NEAR/20 OpenAI", "OpenAI got complaints", title)
+    assert hit("title:deepfake", GLUED_TEXT, title)
+    assert not hit("title:OpenAI", GLUED_TEXT, title)
+    m = Topic("t", "deepfake OR OpenAI").match(title, GLUED_TEXT)
+    assert m is not None and m.snippet.startswith("OpenAI said on Tuesday")
+    assert "complaints" not in m.snippet                         # the headline is not glued on
+    assert m.matches[-1] == Match("OpenAI", "text", GLUED_TEXT.index("OpenAI"),
+                                  GLUED_TEXT.index("OpenAI") + 6)   # offsets in the stored text
+
+
+def test_a_first_line_that_is_not_the_headline_stays_in_the_body() -> None:
+    text = "SAG-AFTRA files deepfake complaints against OpenAI.\nThe union said more."
+    assert hit('"complaints against OpenAI"', text, GLUED_TITLE)  # a sentence, not a headline
+    assert hit('"Sora clips"', "Sora clips", "Sora clips")        # nothing but the headline
+    m = Topic("t", "Sora").match("Sora clips", "Sora clips")
+    assert m is not None and m.snippet == "Sora clips"
+
+
+def test_explain_keeps_headline_and_body_apart() -> None:
+    out = explain(Topic("t", '"complaints OpenAI"'), GLUED_TITLE, GLUED_TEXT)
+    assert out["matched"] is False and out["snippet"].startswith("OpenAI said")
+
+
+@pytest.mark.skipif(not PAGES.is_dir(), reason="the real pages are not on this machine")
+def test_real_page_headline_does_not_run_into_its_body() -> None:
+    """A real page (ScrapingHub benchmark) whose extracted text opens with its headline."""
+    from monitor.extract import extract_page
+
+    pid = "05844573ca7e1fba714d715bb11ca08c26e25328999c74a1cb3bc8a0e4399f0f"
+    url = json.loads((PAGES / "ground-truth.json").read_text())[pid]["url"]
+    page = extract_page(gzip.decompress((PAGES / "html" / f"{pid}.html.gz").read_bytes()), url)
+    assert page.text.startswith(page.title + "\nNew electric vehicles")  # as trafilatura gives it
+    assert not hit('"Auto Show New"', page.text, page.title)
+    assert not hit("Show NEAR/1 electric", page.text, page.title)
+    assert hit('"Los Angeles Auto Show"', page.text, page.title)
+    m = Topic("t", '"electric vehicles"').match(page.title, page.text)
+    assert m is not None and m.snippet.startswith("New electric vehicles, several new small SUVs")
 
 
 def test_make_snippet_short_text_and_edges() -> None:

@@ -24,7 +24,8 @@ from ..config import Settings
 from ..db import feed_state, identity, outbox
 from ..db.engine import reading
 from ..errors import DeliveryError, ErrorCode
-from ..render import mark_matches, render
+from ..model import NEW_STORY, NEW_TOPIC
+from ..render import mark_matches, mention_label, render
 from ..topics import Topic, compile_topics
 from ..views import AlertView, FeedAlertView, MentionView, as_json
 from .channels import build_email, post_webhook, send_email
@@ -55,12 +56,18 @@ def _view(ctx: outbox.AlertContext, topics: dict[str, Any]) -> AlertView | FeedA
                              reason=feed.disabled_reason)
     art = ctx.article
     assert art is not None
+    mentions = ctx.mentions or []
+    # one article is in one story: its new mentions are all of a new story, or all of a known one
+    kind = NEW_STORY if any(m.kind == NEW_STORY for m in mentions) or not mentions else NEW_TOPIC
+    first_seen = ctx.story.first_seen_at if ctx.story is not None else art.seen_at
     return AlertView(
         topics=list(alert.topics), title=art.title, url=art.url, source=ctx.source,
         published_at=art.published_at, seen_at=art.seen_at, story_id=art.story_id,
         mentions=[MentionView(m.topic, list(m.matched or []), m.snippet,
-                              mark_matches(m.topic, m.snippet, topics))
-                  for m in ctx.mentions or []])
+                              mark_matches(m.topic, m.snippet, topics), m.kind)
+                  for m in mentions],
+        kind=kind, story_first_seen_at=first_seen,
+        label=mention_label(kind, list(alert.topics), first_seen))
 
 
 def _send(settings: Settings, kind: str, channel: str, topics: list[str], message_id: str,
@@ -77,7 +84,8 @@ def _send(settings: Settings, kind: str, channel: str, topics: list[str], messag
         if not settings.alerts.webhook_url:
             raise DeliveryError("alerts.webhook_url is not configured", code=ErrorCode.NOT_CONFIGURED)
         subject, text, _html = render(template, view)
-        payload = {"text": f"{subject}\n{view.url}", "alert": {**as_json(view),
+        label = f"{view.label[:1].upper()}{view.label[1:]}\n" if isinstance(view, AlertView) else ""
+        payload = {"text": f"{subject}\n{label}{view.url}", "alert": {**as_json(view),
                                                                "message_id": message_id}}
         post_webhook(settings.alerts.webhook_url, payload)
     else:

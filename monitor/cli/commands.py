@@ -38,7 +38,7 @@ def init_cmd(app: App) -> None:
                f"{ready.seeds_unchanged} already loaded")
 
 
-db_group = group(cli, "db", "Database migrations (Alembic underneath).")
+db_group = group(cli, "db", "Database migrations (Alembic underneath) and retention.")
 
 
 @command(db_group, "upgrade")
@@ -56,6 +56,24 @@ def db_current(app: App) -> None:
     cur, head = app.monitor.revision()
     state = "up to date" if cur == head else ("not initialized" if cur is None else "upgrade needed")
     click.echo(f"current: {cur or '(none)'}  head: {head}  ({state})")
+
+
+@command(db_group, "prune")
+@click.option("--dry-run", is_flag=True, help="only count what would be removed; change nothing")
+@click.option("--vacuum", is_flag=True, help="then give the freed space back (VACUUM)")
+def db_prune(app: App, dry_run: bool, vacuum: bool) -> None:
+    """Apply the retention settings now: drop old article text, prune old logs."""
+    if dry_run and vacuum:
+        raise UsageError("--vacuum changes the database: it cannot go with --dry-run")
+    ret = app.settings.retention
+    report = app.monitor.prune(dry_run=dry_run, vacuum=vacuum)
+    click.echo(f"retention{'' if ret.enabled else ' (not enabled for the daemon)'}: article "
+               f"text older than {ret.article_text_days} days, logs older than {ret.log_days} days")
+    verb = "would remove" if dry_run else "removed"
+    click.echo(f"{verb}: text of {report.articles_text} article(s), {report.fetch_errors} fetch "
+               f"error(s), {report.alerts} alert(s), {report.digests} digest(s)")
+    if report.vacuumed:
+        click.echo("vacuumed")
 
 
 seeds_group = group(cli, "seeds", "The seed stories (documents in seeds/ the user already knows).")
@@ -177,7 +195,7 @@ def mentions_cmd(app: App, topic: str | None, since: str | None, new_only: bool,
     """List mentions, newest first."""
     app.check_topic(topic)
     rows = app.monitor.mentions(topic=topic, since=_since(since), new_only=new_only, limit=limit)
-    click.echo(render_rows(rows, fmt, ["seen_at", "topic", "is_new", "story_id", "source", "title"],
+    click.echo(render_rows(rows, fmt, ["seen_at", "topic", "kind", "story_id", "source", "title"],
                            MENTION_FIELDS), nl=False)
 
 
@@ -194,19 +212,30 @@ def articles_cmd(app: App, since: str | None, with_text: bool, fmt: str, limit: 
 
 
 @command(cli, "search")
-@click.argument("query")
+@click.argument("query", nargs=-1, required=True)
+@click.option("--source", default=None, metavar="NAME", help="only articles of this feed (or seed:FILE)")
+@since_option
+@click.option("--until", default=None, metavar="WHEN", help="only articles dated before WHEN")
+@click.option("--sort", type=click.Choice(["rank", "time"]), default="rank", show_default=True,
+              help="best match first, or newest first")
 @fmt_option
-@limit_option
-def search_cmd(app: App, query: str, fmt: str, limit: int | None) -> None:
-    """Full-text search over stored articles (every word must occur)."""
-    rows = app.monitor.search(query, limit=limit)
-    click.echo(render_rows(rows, fmt, ["seen_at", "source", "title", "snippet"],
-                           ARTICLE_FIELDS + ["snippet"]), nl=False)
+@click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True,
+              help="at most this many results")
+def search_cmd(app: App, query: tuple[str, ...], source: str | None, since: str | None,
+               until: str | None, sort: str, fmt: str, limit: int) -> None:
+    """Search stored articles with the topic query language: whole words,
+    "phrases", AND/OR/NOT, parentheses, NEAR/n, title:, trailing *
+    (`monitor search video game`, `monitor search '"video game" NOT title:review'`)."""
+    rows = app.monitor.search(" ".join(query), source=source, since=_since(since),
+                              until=_since(until), sort=sort, limit=limit)
+    click.echo(render_rows(rows, fmt, ["published_at", "source", "title", "matched", "snippet"],
+                           ARTICLE_FIELDS + ["rank", "matched", "snippet"]), nl=False)
 
 
 @cli.command("demo")
 @click.option("--output", type=click.Path(file_okay=False), default=None,
-              help="folder for the demo database and digest (default: a new temporary folder)")
+              help="keep the demo database, config and digest.html in this folder "
+                   "(default: digest.html in the current folder, the rest removed)")
 @click.option("--debug", is_flag=True, help="debug logs and tracebacks")
 @click.pass_context
 def demo_cmd(ctx: click.Context, output: str | None, debug: bool) -> None:

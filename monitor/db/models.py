@@ -141,6 +141,9 @@ class Article(Base):
     # exact copy, ["shingles"] for a near-duplicate), and the threshold applied
     story_evidence: Mapped[list[str] | None] = mapped_column(JSON)
     story_threshold: Mapped[float | None] = mapped_column(Float)
+    # what story_score and story_threshold measure (each layer has its own): identical_text,
+    # shingle_jaccard, keyword_cosine, story_probability; None for an operator's decision
+    story_measure: Mapped[str | None] = mapped_column(String(20))
     # each signal's contribution to the story model's log-odds: {"centroid": 1.2, ...}
     story_signals: Mapped[dict[str, float] | None] = mapped_column(JSON)
 
@@ -158,6 +161,8 @@ class Mention(Base):
     matched: Mapped[list[str]] = mapped_column(JSON, default=list)
     snippet: Mapped[str] = mapped_column(Text, default="")
     is_new: Mapped[bool] = mapped_column(Boolean, default=False)
+    # new_story | new_topic (first of the topic in a known story) | follow_up | seed_story
+    kind: Mapped[str] = mapped_column(String(20), default="follow_up", server_default="follow_up")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     digest_id: Mapped[int | None] = mapped_column(Integer, index=True)   # the digest that covered it
 

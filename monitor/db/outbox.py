@@ -16,7 +16,7 @@ from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.orm import Session
 
 from .feed_state import failing_since
-from .models import Alert, Article, Feed, Mention
+from .models import Alert, Article, Feed, Mention, Story
 
 
 def _due(now: datetime, dead: Sequence[str]) -> ColumnElement[bool]:
@@ -58,6 +58,7 @@ class AlertContext:
     mentions: list[Mention] | None = None   # the article's mentions of the alert's topics
     feed: Feed | None = None                # a failing-feed alert's feed
     failing_since: datetime | None = None
+    story: Story | None = None              # the article's story (when it was first seen)
 
 
 def load(s: Session, alert_id: int) -> AlertContext | None:
@@ -74,7 +75,8 @@ def load(s: Session, alert_id: int) -> AlertContext | None:
     feed = s.get(Feed, art.feed_id) if art.feed_id else None
     mentions = list(s.scalars(select(Mention).where(Mention.article_id == art.id,
                                                     Mention.topic.in_(alert.topics))))
-    return AlertContext(alert, art, feed.name if feed else None, mentions)
+    return AlertContext(alert, art, feed.name if feed else None, mentions,
+                        story=s.get(Story, art.story_id))
 
 
 def record(s: Session, alert_id: int, *, status: str, attempts: int, now: datetime,

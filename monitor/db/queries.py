@@ -9,10 +9,9 @@ from collections import defaultdict
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ..snippets import make_snippet
 from .models import Article, Feed, Mention, Story
 
 
@@ -38,7 +37,8 @@ def mentions(s: Session, *, topic: str | None = None, since: datetime | None = N
     return [{
         "topic": m.topic, "url": a.url, "title": a.title, "source": source or _seed_source(a),
         "published_at": iso(a.published_at), "seen_at": iso(a.seen_at), "story_id": m.story_id,
-        "story_is_seed": bool(is_seed), "is_new": bool(m.is_new), "matched": list(m.matched or []),
+        "story_is_seed": bool(is_seed), "is_new": bool(m.is_new), "kind": m.kind,
+        "matched": list(m.matched or []),
         "snippet": m.snippet,
     } for m, a, is_seed, source in s.execute(q)]
 
@@ -69,24 +69,6 @@ def articles(s: Session, *, since: datetime | None = None, text: bool = False,
         q = q.where(Article.seen_at >= since)
     q = q.order_by(Article.seen_at.desc(), Article.id.desc()).limit(limit)
     return [_article_row(a, src, text) for a, src in s.execute(q)]
-
-
-def search(s: Session, query: str, *, limit: int | None = None) -> list[dict[str, Any]]:
-    """Every word of the query must occur in the title or the text (case-insensitive)."""
-    words = [w for w in query.split() if w]
-    q = _articles_query()
-    for w in words:
-        like = f"%{w.lower()}%"
-        q = q.where(or_(func.lower(Article.title).like(like), func.lower(Article.text).like(like)))
-    q = q.order_by(Article.seen_at.desc(), Article.id.desc()).limit(limit)
-    out = []
-    for a, src in s.execute(q):
-        row = _article_row(a, src, False)
-        low = a.text.lower()
-        pos = min((p for p in (low.find(w.lower()) for w in words) if p >= 0), default=0)
-        row["snippet"] = make_snippet(a.text, pos, pos + (len(words[0]) if words else 0))
-        out.append(row)
-    return out
 
 
 def stories(s: Session, *, topic: str | None = None, since: datetime | None = None,
@@ -121,15 +103,18 @@ def stories(s: Session, *, topic: str | None = None, since: datetime | None = No
 
 
 def explain_story(s: Session, story_id: int) -> list[dict[str, Any]]:
-    """Why each article of a story is in it: the layer, the score against the
-    threshold it was held to, the shared features that weighed most ("n:" marks
-    a name), each similarity signal's contribution to the story model's
-    log-odds (largest first) and the runner-up. An operator's merge or split
-    shows as its layer, with the evidence "operator"."""
+    """Why each article of a story is in it: the layer, its measure (each layer
+    has its own: identical_text, shingle_jaccard, keyword_cosine,
+    story_probability) with the score against the threshold in that measure, the
+    shared features that weighed most ("n:" marks a name), each similarity
+    signal's contribution to the story model's log-odds (largest first) and the
+    runner-up with its probability. An operator's merge or split shows as its
+    layer, with the evidence "operator"."""
     q = _articles_query().where(Article.story_id == story_id).order_by(Article.id)
     return [{
         "url": a.url, "title": a.title, "source": src or _seed_source(a), "layer": a.story_layer,
-        "score": _round(a.story_score), "threshold": _round(a.story_threshold),
+        "measure": a.story_measure, "score": _round(a.story_score),
+        "threshold": _round(a.story_threshold),
         "evidence": list(a.story_evidence or []),
         "signals": dict(sorted((a.story_signals or {}).items(), key=lambda kv: -abs(kv[1]))),
         "nearest_story_id": a.nearest_story_id, "runner_up_story_id": a.runner_up_story_id,

@@ -15,7 +15,16 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ..dedup.types import Decision
-from ..model import ArticleDraft, ChannelTable, StoredArticle, TopicMatch
+from ..model import (
+    FOLLOW_UP,
+    NEW_STORY,
+    NEW_TOPIC,
+    SEED_STORY,
+    ArticleDraft,
+    ChannelTable,
+    StoredArticle,
+    TopicMatch,
+)
 from .identity import install_id, message_id
 from .models import Alert, Article, Mention, Story, StoryTopic
 
@@ -43,13 +52,16 @@ def write_article(session: Session, draft: ArticleDraft, decision: Decision,
 
     A topic is new when no earlier article of a non-seed story claimed it: the
     claim is a row of story_topics whose primary key (story, topic) makes the
-    first writer win, also across daemons. ``channels[topic]`` says which
+    first writer win, also across daemons. Each mention records its kind: a new
+    story (this article started it), the first mention of a topic in a story
+    seen before, a follow-up, or one in a seed story. ``channels[topic]`` says which
     channels alert on a topic's new mentions (none: immediate alerts are off
     for it); one alert per channel lists the new topics it alerts on."""
     now = draft.seen_at
     story: Story | None = None
     if decision.story_id is not None:
         story = session.get(Story, decision.story_id, with_for_update=True)
+    created = story is None
     if story is None:  # a new story (or the decided one was merged away meanwhile)
         story = Story(title=draft.title or draft.url, is_seed=is_seed, first_seen_at=now,
                       last_seen_at=now, article_count=0)
@@ -70,6 +82,7 @@ def write_article(session: Session, draft: ArticleDraft, decision: Decision,
         story_score=decision.score, nearest_story_id=decision.nearest_story_id,
         runner_up_story_id=decision.runner_up_story_id, runner_up_score=decision.runner_up_score,
         story_evidence=list(decision.evidence), story_threshold=decision.threshold,
+        story_measure=decision.measure if decision.score is not None else None,
         story_signals=dict(decision.signals) or None,
     )
     session.add(art)
@@ -85,8 +98,11 @@ def write_article(session: Session, draft: ArticleDraft, decision: Decision,
                 is_new = True
             except IntegrityError:
                 is_new = False
+        kind = (SEED_STORY if story.is_seed else FOLLOW_UP if not is_new
+                else NEW_STORY if created else NEW_TOPIC)
         session.add(Mention(article_id=art.id, story_id=story.id, topic=m.topic,
-                            matched=m.matched, snippet=m.snippet, is_new=is_new, created_at=now))
+                            matched=m.matched, snippet=m.snippet, is_new=is_new, kind=kind,
+                            created_at=now))
         (result.new_topics if is_new else result.followup_topics).append(m.topic)
     by_channel: dict[str, list[str]] = {}
     for topic in result.new_topics:
@@ -112,7 +128,7 @@ def merge_stories(session: Session, keep_id: int, other_id: int) -> Story | None
             return None
         session.execute(update(Article).where(Article.story_id == other_id).values(
             story_id=keep_id, story_layer="merged", nearest_story_id=keep_id,
-            story_evidence=["operator"], story_threshold=None))
+            story_evidence=["operator"], story_threshold=None, story_measure=None))
         session.execute(update(Mention).where(Mention.story_id == other_id).values(story_id=keep_id))
         kept = set(session.scalars(select(StoryTopic.topic).where(StoryTopic.story_id == keep_id)))
         for claim in list(session.scalars(select(StoryTopic).where(StoryTopic.story_id == other_id))):
@@ -146,7 +162,7 @@ def split_article(session: Session, url: str, now: datetime) -> Story | None:
         session.add(new)
         session.flush()
         art.story_id, art.story_layer, art.nearest_story_id = new.id, "split", old.id
-        art.story_evidence, art.story_threshold = ["operator"], None
+        art.story_evidence, art.story_threshold, art.story_measure = ["operator"], None, None
         session.execute(update(Mention).where(Mention.article_id == art.id).values(story_id=new.id))
         for claim in list(session.scalars(select(StoryTopic).where(
                 StoryTopic.story_id == old.id, StoryTopic.first_article_id == art.id))):

@@ -4,7 +4,8 @@ Layers, cheapest first:
   1. canonical URL already stored          -> the same article (the caller skips it)
   2. exact text hash of a stored article   -> 'text_hash', joins that story
   3. MinHash LSH over word 5-shingles      -> 'near_duplicate' (a copy, wire text
-     with other boilerplate), or keyword-vector cosine >= near-dup threshold
+     (Jaccard >= NEAR_DUP_JACCARD)             with other boilerplate), or keyword-vector cosine
+                                              >= near_duplicate_threshold (and the model agrees)
   4. the learned model's probability that  -> 'same_story' (a rewrite, a brief, a
      the article reports the candidate        follow-up, a translation)
      story's event >= same_story_probability
@@ -208,20 +209,23 @@ class StoryIndex(ArticleIndex):
         if text_hash in self._hashes:
             sid = self._items[self._hashes[text_hash]].story_id
             other = next(((s.story_id, s.probability) for s in ranked if s.story_id != sid), (None, None))
-            return Decision("text_hash", sid, 1.0, sid, other[0], other[1], ("text_hash",), threshold)
+            return Decision("text_hash", sid, 1.0, sid, other[0], other[1], ("text_hash",), 1.0,
+                            measure="identical_text")
         copy = self._copy_of(sig) if sig is not None else None
         if copy is not None:
             sid, j = copy
             other = next(((s.story_id, s.probability) for s in ranked if s.story_id != sid), (None, None))
-            return Decision("near_duplicate", sid, j, sid, other[0], other[1], ("shingles",), threshold)
+            return Decision("near_duplicate", sid, j, sid, other[0], other[1], ("shingles",),
+                            NEAR_DUP_JACCARD, measure="shingle_jaccard")
         if top is None:
             return Decision("new_story", None, None, None, threshold=threshold)
         evidence = self._evidence(feats, top.article, query.feed_id if query else None)
         terms = tuple(zip(SIGNALS, (round(t, 3) for t in top.terms)))
-        layer, story = "new_story", None
         if top.link >= self.near_duplicate_threshold and top.probability >= threshold:
-            layer, story = "near_duplicate", top.story_id
-        elif top.probability >= threshold:
-            layer, story = "same_story", top.story_id
+            # a near-copy by its keyword vector: its own measure is that cosine
+            return Decision("near_duplicate", top.story_id, top.link, top.story_id, runner_id, runner_p,
+                            evidence, self.near_duplicate_threshold, terms, measure="keyword_cosine",
+                            probability=top.probability)
+        layer, story = ("same_story", top.story_id) if top.probability >= threshold else ("new_story", None)
         return Decision(layer, story, top.probability, top.story_id, runner_id, runner_p,
-                        evidence, threshold, terms)
+                        evidence, threshold, terms, probability=top.probability)

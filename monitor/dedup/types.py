@@ -38,13 +38,18 @@ class Query:
 class Decision:
     layer: str                      # text_hash | near_duplicate | same_story | new_story
     story_id: int | None            # None: a new story
-    score: float | None             # probability (or copy similarity) of the nearest story
+    score: float | None             # the layer's own measure (see ``measure``) for the nearest story
     nearest_story_id: int | None
     runner_up_story_id: int | None = None
     runner_up_score: float | None = None
     evidence: tuple[str, ...] = ()  # the shared features that weigh most in the score
-    threshold: float | None = None  # the probability this article was held to
+    threshold: float | None = None  # what ``score`` was held to, in the same measure
     signals: tuple[tuple[str, float], ...] = ()   # each signal's contribution to the log-odds
+    # what score and threshold measure: identical_text (1.0 = the same text hash),
+    # shingle_jaccard (MinHash estimate, a copy), keyword_cosine (a near-copy by its
+    # keyword vector), story_probability (the learned model: same story or new)
+    measure: str = "story_probability"
+    probability: float | None = None  # the model's probability for the nearest story, where scored
 
 
 @dataclass(frozen=True)

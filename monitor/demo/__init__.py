@@ -1,9 +1,10 @@
 """`monitor demo`: an offline end-to-end run. A bundled sample news site (three
 outlets' feeds and about twenty article pages written for the project) is
-served on 127.0.0.1; the real pipeline polls it into a temporary SQLite
-database; the mentions and stories are printed and the digest is written to an
-HTML file. Side effects: a loopback HTTP server for the run, files in the
-output folder.
+served on 127.0.0.1; the real pipeline polls it into a SQLite database; the
+mentions and stories are printed and the digest is written to ``digest.html``.
+Side effects: a loopback HTTP server for the run; ``digest.html`` in the current
+folder (the database and config live in a temporary folder removed at the end),
+or, with an output folder, the database, config and digest kept there.
 """
 
 from __future__ import annotations
@@ -79,12 +80,21 @@ def write_config(folder: Path, base: str) -> Path:
 
 
 def run_demo(output: Path | None, echo: Callable[[str], Any] = print) -> dict[str, Any]:
+    """Run the demo. Without ``output`` the digest goes to ``./digest.html`` and
+    everything else to a temporary folder that is removed; with it, the database,
+    config and digest are all kept in ``output``."""
+    if output is not None:
+        output.mkdir(parents=True, exist_ok=True)
+        return _run(output, output / "digest.html", echo)
+    with tempfile.TemporaryDirectory(prefix="monitor-demo-") as scratch:
+        return _run(Path(scratch), Path.cwd() / "digest.html", echo)
+
+
+def _run(folder: Path, out: Path, echo: Callable[[str], Any]) -> dict[str, Any]:
     from ..app import Monitor
     from ..config import load_config
     from ..output import render_rows
 
-    folder = output or Path(tempfile.mkdtemp(prefix="monitor-demo-"))
-    folder.mkdir(parents=True, exist_ok=True)
     (folder / "demo.db").unlink(missing_ok=True)
     with serve_site() as base:
         echo(f"sample news site served at {base}")
@@ -101,17 +111,19 @@ def run_demo(output: Path | None, echo: Callable[[str], Any] = print) -> dict[st
     stories = [st for st in monitor.stories() if st["topics"]]
     echo("\nNEW MENTIONS (each would alert once):")
     echo(render_rows([m for m in mentions if m["is_new"]], "table",
-                     ["topic", "story_id", "source", "title"]).rstrip())
+                     ["topic", "kind", "story_id", "source", "title"]).rstrip())
     echo("\nMENTIONS THAT DID NOT ALERT (seed stories and follow-ups):")
     echo(render_rows([m for m in mentions if not m["is_new"] and m["source"]
                       and not m["source"].startswith("seed:")], "table",
-                     ["topic", "story_id", "story_is_seed", "source", "title"]).rstrip())
+                     ["topic", "kind", "story_id", "source", "title"]).rstrip())
     echo("\nSTORIES WITH TOPICS:")
     echo(render_rows(stories, "table", ["story_id", "is_seed", "article_count", "topics",
                                         "sources", "title"]).rstrip())
     digest = monitor.digest(dry_run=True)
-    out = folder / "digest.html"
     out.write_text(digest.html, encoding="utf-8")
-    echo(f"\ndigest ({digest.story_count} stories) written to {out}")
     monitor.engine.dispose()
+    echo(f"\ndigest ({digest.story_count} stories) written to {out.resolve()}")
+    if out.parent != folder:
+        echo("(the demo database was temporary and has been removed; "
+             "use --output DIR to keep it)")
     return {"folder": folder, "summary": summary, "mentions": mentions, "digest": out}
