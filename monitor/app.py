@@ -10,11 +10,14 @@ the monitor does is here, one call per action:
     m.prune(dry_run=True)       # what retention would remove now
     m.mentions(topic="sora")    # listings, as the CLI's --format json prints them
 
+The stages (pipeline, workers, alerts, digest, dedup) are imported by the
+actions that use them: a listing starts without them (bench/cli_startup.py).
 Side effects: those of the calls (database, HTTP, SMTP).
 """
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -30,7 +33,7 @@ from sqlalchemy.orm import Session
 from . import leases
 from .config import Settings, load_config
 from .db import feed_state, queries
-from .db.engine import describe_failure, make_engine, reading
+from .db.engine import describe_failure, make_engine, reading, startup_lock
 from .errors import DatabaseError, UsageError
 from .model import Context, FeedRef, PollSummary, PruneReport
 
@@ -38,10 +41,6 @@ if TYPE_CHECKING:
     from .alerts import DeliveryReport
     from .digest import DigestResult
     from .workers import Workers
-
-# The stages (pipeline, workers, alerts, digest, dedup) are imported by the
-# actions that use them, not here: a listing command then starts in a fraction
-# of the time (bench/cli_startup.py).
 
 
 @dataclass(frozen=True)
@@ -135,37 +134,12 @@ class Monitor:
             from .workers import start_forkserver
 
             start_forkserver(self.settings.fetch.extract_workers)
-        with self._startup_lock():
+        with startup_lock(self.engine):
             revision = self.migrate()
             added, unchanged = self.load_seeds()
             if feeds:
                 self.sync_feeds()
         return Ready(revision, added, unchanged)
-
-    @contextmanager
-    def _startup_lock(self) -> Iterator[None]:
-        """On a SQLite file, one process at a time gets the store ready: two
-        first starts at once could meet mid-migration (a fresh file switching to
-        WAL, tables being created) and fail with "database is locked". A lock
-        file beside the database serialises them; PostgreSQL uses its
-        advisory locks (migrations, seeds, feed sync) instead."""
-        url = self.engine.url
-        if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
-            yield
-            return
-        import fcntl
-
-        try:
-            lock = open(f"{url.database}.lock", "a")  # noqa: SIM115 (held for the block)
-        except OSError:     # no such folder, read-only: the database itself says why
-            yield
-            return
-        with lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(lock, fcntl.LOCK_UN)
 
     @contextmanager
     def reachable(self) -> Iterator[None]:
@@ -205,8 +179,6 @@ class Monitor:
         with Session(reading(self.engine)) as s:
             rows = feed_state.feeds_named(s, set(wanted) - {f.name for f in feeds})
         skipped = [(row.name, _why_skipped(row)) for row in rows]
-        import asyncio
-
         ctx = self.context(progress=progress, stop=stop)
         summary = asyncio.run(self.poll_claimed(ctx, feeds))
         return PollRun(summary, skipped, self.deliver(ctx=ctx))

@@ -8,12 +8,15 @@ between (its snapshot is stale, and the busy timeout does not apply): a poll
 lost its batch that way when the daemon's own delivery committed mid-batch.
 
 Side effects: opens database connections; on SQLite, switches the file to WAL
-and turns on foreign keys and a busy timeout for every connection.
+and turns on foreign keys and a busy timeout for every connection, and
+``startup_lock`` takes a lock file beside the database.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
@@ -118,3 +121,29 @@ def describe_failure(engine: Engine, e: OperationalError) -> str:
     the driver's own first line ("connection refused", "database is locked")."""
     first = (str(e.orig).strip().splitlines() or [type(e.orig).__name__])[0]
     return f"database {engine.url.render_as_string(hide_password=True)}: {first}"
+
+
+@contextmanager
+def startup_lock(engine: Engine) -> Iterator[None]:
+    """On a SQLite file, one process at a time gets the store ready: two
+    first starts at once could meet mid-migration (a fresh file switching to
+    WAL, tables being created) and fail with "database is locked". A lock
+    file beside the database serialises them; PostgreSQL uses its
+    advisory locks (migrations, seeds, feed sync) instead."""
+    url = engine.url
+    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
+        yield
+        return
+    import fcntl
+
+    try:
+        lock = open(f"{url.database}.lock", "a")  # noqa: SIM115 (held for the block)
+    except OSError:     # no such folder, read-only: the database itself says why
+        yield
+        return
+    with lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
