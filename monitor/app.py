@@ -10,6 +10,8 @@ the monitor does is here, one call per action:
     m.prune(dry_run=True)       # what retention would remove now
     m.mentions(topic="sora")    # listings, as the CLI's --format json prints them
 
+The stages (pipeline, workers, alerts, digest, dedup) are imported by the
+actions that use them: a listing starts without them (bench/cli_startup.py).
 Side effects: those of the calls (database, HTTP, SMTP).
 """
 
@@ -22,22 +24,23 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from . import leases
-from .alerts import DeliveryReport, deliver_pending
 from .config import Settings, load_config
-from .db import feed_state, queries, repo
-from .db.engine import describe_failure, make_engine, reading
-from .digest import DigestResult, make_digest
+from .db import feed_state, queries
+from .db.engine import describe_failure, make_engine, reading, startup_lock
 from .errors import DatabaseError, UsageError
 from .model import Context, FeedRef, PollSummary, PruneReport
-from .pipeline import make_context, poll_feeds
-from .workers import Workers
+
+if TYPE_CHECKING:
+    from .alerts import DeliveryReport
+    from .digest import DigestResult
+    from .workers import Workers
 
 
 @dataclass(frozen=True)
@@ -56,7 +59,7 @@ class PollRun:
 
     summary: PollSummary
     skipped: list[tuple[str, str]] = field(default_factory=list)     # (feed, why)
-    delivery: DeliveryReport = field(default_factory=DeliveryReport)
+    delivery: DeliveryReport = field(default_factory=lambda: _no_delivery())
 
 
 class Monitor:
@@ -83,6 +86,8 @@ class Monitor:
 
     def context(self, **kw: Any) -> Context:
         """What a poll needs (topics compiled, channel table), for this monitor."""
+        from .pipeline import make_context
+
         return make_context(self.settings, self.engine, **kw)
 
     # --- lifecycle -----------------------------------------------------------
@@ -129,37 +134,12 @@ class Monitor:
             from .workers import start_forkserver
 
             start_forkserver(self.settings.fetch.extract_workers)
-        with self._startup_lock():
+        with startup_lock(self.engine):
             revision = self.migrate()
             added, unchanged = self.load_seeds()
             if feeds:
                 self.sync_feeds()
         return Ready(revision, added, unchanged)
-
-    @contextmanager
-    def _startup_lock(self) -> Iterator[None]:
-        """On a SQLite file, one process at a time gets the store ready: two
-        first starts at once could meet mid-migration (a fresh file switching to
-        WAL, tables being created) and fail with "database is locked". A lock
-        file beside the database serialises them; PostgreSQL uses its
-        advisory locks (migrations, seeds, feed sync) instead."""
-        url = self.engine.url
-        if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
-            yield
-            return
-        import fcntl
-
-        try:
-            lock = open(f"{url.database}.lock", "a")  # noqa: SIM115 (held for the block)
-        except OSError:     # no such folder, read-only: the database itself says why
-            yield
-            return
-        with lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(lock, fcntl.LOCK_UN)
 
     @contextmanager
     def reachable(self) -> Iterator[None]:
@@ -180,6 +160,8 @@ class Monitor:
     async def poll_claimed(self, ctx: Context, feeds: Sequence[FeedRef], *,
                            workers: Workers | None = None, writer: Any = None) -> PollSummary:
         """Poll feeds this monitor claimed, renewing their leases meanwhile."""
+        from .pipeline import poll_feeds
+
         with leases.Keeper(self.engine, self.holder, self.settings.schedule.lease):
             return await poll_feeds(ctx, feeds, workers=workers, writer=writer)
 
@@ -212,6 +194,8 @@ class Monitor:
                 ctx: Context | None = None) -> DeliveryReport:
         """Send the pending alerts that are due (``ctx``: a poll's context,
         whose compiled topics are reused)."""
+        from .alerts import deliver_pending
+
         return deliver_pending(self.settings, self.engine, stop=stop,
                                topics=ctx.topics if ctx else None)
 
@@ -219,6 +203,9 @@ class Monitor:
                slot: str | None = None, stop: threading.Event | None = None) -> DigestResult:
         """The digest of what no digest covered, after the pending alerts (those
         backed off too); one that still fails is noted in the digest."""
+        from .alerts import deliver_pending
+        from .digest import make_digest
+
         if not dry_run:
             deliver_pending(self.settings, self.engine, now, stop=stop, backed_off=True)
         return make_digest(self.settings, self.engine, dry_run=dry_run, now=now, slot=slot)
@@ -375,6 +362,8 @@ class Monitor:
 
     def merge_stories(self, keep: int, other: int) -> int | None:
         """Merge story ``other`` into ``keep``; its article count, or None."""
+        from .db import repo
+
         with self._write() as s:
             merged = repo.merge_stories(s, keep, other)
             return merged.article_count if merged is not None else None
@@ -382,12 +371,19 @@ class Monitor:
     def split_article(self, url: str) -> int | None:
         """Move the article at ``url`` into a story of its own; that story's id."""
         from .canonical import canonical_url
+        from .db import repo
 
         with self._write() as s:
             new = repo.split_article(s, url, datetime.now(UTC))
             if new is None and canonical_url(url) != url:
                 new = repo.split_article(s, canonical_url(url), datetime.now(UTC))
             return new.id if new is not None else None
+
+
+def _no_delivery() -> DeliveryReport:
+    from .alerts import DeliveryReport
+
+    return DeliveryReport()
 
 
 def _why_skipped(row: Any) -> str:

@@ -13,8 +13,6 @@ import unicodedata
 from functools import lru_cache
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
-import courlan
-
 _AMP_PARAMS = re.compile(r"(^|&)(amp|outputType=amp|amp=1)(?=&|$)", re.I)
 
 
@@ -24,6 +22,8 @@ def canonical_url(url: str, base: str | None = None) -> str:
     if base:
         url = urljoin(base, url)
     url = url.strip()
+    import courlan  # here: the query language needs only strip_accents, and courlan is slow to import
+
     try:
         normalized = courlan.normalize_url(url)
     except Exception:  # courlan raises on odd input; fall back to the raw URL

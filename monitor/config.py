@@ -3,7 +3,8 @@
 ``Settings`` is the whole configuration: its sections (``sections.py``), the checks
 that span them, and the lookups callers need. ``load_config(path)`` reads the file,
 validates every key (unknown keys are errors), resolves relative paths against the
-file's folder, applies ``MONITOR_DATABASE_URL`` and compiles the topic queries, so
+file's folder, applies ``MONITOR_DATABASE_URL`` (checking the URL, wherever
+it came from, as SQLAlchemy would when connecting) and compiles the topic queries, so
 that a bad config fails at start with a message naming the file, the key and what
 is wrong. The resulting ``Settings`` object is passed around explicitly, never global.
 Side effects: reads the file and the environment, nothing else.
@@ -20,6 +21,7 @@ from typing import Any
 import yaml
 from pydantic import Field, ValidationError, field_validator, model_validator
 
+from .db.engine import describe_bad_url, url_problem
 from .errors import ConfigError
 from .model import FeedSpec
 from .sections import (
@@ -171,7 +173,12 @@ def settings_from_dict(data: dict[str, Any], *, base: Path, source: Path | None 
         settings = Settings.model_validate(data)
     except ValidationError as e:
         raise ConfigError(f"{source or 'configuration'}: {_describe(e, data)}") from None
-    url = os.environ.get("MONITOR_DATABASE_URL") or settings.database.url
+    env_url = os.environ.get("MONITOR_DATABASE_URL")
+    url = env_url or settings.database.url
+    problem = url_problem(url)
+    if problem is not None:
+        where = "MONITOR_DATABASE_URL" if env_url else f"{source or 'configuration'}: database.url"
+        raise ConfigError(f"{where}: {describe_bad_url(url, problem)}")
     seeds = settings.seeds.path if settings.seeds.path.is_absolute() else base / settings.seeds.path
     settings = settings.model_copy(update={
         "database": DatabaseSettings(url=_resolve_sqlite(url, base)),

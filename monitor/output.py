@@ -1,5 +1,7 @@
 """Shared output formats for the listing commands: table (for people), json
-(one array), jsonl (one object a line) and csv. Pure: rows in, text out.
+(one array), jsonl (one object a line) and csv. Rows in, text out; the one
+thing read from outside is whether stdout is a terminal, and its width: a
+table is cut to fit a terminal, and printed whole into a pipe or a file.
 """
 
 from __future__ import annotations
@@ -8,8 +10,9 @@ import csv
 import io
 import json
 import shutil
+import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Literal
 
 FORMATS = ("table", "json", "jsonl", "csv")
 
@@ -26,10 +29,24 @@ def _cell(v: Any) -> str:
     return " ".join(str(v).split())
 
 
+def terminal_width() -> int | None:
+    """The terminal's width in columns when stdout is a terminal, else None."""
+    try:
+        if not sys.stdout.isatty():
+            return None
+    except (AttributeError, ValueError):    # a replaced or closed stdout
+        return None
+    return shutil.get_terminal_size().columns
+
+
 def render_rows(rows: Sequence[dict[str, Any]], fmt: str, columns: Sequence[str] | None = None,
-                fields: Sequence[str] | None = None) -> str:
+                fields: Sequence[str] | None = None, *,
+                width: int | None | Literal["terminal"] = "terminal") -> str:
     """``fields`` fixes the machine-readable field order (json/jsonl/csv keep
-    every field); ``columns`` picks what the table shows."""
+    every field); ``columns`` picks what the table shows. ``width``: the
+    table's widest cells are cut (with "…") to fit that many columns; by
+    default the terminal's width when stdout is a terminal, and no cut when
+    it is not (a pipe or a file gets every value whole); None never cuts."""
     if fmt == "json":
         return json.dumps(list(rows), ensure_ascii=False, indent=2) + "\n"
     if fmt == "jsonl":
@@ -48,10 +65,11 @@ def render_rows(rows: Sequence[dict[str, Any]], fmt: str, columns: Sequence[str]
         return "(nothing)\n"
     cols = list(columns or rows[0].keys())
     cells = [[_cell(r.get(c)) for c in cols] for r in rows]
-    width = max(shutil.get_terminal_size((160, 20)).columns, 100)
+    if width == "terminal":
+        width = terminal_width()
     widths = [max(len(c), *(len(row[i]) for row in cells)) for i, c in enumerate(cols)]
     # shrink the widest columns until the table fits the terminal
-    while sum(widths) + 2 * (len(cols) - 1) > width and max(widths) > 12:
+    while width is not None and sum(widths) + 2 * (len(cols) - 1) > width and max(widths) > 12:
         i = widths.index(max(widths))
         widths[i] -= 1
     def fit(s: str, w: int) -> str:

@@ -103,6 +103,28 @@ def test_unknown_topic_is_a_usage_error(cfg: str, capsys: pytest.CaptureFixture[
         assert "netflix" in err and "sora" in err
 
 
+def test_tables_are_whole_when_stdout_is_not_a_terminal(cfg: str, capsys: pytest.CaptureFixture[str],
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Piped (CliRunner's stdout is no terminal), a table keeps every value whole,
+    whatever $COLUMNS says: the times and headlines a script greps for."""
+    from click.testing import CliRunner
+
+    from monitor.cli import cli
+
+    monkeypatch.setenv("COLUMNS", "80")
+    for command, fields in (("mentions", ("seen_at", "title", "source")),
+                            ("stories", ("last_seen_at", "title")), ("feeds", ("name", "last_error"))):
+        rows = listing(capsys, command, "--config", cfg)
+        result = CliRunner().invoke(cli, [command, "--config", cfg])
+        assert result.exit_code == 0, result.output
+        lines = result.output.splitlines()
+        assert len(lines) == len(rows) + 1 and "…" not in result.output, command
+        assert max(len(line) for line in lines) > 80, command    # wider than $COLUMNS
+        for row, line in zip(rows, lines[1:]):
+            for field in fields:
+                assert str(row[field] or "") in line, (command, field)
+
+
 def test_limit_keeps_the_newest(cfg: str, capsys: pytest.CaptureFixture[str]) -> None:
     for command, n in (("mentions", 3), ("stories", 2), ("feeds", 1)):
         every = listing(capsys, command, "--config", cfg)

@@ -141,3 +141,42 @@ def test_values_that_pass_their_type_but_cannot_work_are_errors(tmp_path: Path, 
     with pytest.raises(ConfigError) as e:
         load_config(write(tmp_path, section))
     assert message in str(e.value), str(e.value)
+
+
+@pytest.mark.parametrize("url, problem", [
+    ("sqlite://monitor.db", "Invalid SQLite URL"),
+    ("monitor.db", "Could not parse SQLAlchemy URL"),
+    ("mysql://u@h/db", "unsupported database 'mysql'"),
+    ("postgresql+nodriver://u@h/db", "no database driver 'postgresql+nodriver'"),
+    ("postgresql+psycopg://u@h:five/db", "cannot be read"),
+])
+def test_a_bad_database_url_is_a_config_error_naming_where_it_came_from(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+        url: str, problem: str) -> None:
+    monkeypatch.delenv("MONITOR_DATABASE_URL", raising=False)
+    p = write(tmp_path, {"database": {"url": url}})
+    for args in (["db", "upgrade"], ["mentions"], ["poll"]):
+        assert main([*args, "--config", str(p)]) == 2, args
+        err = capsys.readouterr().err
+        assert err.startswith(f"configuration error: {p}: database.url: {url!r} is not a usable "
+                              f"database URL: {problem}"), err
+        assert "sqlite:///monitor.db" in err and "postgresql+psycopg://user@host/db" in err
+    # the same URL from the environment names the variable, whatever the file says
+    monkeypatch.setenv("MONITOR_DATABASE_URL", url)
+    good = write(tmp_path, {"database": {"url": "sqlite:///m.db"}})
+    assert main(["feeds", "--config", str(good)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"configuration error: MONITOR_DATABASE_URL: {url!r} is not a usable"), err
+    assert "Traceback" not in err and "ArgumentError" not in err
+    assert not (tmp_path / "m.db").exists() and not (tmp_path / "monitor.db").exists()
+
+
+def test_good_database_urls_pass_and_a_bad_urls_password_is_hidden(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("MONITOR_DATABASE_URL", raising=False)
+    for url in ("sqlite:///monitor.db", f"sqlite:///{tmp_path}/abs.db", "sqlite://",
+                "postgresql://u@h/db", "postgresql+psycopg://u:pw@h:5433/db"):
+        assert load_config(write(tmp_path, {"database": {"url": url}})).database.url
+    with pytest.raises(ConfigError) as e:
+        load_config(write(tmp_path, {"database": {"url": "postgresql+nodriver://u:s3cret@h/db"}}))
+    assert "s3cret" not in str(e.value) and "'postgresql+nodriver://u:***@h/db'" in str(e.value)

@@ -100,7 +100,7 @@ def test_kill_9_at_random_points_then_restart_loses_nothing(db_url: str, tmp_pat
     with LoopbackServer() as srv:
         for k in range(FEEDS * ITEMS):
             def page(_req: Any, k: int = k) -> Response:
-                time.sleep(0.5)         # a poll takes a while: kills land mid-poll
+                time.sleep(1.0)         # a poll takes a while: kills land mid-poll
                 return Response(200, _page(k), {"content-type": "text/html; charset=utf-8"})
             srv.route(f"/p/{k}", handler=page)
         feeds = []

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,7 +18,7 @@ import click
 from sqlalchemy.exc import OperationalError
 
 from ..app import Monitor
-from ..config import Settings, load_config
+from ..config import DEFAULT_CONFIG, Settings, load_config
 from ..db.engine import describe_failure
 from ..errors import DatabaseError, UsageError
 from ..output import FORMATS
@@ -49,6 +50,15 @@ class App:
     def settings(self) -> Settings:
         return self.monitor.settings
 
+    def settings_if_any(self) -> Settings | None:
+        """The settings, or None when no config was named (--config,
+        $MONITOR_CONFIG) and there is no ./config.yaml: for a command that can
+        work without one (a named config that is missing is still an error)."""
+        if self.config_path is None and not os.environ.get("MONITOR_CONFIG") \
+                and not os.path.exists(DEFAULT_CONFIG):
+            return None
+        return self.settings
+
     def check_topic(self, topic: str | None) -> None:
         """A --topic must name a configured topic (a typo would list nothing)."""
         if topic and topic not in self.settings.topics:
@@ -66,10 +76,19 @@ def _setup_logging(debug: bool, verbose: bool = False) -> None:
 
 @dataclass(frozen=True)
 class GroupOptions:
-    """--config and --debug as given to a group (`monitor feeds --config X enable A`),
-    kept in the click context for its subcommands."""
+    """--config and --debug as given to the groups a command is under
+    (`monitor --config X feeds enable A`, `monitor feeds --config X enable A`),
+    kept in the click context for its subcommands; the innermost one given wins."""
     config: str | None
     debug: bool
+
+
+def _inherit(ctx: click.Context, config: str | None, debug: bool) -> GroupOptions:
+    """This level's --config/--debug, else those of the groups above it."""
+    outer = ctx.find_object(GroupOptions)
+    if outer is None:
+        return GroupOptions(config, debug)
+    return GroupOptions(config or outer.config, debug or outer.debug)
 
 
 def _config_options(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -94,13 +113,20 @@ def command(group: click.Group, name: str, *, verbose: bool = False, **kw: Any) 
     Under a `command_group` it uses the group's --config/--debug unless given its own."""
     def deco(fn: Callable[..., Any]) -> Callable[..., Any]:
         def wrapper(ctx: click.Context, config: str | None, debug: bool, **kwargs: Any) -> Any:
-            outer = ctx.find_object(GroupOptions)
-            if outer is not None:
-                config, debug = config or outer.config, debug or outer.debug
-            return _run(fn, config, debug, verbose, kwargs)
+            opts = _inherit(ctx, config, debug)
+            return _run(fn, opts.config, opts.debug, verbose, kwargs)
         functools.update_wrapper(wrapper, fn)   # its help text and its options
         return group.command(name, **kw)(_config_options(click.pass_context(wrapper)))
     return deco
+
+
+def group(parent: click.Group, name: str, help: str) -> click.Group:
+    """Register a group of subcommands (`monitor db`, `monitor seeds`); it takes
+    --config and --debug too, and hands them to its subcommands."""
+    def callback(ctx: click.Context, config: str | None, debug: bool) -> None:
+        ctx.obj = _inherit(ctx, config, debug)
+    callback.__doc__ = help
+    return parent.group(name)(_config_options(click.pass_context(callback)))
 
 
 def command_group(parent: click.Group, name: str, **kw: Any) -> Callable[[Callable[..., Any]], click.Group]:
@@ -109,10 +135,11 @@ def command_group(parent: click.Group, name: str, **kw: Any) -> Callable[[Callab
     `command` does; with one, it hands its --config and --debug to the subcommand."""
     def deco(fn: Callable[..., Any]) -> click.Group:
         def wrapper(ctx: click.Context, config: str | None, debug: bool, **kwargs: Any) -> Any:
+            opts = _inherit(ctx, config, debug)
             if ctx.invoked_subcommand is not None:
-                ctx.obj = GroupOptions(config, debug)
+                ctx.obj = opts
                 return None
-            return _run(fn, config, debug, False, kwargs)
+            return _run(fn, opts.config, opts.debug, False, kwargs)
         functools.update_wrapper(wrapper, fn)
         return parent.group(name, invoke_without_command=True, **kw)(
             _config_options(click.pass_context(wrapper)))
@@ -142,6 +169,11 @@ def _since(value: str | None) -> Any:
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="news-monitor")
-def cli() -> None:
+@_config_options
+@click.pass_context
+def cli(ctx: click.Context, config: str | None, debug: bool) -> None:
     """News monitor: polls feeds, reads full articles, clusters stories and
-    alerts only on what is new about the topics you follow."""
+    alerts only on what is new about the topics you follow.
+
+    --config and --debug may be given before or after any command name."""
+    ctx.obj = GroupOptions(config, debug)

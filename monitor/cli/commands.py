@@ -18,11 +18,13 @@ from ._base import (
     ARTICLE_FIELDS,
     MENTION_FIELDS,
     App,
+    GroupOptions,
     _setup_logging,
     _since,
     cli,
     command,
     fmt_option,
+    group,
     limit_option,
     since_option,
 )
@@ -36,9 +38,7 @@ def init_cmd(app: App) -> None:
                f"{ready.seeds_unchanged} already loaded")
 
 
-@cli.group("db")
-def db_group() -> None:
-    """Database migrations (Alembic underneath) and retention."""
+db_group = group(cli, "db", "Database migrations (Alembic underneath) and retention.")
 
 
 @command(db_group, "upgrade")
@@ -76,9 +76,7 @@ def db_prune(app: App, dry_run: bool, vacuum: bool) -> None:
         click.echo("vacuumed")
 
 
-@cli.group("seeds")
-def seeds_group() -> None:
-    """The seed stories (documents in seeds/ the user already knows)."""
+seeds_group = group(cli, "seeds", "The seed stories (documents in seeds/ the user already knows).")
 
 
 @command(seeds_group, "load")
@@ -239,9 +237,12 @@ def search_cmd(app: App, query: tuple[str, ...], source: str | None, since: str 
               help="keep the demo database, config and digest.html in this folder "
                    "(default: digest.html in the current folder, the rest removed)")
 @click.option("--debug", is_flag=True, help="debug logs and tracebacks")
-def demo_cmd(output: str | None, debug: bool) -> None:
-    """Offline end-to-end run against a bundled sample news site on loopback."""
+@click.pass_context
+def demo_cmd(ctx: click.Context, output: str | None, debug: bool) -> None:
+    """Offline end-to-end run against a bundled sample news site on loopback
+    (with a configuration of its own: --config is not read)."""
     from ..demo import run_demo
 
-    _setup_logging(debug)
+    outer = ctx.find_object(GroupOptions)
+    _setup_logging(debug or (outer is not None and outer.debug))
     run_demo(Path(output) if output else None, echo=click.echo)

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
+import re
 from pathlib import Path
 
 import click
 
 from ..errors import UsageError
-from ._base import App, cli, command
+from ..sections import FetchSettings
+from ._base import App, cli, command, group
 
-
-@cli.group("topics")
-def topics_group() -> None:
-    """The topic queries."""
+topics_group = group(cli, "topics", "The topic queries.")
 
 
 @command(topics_group, "test")
@@ -24,21 +22,25 @@ def topics_group() -> None:
               show_default=True)
 def topics_test(app: App, query: str, source: str, case_sensitive: bool, fmt: str) -> None:
     """Show what QUERY (a topic key from the config, or a query) matches in SOURCE
-    (a text or HTML file, or a URL) and why: the terms found and where."""
+    (a text or HTML file, or a URL) and why: the terms found and where. A query
+    needs no config file; a topic key does."""
     import json
 
     from ..topics import QuerySyntaxError, Topic, explain
 
-    settings = app.settings
-    if query in settings.topics:
+    settings = app.settings_if_any()
+    if settings is not None and query in settings.topics:
         t = settings.topics[query]
         topic = Topic(query, t.query, t.case_sensitive)
     else:
+        if settings is None and re.fullmatch(r"[a-z0-9_][a-z0-9_-]*", query):
+            click.echo(f"no config.yaml here: {query!r} is tested as a query, not as a topic "
+                       "(name the config with --config)", err=True)
         try:
             topic = Topic("query", query, case_sensitive)
         except QuerySyntaxError as e:
             raise UsageError(f"the query does not parse: {e.describe()}") from None
-    title, text = _load_source(app, source)
+    title, text = _load_source(settings.fetch if settings else FetchSettings(), source)
     result = explain(topic, title, text)
     if fmt == "json":
         click.echo(json.dumps({"topic": topic.key, "query": topic.query, "title": title, **result},
@@ -55,17 +57,19 @@ def topics_test(app: App, query: str, source: str, case_sensitive: bool, fmt: st
         click.echo(f"snippet: {result['snippet']}")
 
 
-def _load_source(app: App, source: str) -> tuple[str, str]:
-    """(title, text) of a URL (fetched and extracted), an HTML file or a text file
-    (its first line is the title)."""
+def _load_source(fetch: FetchSettings, source: str) -> tuple[str, str]:
+    """(title, text) of a URL (fetched and extracted with ``fetch``), an HTML
+    file or a text file (its first line is the title)."""
     from ..extract import extract_page
     from ..feed_discovery import looks_like_html
 
     if source.startswith(("http://", "https://")):
+        import asyncio
+
         from ..fetch import Fetcher
 
         async def get() -> tuple[bytes, str]:
-            async with Fetcher(app.settings.fetch) as f:
+            async with Fetcher(fetch) as f:
                 resp = await f.fetch_page(source)
                 return resp.body, resp.url
 

@@ -8,18 +8,25 @@ between (its snapshot is stale, and the busy timeout does not apply): a poll
 lost its batch that way when the daemon's own delivery committed mid-batch.
 
 Side effects: opens database connections; on SQLite, switches the file to WAL
-and turns on foreign keys and a busy timeout for every connection.
+and turns on foreign keys and a busy timeout for every connection, and
+``startup_lock`` takes a lock file beside the database.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 
 from ..errors import ConfigError
+
+URL_FORMS = ("sqlite:///monitor.db (a file beside the config file), "
+             "sqlite:////absolute/path/monitor.db, or postgresql+psycopg://user@host/db")
 
 
 def normalize_url(url: str) -> str:
@@ -29,12 +36,42 @@ def normalize_url(url: str) -> str:
     return url
 
 
+def url_problem(url: str) -> str | None:
+    """What is wrong with ``url`` as the monitor's database, or None: what
+    SQLAlchemy would say when connecting (a bad SQLite form, an unknown or
+    missing driver, a bad port), found without connecting."""
+    try:
+        parsed = make_url(normalize_url(url))
+        backend = parsed.get_backend_name()
+        if backend not in ("sqlite", "postgresql"):
+            return f"unsupported database {backend!r}"
+        dialect = parsed.get_dialect()
+        dialect.import_dbapi()            # the driver: needed to connect anyway
+        dialect().create_connect_args(parsed)
+    except NoSuchModuleError:             # (an ArgumentError too)
+        return f"no database driver {url.split('://', 1)[0]!r} in SQLAlchemy"
+    except ArgumentError as e:            # "Invalid SQLite URL: sqlite://monitor.db", ...
+        first = (str(e).strip().splitlines() or [""])[0]
+        return first.split(": ")[0].removesuffix(".") or "not a database URL"
+    except ImportError as e:
+        return f"its driver is not installed ({e.name or e})"
+    except ValueError as e:               # a port that is not a number, ...
+        return f"cannot be read ({e})"
+    return None
+
+
+def describe_bad_url(url: str, problem: str) -> str:
+    """``problem`` with the URL (its password hidden) and the forms that work."""
+    shown = re.sub(r"(://[^:/@]*:)[^@/]*@", r"\1***@", url)
+    return f"{shown!r} is not a usable database URL: {problem}; use {URL_FORMS}"
+
+
 def make_engine(url: str, **kw: Any) -> Engine:
     url = normalize_url(url)
-    try:
-        parsed = make_url(url)
-    except ArgumentError:
-        raise ConfigError(f"database.url: not a database URL: {url!r}") from None
+    problem = url_problem(url)
+    if problem is not None:
+        raise ConfigError(f"database.url: {describe_bad_url(url, problem)}")
+    parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         engine = create_engine(url, connect_args={"timeout": 30}, **kw)
 
@@ -58,8 +95,7 @@ def make_engine(url: str, **kw: Any) -> Engine:
         return engine
     if parsed.get_backend_name() == "postgresql":
         return create_engine(url, pool_pre_ping=True, **kw)
-    raise ConfigError(f"database.url: unsupported database {parsed.get_backend_name()!r} "
-                      "(use sqlite:/// or postgresql+psycopg://)")
+    raise AssertionError(f"url_problem let {parsed.get_backend_name()!r} through")
 
 
 READ_ONLY = "monitor_read_only"
@@ -85,3 +121,29 @@ def describe_failure(engine: Engine, e: OperationalError) -> str:
     the driver's own first line ("connection refused", "database is locked")."""
     first = (str(e.orig).strip().splitlines() or [type(e.orig).__name__])[0]
     return f"database {engine.url.render_as_string(hide_password=True)}: {first}"
+
+
+@contextmanager
+def startup_lock(engine: Engine) -> Iterator[None]:
+    """On a SQLite file, one process at a time gets the store ready: two
+    first starts at once could meet mid-migration (a fresh file switching to
+    WAL, tables being created) and fail with "database is locked". A lock
+    file beside the database serialises them; PostgreSQL uses its
+    advisory locks (migrations, seeds, feed sync) instead."""
+    url = engine.url
+    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
+        yield
+        return
+    import fcntl
+
+    try:
+        lock = open(f"{url.database}.lock", "a")  # noqa: SIM115 (held for the block)
+    except OSError:     # no such folder, read-only: the database itself says why
+        yield
+        return
+    with lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)

@@ -1,0 +1,77 @@
+"""The listing commands start fast because they import only what they use: on
+an empty store, `monitor feeds`, `mentions` and `stories` answer without
+loading the pipeline's heavy libraries (the times are in bench/cli_startup.py),
+and the schema check they make agrees with Alembic without importing it."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from alembic.script import ScriptDirectory
+
+from monitor.cli import main
+from monitor.db.engine import make_engine
+from monitor.db.migrate import alembic_config, alembic_head_revision, head_revision, upgrade
+
+# what a poll, the daemon, a digest or a migration needs, and a listing does not
+HEAVY = ["trafilatura", "lxml", "feedparser", "httpx", "apscheduler.schedulers", "jinja2",
+         "datasketch", "wordfreq", "courlan", "alembic", "monitor.pipeline", "monitor.workers",
+         "monitor.alerts", "monitor.digest", "monitor.dedup"]
+
+PROBE = """
+import json, sys
+from monitor.cli import main
+out = {}
+for command in ("feeds", "mentions", "stories"):
+    out[command] = main([command, "--config", sys.argv[1]])
+out["heavy"] = sorted(m for m in json.loads(sys.argv[2]) if m in sys.modules)
+print(json.dumps(out))
+"""
+
+
+def _config(tmp_path: Path) -> Path:
+    (tmp_path / "seeds").mkdir()
+    cfg = tmp_path / "config.yaml"
+    cfg.write_text("database:\n  url: sqlite:///m.db\nseeds:\n  path: seeds\n"
+                   "topics:\n  netflix:\n    query: Netflix\n", encoding="utf-8")
+    return cfg
+
+
+def test_listings_on_an_empty_store_import_no_pipeline_library(tmp_path: Path,
+                                                               capsys: pytest.CaptureFixture[str]) -> None:
+    cfg = _config(tmp_path)
+    assert main(["db", "upgrade", "--config", str(cfg)]) == 0
+    capsys.readouterr()
+    done = subprocess.run([sys.executable, "-c", PROBE, str(cfg), json.dumps(HEAVY)],
+                          capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[:3] == ["(nothing)"] * 3           # what each listing printed
+    assert json.loads(lines[3]) == {"feeds": 0, "mentions": 0, "stories": 0, "heavy": []}
+
+
+def test_the_schema_check_follows_the_migrations(tmp_path: Path,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    """An older schema still stops a listing (the check reads the version table and
+    the scripts' revisions itself), and says what to run; upgraded, it lists."""
+    cfg = _config(tmp_path)
+    engine = make_engine(f"sqlite:///{tmp_path / 'm.db'}")
+    head = alembic_head_revision(engine)
+    assert head_revision(engine) == head
+    older = ScriptDirectory.from_config(alembic_config(engine)).get_revision(head).down_revision
+    assert isinstance(older, str)
+    upgrade(engine, older)
+    engine.dispose()
+    assert main(["mentions", "--config", str(cfg)]) == 1
+    assert "the database schema is older than this version: run `monitor db upgrade`" \
+        in capsys.readouterr().err
+    assert main(["db", "current", "--config", str(cfg)]) == 0
+    assert capsys.readouterr().out == f"current: {older}  head: {head}  (upgrade needed)\n"
+    assert main(["db", "upgrade", "--config", str(cfg)]) == 0
+    capsys.readouterr()
+    assert main(["mentions", "--config", str(cfg)]) == 0
+    assert capsys.readouterr().out == "(nothing)\n"
