@@ -34,7 +34,7 @@ from . import leases
 from .config import Settings, load_config
 from .db import feed_state, queries
 from .db.engine import describe_failure, make_engine, reading, startup_lock
-from .errors import DatabaseError, UsageError
+from .errors import DatabaseError
 from .model import Context, FeedRef, PollSummary, PruneReport
 
 if TYPE_CHECKING:
@@ -258,59 +258,21 @@ class Monitor:
                until: datetime | None = None, sort: str = "rank",
                limit: int | None = 20) -> list[dict[str, Any]]:
         """Stored articles that match ``query`` (the topic query language), best
-        first (bm25 / ts_rank; ``sort="time"``: newest first), each with the terms
-        that matched and a snippet around the first match in the text."""
-        if sort not in ("rank", "time"):
-            raise UsageError(f"search: --sort is rank or time, not {sort!r}")
-        out: list[dict[str, Any]] = []
-        if limit is not None and limit <= 0:
-            return out
-        for row in self._matching("search", query, source, since, until, by_time=sort == "time"):
-            row.pop("when")
-            out.append(row)
-            if limit is not None and len(out) >= limit:
-                break
-        return out
+        first or newest first, with the terms that matched and a snippet."""
+        from . import searching
 
-    def preview_topic(self, query: str, *, since: datetime | None = None,
-                      first: int = 10) -> dict[str, Any]:
-        """What ``query`` would have matched among stored articles: the count, the
-        count per day (publication day, else the day first seen) and the newest
-        ``first`` matches with their matched terms."""
-        per_day: dict[str, int] = {}
-        shown: list[dict[str, Any]] = []
-        total = 0
-        for row in self._matching("topics test", query, None, since, None, by_time=True):
-            total += 1
-            day = row.pop("when").date().isoformat()
-            per_day[day] = per_day.get(day, 0) + 1
-            if len(shown) < first:
-                shown.append(row)
-        return {"query": query, "since": None if since is None else queries.iso(since),
-                "matches": total, "per_day": [{"day": d, "count": per_day[d]} for d in sorted(per_day)],
-                "first": shown}
-
-    def _matching(self, what: str, query: str, source: str | None, since: datetime | None,
-                  until: datetime | None, *, by_time: bool) -> Iterator[dict[str, Any]]:
-        """Candidates from the full-text index, kept where the matcher says so."""
-        from .db.fulltext import Filters, candidate_pages
-        from .search_plan import narrowing
-        from .topics import QuerySyntaxError, Topic
-
-        if not query.strip():
-            raise UsageError(f"{what}: the query is empty")
-        try:
-            topic = Topic(what, query)
-        except QuerySyntaxError as e:
-            raise UsageError(f"{what}: the query does not parse: {e.describe()}") from None
-        narrow = narrowing(topic.node)
         with self._read() as s:
-            for page in candidate_pages(s, narrow, Filters(source, since, until), by_time=by_time):
-                for row in page:
-                    m = topic.match(row["title"] or "", row.pop("text"))
-                    if m is not None:
-                        row["matched"], row["snippet"] = m.matched, m.snippet
-                        yield row
+            return searching.search(s, query, source=source, since=since, until=until,
+                                    sort=sort, limit=limit)
+
+    def preview_topic(self, query: str, *, since: datetime | None = None, first: int = 10,
+                      case_sensitive: bool = False) -> dict[str, Any]:
+        """What ``query`` would have matched among stored articles: the count, per
+        day, and the newest ``first`` matches with their terms."""
+        from . import searching
+
+        with self._read() as s:
+            return searching.preview(s, query, since=since, first=first, case_sensitive=case_sensitive)
 
     def feeds(self) -> list[dict[str, Any]]:
         with self._read() as s:

@@ -157,3 +157,26 @@ def test_candidates_come_window_by_window_none_lost(store: Monitor, monkeypatch:
                                   "Netflix Netflix Netflix", "Quarterly results"])
     assert titles(store.search("Netflix", limit=None, sort="time")) == \
         ["Market wrap", "Netflix Netflix Netflix", "Quarterly results"]
+
+
+def test_topics_test_previews_a_query_on_the_store_without_a_config(
+        store: Monitor, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)                  # no config.yaml here
+    monkeypatch.delenv("MONITOR_DATABASE_URL", raising=False)
+    monkeypatch.delenv("MONITOR_CONFIG", raising=False)
+    url = store.settings.database.url
+    assert main(["topics", "test", "Sora OR Netflix", "--store", "--database", url,
+                 "--since", "2026-11-22", "--format", "json"]) == 0
+    got = json.loads(capsys.readouterr().out)
+    assert got["matches"] == 4 and sum(d["count"] for d in got["per_day"]) == 4
+    assert got["first"][0]["title"] == "Sora under fire" and got["first"][0]["matched"] == ["Sora"]
+    assert main(["topics", "test", "deepfake*", "--store", "--database", url, "--first", "1"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("2 stored article(s) match: deepfake*\n")
+    assert "DAY" in out and "the newest 1:" in out and "Sora under fire" in out
+    # a source and --store together, or neither, is a usage error
+    assert main(["topics", "test", "Sora", "--database", url]) == 2
+    assert "give a SOURCE" in capsys.readouterr().err
+    assert main(["topics", "test", "Sora", "--store"]) == 2
+    assert "name the database with --database" in capsys.readouterr().err

@@ -4,42 +4,64 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 import click
 
+from ..config import Settings
 from ..errors import UsageError
+from ..output import render_rows
 from ..sections import FetchSettings
-from ._base import App, cli, command, group
+from ._base import App, _since, cli, command, group, since_option
 
 topics_group = group(cli, "topics", "The topic queries.")
 
 
 @command(topics_group, "test")
 @click.argument("query")
-@click.argument("source")
+@click.argument("source", required=False)
 @click.option("--case-sensitive", is_flag=True, help="match case (for a raw query)")
+@click.option("--store", is_flag=True,
+              help="instead of SOURCE: what the query would have matched among stored articles")
+@since_option
+@click.option("--database", default=None, metavar="URL",
+              help="with --store: the database to read (no config file needed)")
+@click.option("--first", type=click.IntRange(min=0), default=10, show_default=True,
+              help="with --store: show this many of the newest matches")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
               show_default=True)
-def topics_test(app: App, query: str, source: str, case_sensitive: bool, fmt: str) -> None:
+def topics_test(app: App, query: str, source: str | None, case_sensitive: bool, store: bool,
+                since: str | None, database: str | None, first: int, fmt: str) -> None:
     """Show what QUERY (a topic key from the config, or a query) matches in SOURCE
     (a text or HTML file, or a URL) and why: the terms found and where. A query
-    needs no config file; a topic key does."""
+    needs no config file; a topic key does. With --store instead of SOURCE: what
+    it would have matched among the stored articles (per day, and the newest
+    matches with their terms), to tune a query before deploying it."""
     import json
 
     from ..topics import QuerySyntaxError, Topic, explain
 
+    if store == (source is not None):
+        raise UsageError("topics test: give a SOURCE (file or URL) or --store, not both or neither")
+    if not store and (since or database):
+        raise UsageError("topics test: --since and --database go with --store")
     settings = app.settings_if_any()
     if settings is not None and query in settings.topics:
         t = settings.topics[query]
-        topic = Topic(query, t.query, t.case_sensitive)
+        key, text_query, case_sensitive = query, t.query, t.case_sensitive
     else:
-        if settings is None and re.fullmatch(r"[a-z0-9_][a-z0-9_-]*", query):
+        if settings is None and not database and re.fullmatch(r"[a-z0-9_][a-z0-9_-]*", query):
             click.echo(f"no config.yaml here: {query!r} is tested as a query, not as a topic "
                        "(name the config with --config)", err=True)
-        try:
-            topic = Topic("query", query, case_sensitive)
-        except QuerySyntaxError as e:
-            raise UsageError(f"the query does not parse: {e.describe()}") from None
+        key, text_query = "query", query
+    if store:
+        _preview(app, settings, database, text_query, case_sensitive, _since(since), first, fmt)
+        return
+    try:
+        topic = Topic(key, text_query, case_sensitive)
+    except QuerySyntaxError as e:
+        raise UsageError(f"the query does not parse: {e.describe()}") from None
+    assert source is not None
     title, text = _load_source(settings.fetch if settings else FetchSettings(), source)
     result = explain(topic, title, text)
     if fmt == "json":
@@ -55,6 +77,45 @@ def topics_test(app: App, query: str, source: str, case_sensitive: bool, fmt: st
                    f"{term['context']}")
     if result.get("snippet"):
         click.echo(f"snippet: {result['snippet']}")
+
+
+def _preview(app: App, settings: Settings | None, database: str | None, query: str,
+             case_sensitive: bool, since: Any, first: int, fmt: str) -> None:
+    """`topics test QUERY --store`: the query on the stored articles."""
+    import json
+
+    from ..app import Monitor
+    from ..config import settings_from_dict
+    from ..db.engine import describe_bad_url, url_problem
+    from ..errors import ConfigError
+    from ..sections import DatabaseSettings
+
+    if database is not None:
+        if (problem := url_problem(database)) is not None:
+            raise ConfigError(f"--database: {describe_bad_url(database, problem)}")
+        base = settings or settings_from_dict({}, base=Path.cwd())
+        monitor = Monitor(base.model_copy(update={"database": DatabaseSettings(url=database)}))
+    elif settings is not None:
+        monitor = app.monitor
+    else:
+        raise UsageError("topics test --store: no config here: name the database with "
+                         "--database URL (or the config with --config)")
+    try:
+        got = monitor.preview_topic(query, since=since, first=first, case_sensitive=case_sensitive)
+    finally:
+        if database is not None:
+            monitor.engine.dispose()
+    if fmt == "json":
+        click.echo(json.dumps(got, ensure_ascii=False, indent=2))
+        return
+    span = f" since {got['since']}" if got["since"] else ""
+    click.echo(f"{got['matches']} stored article(s) match{span}: {query}")
+    if got["per_day"]:
+        click.echo(render_rows(got["per_day"], "table", ["day", "count"]), nl=False)
+    if got["first"]:
+        click.echo(f"\nthe newest {len(got['first'])}:")
+        click.echo(render_rows(got["first"], "table", ["published_at", "source", "title", "matched"]),
+                   nl=False)
 
 
 def _load_source(fetch: FetchSettings, source: str) -> tuple[str, str]:
