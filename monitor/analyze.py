@@ -9,6 +9,7 @@ specs and are compiled once per worker process.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, replace
 from functools import lru_cache
 
@@ -31,6 +32,7 @@ class Analysis:
     lone: frozenset[str]                 # dedup.lone_evidence(features)
     lang: str | None
     page: Extracted | None = None
+    extract_seconds: float | None = None  # the page's extraction (trafilatura), timed in the worker
 
 
 def topic_spec(topics: list[Topic]) -> TopicSpec:
@@ -59,6 +61,9 @@ def analyze_page(html: bytes, url: str, entry_title: str | None, spec: TopicSpec
     """Extract a page and analyze it; the feed entry's headline wins over the
     page's <title>, which often carries the site name. ``charset``: the one the
     HTTP response declared. Raises ExtractError."""
+    started = time.perf_counter()
     page = extract_page(html, url, charset)
+    took = time.perf_counter() - started
     title = entry_title or page.title or url
-    return replace(analyze_text(title, page.text, spec, lang=page.lang), page=page)
+    return replace(analyze_text(title, page.text, spec, lang=page.lang), page=page,
+                   extract_seconds=took)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -40,6 +41,7 @@ from .model import Context, FeedRef, PollSummary, PruneReport
 if TYPE_CHECKING:
     from .alerts import DeliveryReport
     from .digest import DigestResult
+    from .metrics import Metrics
     from .workers import Workers
 
 
@@ -69,6 +71,7 @@ class Monitor:
         self.settings = settings
         self._engine = engine
         self.holder = leases.this_holder()
+        self.metrics: Metrics | None = None     # counted into when a front end serves /metrics
 
     @classmethod
     def from_config(cls, path: str | Path | None = None) -> Monitor:
@@ -162,8 +165,12 @@ class Monitor:
         """Poll feeds this monitor claimed, renewing their leases meanwhile."""
         from .pipeline import poll_feeds
 
+        started = time.monotonic()
         with leases.Keeper(self.engine, self.holder, self.settings.schedule.lease):
-            return await poll_feeds(ctx, feeds, workers=workers, writer=writer)
+            summary = await poll_feeds(ctx, feeds, workers=workers, writer=writer)
+        if self.metrics is not None:
+            self.metrics.count_poll(summary, time.monotonic() - started)
+        return summary
 
     def poll(self, names: Sequence[str] | None = None, *,
              progress: Callable[[PollSummary], None] | None = None,
@@ -196,8 +203,11 @@ class Monitor:
         whose compiled topics are reused)."""
         from .alerts import deliver_pending
 
-        return deliver_pending(self.settings, self.engine, stop=stop,
-                               topics=ctx.topics if ctx else None)
+        report = deliver_pending(self.settings, self.engine, stop=stop,
+                                 topics=ctx.topics if ctx else None)
+        if self.metrics is not None:
+            self.metrics.count_delivery(report)
+        return report
 
     def digest(self, *, dry_run: bool = False, now: datetime | None = None,
                slot: str | None = None, stop: threading.Event | None = None) -> DigestResult:
@@ -207,7 +217,9 @@ class Monitor:
         from .digest import make_digest
 
         if not dry_run:
-            deliver_pending(self.settings, self.engine, now, stop=stop, backed_off=True)
+            report = deliver_pending(self.settings, self.engine, now, stop=stop, backed_off=True)
+            if self.metrics is not None:
+                self.metrics.count_delivery(report)
         return make_digest(self.settings, self.engine, dry_run=dry_run, now=now, slot=slot)
 
     def prune(self, *, dry_run: bool = False, vacuum: bool = False,
@@ -232,6 +244,21 @@ class Monitor:
             retention.vacuum(self.engine)
             report.vacuumed = True
         return report
+
+    # --- operations (/readyz, /metrics) -----------------------------------------
+    def check_database(self) -> None:
+        """A DatabaseError naming the database unless it answers and its schema
+        is current (two small reads): what a readiness probe asks."""
+        with self.reachable():
+            self.require_db()
+
+    def outbox_status(self) -> dict[str, Any]:
+        """Alerts waiting per channel, and when the last digest went out."""
+        from .db import digests, outbox
+
+        with self._read() as s:
+            return {"pending": outbox.pending_by_channel(s),
+                    "digest_last_sent": digests.last_sent_at(s)}
 
     # --- listings (the fields of the CLI's --format json) ---------------------
     def _read(self) -> Session:

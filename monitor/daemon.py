@@ -41,6 +41,8 @@ from sqlalchemy.exc import OperationalError
 
 from .app import Monitor
 from .db.engine import describe_failure
+from .metrics import Metrics
+from .model import Health
 from .pipeline import make_workers
 from .progress import Progress
 from .writer import WriterState
@@ -85,6 +87,9 @@ class Daemon:
         self._polling = threading.Lock()     # held by the tick whose poll is running
         self.poll_started: datetime | None = None    # when the running poll began
         self.ticks_skipped = 0               # ticks that found a poll running (daemon's life)
+        # what /readyz and /metrics read (monitor.web.ops)
+        self.health = Health(interval=settings.schedule.tick.total_seconds())
+        self.metrics = monitor.metrics = monitor.metrics or Metrics(monitor.outbox_status)
         self.scheduler = BackgroundScheduler(timezone=UTC, job_defaults={
             "coalesce": True, "max_instances": 1, "misfire_grace_time": MISFIRE_GRACE})
         self.digest_trigger = CronTrigger.from_crontab(settings.digest.schedule,
@@ -110,10 +115,12 @@ class Daemon:
     def tick(self) -> None:
         if self.stop.is_set():
             return
+        self.health.last_tick = time.monotonic()   # a skipped tick is a tick: the scheduler runs
         if not self._polling.acquire(blocking=False):
             # expected on every tick of a long poll: not a warning (APScheduler's
             # "maximum number of running instances reached" was one each time)
             self.ticks_skipped += 1
+            self.metrics.ticks_skipped.inc()
             log.debug("poll tick skipped: the previous poll (since %s) is still running",
                       _hhmmss(self.poll_started))
             return
@@ -171,6 +178,7 @@ class Daemon:
                     await asyncio.to_thread(self._deliver)
         finally:
             workers.close()
+            self.metrics.pool_restarts.inc(max(0, workers.pools_started - 1))
 
     def deliver(self) -> None:
         if self.stop.is_set():

@@ -184,6 +184,18 @@ class PollSummary:
     page_errors_seen: int = 0
     feeds_done: int = 0
     started: float = field(default_factory=time.monotonic)
+    extract_seconds: list[float] = field(default_factory=list)   # per page extracted
+    pool_restarts: int = 0         # analysis pools replaced (workers.py), when the poll owned them
+
+
+@dataclass
+class Health:
+    """What a readiness probe judges the scheduler by, kept up to date by the
+    daemon: how often it should tick (None: no scheduler, as under `monitor
+    serve`) and when it last did (time.monotonic(); its start until the first)."""
+
+    interval: float | None = None          # seconds between ticks
+    last_tick: float = field(default_factory=time.monotonic)
 
 
 # which channels alert immediately on each topic: topic -> channels (built from config)

@@ -123,6 +123,7 @@ async def poll_feeds(ctx: Context, feeds: Sequence[FeedRef], *, workers: Workers
         store.cancel()
         if own_workers:
             workers.close()
+            summary.pool_restarts = max(0, workers.pools_started - 1)
     return summary
 
 
@@ -297,6 +298,8 @@ async def _article(ctx: Context, fetcher: Fetcher, workers: Workers, out: FeedOu
         found = await workers.analyze_text(entry.title or url, entry.summary or entry.title)
     if summary is not None:
         summary.analyzed += 1
+        if found.extract_seconds is not None:
+            summary.extract_seconds.append(found.extract_seconds)
         summary.page_errors_seen += error is not None
         if ctx.progress is not None:
             ctx.progress(summary)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -43,6 +44,8 @@ class DeliveryReport:
     failed: int = 0
     pending: int = 0
     errors: list[str] = field(default_factory=list)
+    sent_by: Counter[str] = field(default_factory=Counter)     # per channel
+    failed_by: Counter[str] = field(default_factory=Counter)   # per channel, given up
 
 
 def _view(ctx: outbox.AlertContext, topics: dict[str, Any]) -> AlertView | FeedAlertView:
@@ -174,6 +177,7 @@ def deliver_pending(settings: Settings, engine: Engine, now: datetime | None = N
                               next_attempt_at=None if give_up else
                               now + min(RETRY_BASE * 2 ** (attempts - 1), RETRY_MAX))
             report.failed += give_up
+            report.failed_by[channel] += give_up
             report.pending += not give_up
             if e.code in DOWN_CODES:
                 down.add(channel)
@@ -183,4 +187,5 @@ def deliver_pending(settings: Settings, engine: Engine, now: datetime | None = N
         with Session(engine) as s:
             outbox.record(s, aid, status="sent", attempts=attempts, now=now)
         report.sent += 1
+        report.sent_by[channel] += 1
     return report

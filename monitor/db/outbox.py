@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, select, update
+from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.orm import Session
 
 from .feed_state import failing_since
@@ -31,6 +31,12 @@ def claimers(s: Session, now: datetime) -> set[str]:
     return {c for c in s.scalars(select(Alert.claimed_by).where(
         Alert.status == "pending", Alert.next_attempt_at > now,
         Alert.claimed_by.is_not(None)).distinct()) if c}
+
+
+def pending_by_channel(s: Session) -> dict[str, int]:
+    """How many alerts wait to be sent (due or backing off), per channel."""
+    return {ch: n for ch, n in s.execute(select(Alert.channel, func.count(Alert.id)).where(
+        Alert.status == "pending").group_by(Alert.channel))}
 
 
 def due_alerts(s: Session, now: datetime, dead: Sequence[str] = (), *,
