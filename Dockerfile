@@ -24,6 +24,13 @@ COPY config.yaml ./config.yaml
 
 USER monitor
 VOLUME ["/data"]
+# the web view and /healthz, /readyz, /metrics (web.listen; 0.0.0.0:8080 with credentials
+# to publish it beyond the container)
+EXPOSE 8080
+# healthy while /readyz says ready: the database answers and the scheduler ticks; the
+# reason it is not ready goes to `docker inspect` (no curl in the slim image: urllib)
+HEALTHCHECK --interval=30s --timeout=10s --start-period=60s --retries=3 \
+  CMD ["python", "-c", "import sys, urllib.error, urllib.request\ntry:\n    urllib.request.urlopen('http://127.0.0.1:8080/readyz', timeout=8)\nexcept urllib.error.HTTPError as e:\n    sys.exit(e.read().decode(errors='replace').strip() or str(e))\nexcept OSError as e:\n    sys.exit(str(e))"]
 # SIGTERM stops it cleanly within 30 s
 STOPSIGNAL SIGTERM
 CMD ["monitor", "run"]

@@ -1,12 +1,16 @@
 """The operations endpoints as an operator's stack sees them: /healthz answers,
 /readyz turns 503 with the reason while the database is away or the scheduler
 stalls and 200 again after, /metrics parses as Prometheus text with its
-counters moving after a real poll."""
+counters moving after a real poll, and the Docker HEALTHCHECK's own command
+tells a ready server from one that is not."""
 
 from __future__ import annotations
 
+import json
 import re
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -236,3 +240,48 @@ def test_metrics_move_after_a_poll_a_delivery_and_a_digest(tmp_path: Path, smtp_
     assert m.digest().status == "sent"
     last = scrape(http)[("monitor_digest_last_sent_timestamp_seconds", ())]
     assert started - 1 <= last <= time.time() + 1
+
+
+HEALTHCHECK = re.compile(r"^HEALTHCHECK .*?CMD (\[.*\])$", re.M)
+
+
+def healthcheck_command() -> list[str]:
+    text = (ROOT / "Dockerfile").read_text(encoding="utf-8").replace("\\\n", " ")
+    found = HEALTHCHECK.search(text)
+    assert found is not None, "the Dockerfile has no HEALTHCHECK ... CMD [...]"
+    assert re.search(r"^EXPOSE 8080$", text, re.M)
+    command: list[str] = json.loads(found.group(1))
+    return command
+
+
+def test_the_docker_healthcheck_command_passes_only_when_ready(tmp_path: Path) -> None:
+    import uvicorn
+
+    m = Monitor(settings_for(tmp_path, schedule={"tick": "30s"}))
+    m.prepare()
+    health = Health(interval=30)
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(Starlette(routes=routes(m, health)), host="127.0.0.1",
+                                           port=port, log_level="warning", lifespan="off"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 10
+        while not server.started and time.monotonic() < deadline:
+            time.sleep(0.05)
+        command = healthcheck_command()
+        assert command[:2] == ["python", "-c"]
+        assert "http://127.0.0.1:8080/readyz" in command[2]
+        probe = [sys.executable, "-c", command[2].replace(":8080/", f":{port}/")]
+        ok = subprocess.run(probe, capture_output=True, text=True, timeout=30)
+        assert (ok.returncode, ok.stderr) == (0, "")
+        health.last_tick -= 100
+        stalled = subprocess.run(probe, capture_output=True, text=True, timeout=30)
+        assert stalled.returncode == 1
+        assert stalled.stderr.startswith("not ready: scheduler: the scheduler last ticked 100 s ago")
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+    # nothing answers on the port: unhealthy too, with the cause
+    gone = subprocess.run(probe, capture_output=True, text=True, timeout=30)
+    assert gone.returncode == 1 and "refused" in gone.stderr
