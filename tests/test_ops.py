@@ -36,13 +36,14 @@ from .test_pipeline import PAGE, rss
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def settings_for(tmp: Path, url: str | None = None, **more: Any) -> Settings:
+def settings_for(tmp: Path, url: str | None = None, fetch: dict[str, Any] | None = None,
+                 **more: Any) -> Settings:
     (tmp / "seeds").mkdir(exist_ok=True)
     return settings_from_dict({
         "database": {"url": url or f"sqlite:///{tmp / 'm.db'}"},
         "seeds": {"path": str(tmp / "seeds")},
         "fetch": {"allow_private_networks": True, "timeout": "2s", "extract_workers": 1,
-                  "min_host_delay": "0s", "respect_robots": False},
+                  "min_host_delay": "0s", "respect_robots": False, **(fetch or {})},
         "topics": {"netflix": {"query": "Netflix"}},
         **more,
     }, base=tmp)
@@ -240,6 +241,34 @@ def test_metrics_move_after_a_poll_a_delivery_and_a_digest(tmp_path: Path, smtp_
     assert m.digest().status == "sent"
     last = scrape(http)[("monitor_digest_last_sent_timestamp_seconds", ())]
     assert started - 1 <= last <= time.time() + 1
+
+
+def test_analysis_pools_replaced_during_a_poll_are_counted(tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two workers that each take one page before the pool is replaced: three
+    pages make one replacement (the bound on leaks, monitor.workers)."""
+    import monitor.pipeline as pipeline
+    from monitor.workers import Workers
+
+    monkeypatch.setattr(pipeline, "make_workers", lambda ctx: Workers(
+        2, pipeline.topic_spec(ctx.topics), tasks_per_worker=1))
+    body = "Netflix said the series will be filmed in Lisbon over the coming spring. " * 4
+    with LoopbackServer() as srv:
+        items = [(f"Netflix story {k}", f"/a{k}", "Netflix") for k in range(3)]
+        srv.route("/feed.xml", rss(srv.url(""), items), content_type="application/rss+xml")
+        for title, path, _ in items:
+            srv.route(path, PAGE.format(title=title, body=body + title))
+        # the first pool's forkserver starts with the poll here (the daemon starts it
+        # ahead): a page's 2 s timeout could run out meanwhile
+        m = Monitor(settings_for(tmp_path, fetch={"timeout": "20s"},
+                                 feeds=[{"name": "F", "url": srv.url("/feed.xml")}]))
+        m.prepare()
+        http = client(m, Health())
+        run = m.poll()
+        assert (run.summary.articles_new, run.summary.page_errors) == (3, 0)
+    after = scrape(http)
+    assert after[("monitor_pool_restarts_total", ())] == 1
+    assert after[("monitor_extraction_seconds_count", ())] == 3
 
 
 HEALTHCHECK = re.compile(r"^HEALTHCHECK .*?CMD (\[.*\])$", re.M)
