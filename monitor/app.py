@@ -256,7 +256,7 @@ class Monitor:
         """Alerts waiting per channel, and when the last digest went out."""
         from .db import digests, outbox
 
-        with self._read() as s:
+        with self.reachable(), self._read() as s:
             return {"pending": outbox.pending_by_channel(s),
                     "digest_last_sent": digests.last_sent_at(s)}
 

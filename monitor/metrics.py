@@ -50,7 +50,8 @@ class _StoredState(Collector):
         try:
             status = self.read()
         except Exception as e:  # noqa: BLE001  (the scrape goes on without these gauges)
-            log.warning("metrics: the database did not answer: %s", e)
+            # debug only: a scrape every few seconds would repeat what the jobs log once each
+            log.debug("metrics: the database did not answer: %s", e)
             up.add_metric([], 0)
             yield up
             return
