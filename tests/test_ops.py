@@ -181,17 +181,18 @@ def test_readyz_follows_the_daemons_ticks_and_skipped_ticks_are_counted(tmp_path
     daemon = Daemon(m)
     http = client(m, daemon.health)
     assert http.get("/readyz").status_code == 200       # just started
-    daemon.health.last_tick -= 61                        # no tick for over two intervals
+    daemon.health.last_tick = time.monotonic() - 61      # no tick for over two intervals
     resp = http.get("/readyz")
     assert resp.status_code == 503
-    assert resp.text == ("not ready: scheduler: the scheduler last ticked 61 s ago (it ticks "
-                         "every 30 s; ready within 60 s)\n")
-    assert http.get("/readyz?format=json").json()["checks"] == {
-        "database": "ok", "scheduler": resp.text.split("scheduler: ", 1)[1].strip()}
+    assert re.fullmatch(r"not ready: scheduler: the scheduler last ticked 6[12] s ago \(it ticks "
+                        r"every 30 s; ready within 60 s\)\n", resp.text)
+    checks = http.get("/readyz?format=json").json()["checks"]
+    assert checks["database"] == "ok"
+    assert checks["scheduler"].startswith("the scheduler last ticked 6")
     daemon.tick()                                        # a real tick (no feed is due)
     assert http.get("/readyz").text == "ready\n"
     # a tick that finds a poll still running is skipped, counted, and still a tick
-    daemon.health.last_tick -= 61
+    daemon.health.last_tick = time.monotonic() - 61
     with daemon._polling:
         daemon.tick()
     assert http.get("/readyz").status_code == 200
@@ -304,10 +305,10 @@ def test_the_docker_healthcheck_command_passes_only_when_ready(tmp_path: Path) -
         probe = [sys.executable, "-c", command[2].replace(":8080/", f":{port}/")]
         ok = subprocess.run(probe, capture_output=True, text=True, timeout=30)
         assert (ok.returncode, ok.stderr) == (0, "")
-        health.last_tick -= 100
+        health.last_tick = time.monotonic() - 100
         stalled = subprocess.run(probe, capture_output=True, text=True, timeout=30)
         assert stalled.returncode == 1
-        assert stalled.stderr.startswith("not ready: scheduler: the scheduler last ticked 100 s ago")
+        assert re.match(r"not ready: scheduler: the scheduler last ticked 10\d s ago", stalled.stderr)
     finally:
         server.should_exit = True
         thread.join(timeout=10)
