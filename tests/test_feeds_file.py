@@ -223,3 +223,62 @@ def test_add_from_a_home_page_and_remove(tmp_path: Path, capsys: pytest.CaptureF
         code, _, err = run(capsys, "feeds", "remove", "Nope", "--config", cfg)
         assert code == 2 and f"no feed named 'Nope' in {feeds}" in err
 
+
+def test_a_running_daemon_follows_the_edited_feeds_file(tmp_path: Path,
+                                                        caplog: pytest.LogCaptureFixture) -> None:
+    """Feeds added to or removed from the file are polled or dropped at the next
+    tick, without a restart (the removed feed's articles stay); a broken file is
+    one error line, and the feeds polled so far go on."""
+    import logging
+
+    from monitor.app import Monitor
+    from monitor.config import load_config
+    from monitor.daemon import Daemon
+    from monitor.opml import Outline, render
+
+    page = ("<html lang='en'><head><title>Harbor lights</title></head><body><article>"
+            "<h1>Harbor lights</h1>" + "<p>The harbor lanterns were lit again tonight after "
+            "a long repair of the old quay, the town council said.</p>" * 3
+            + "</article></body></html>")
+    with LoopbackServer() as srv:
+        base = srv.url("").rstrip("/")
+        srv.route("/robots.txt", "User-agent: *\nAllow: /\n", content_type="text/plain")
+        srv.route("/p/0", page, content_type="text/html")
+        srv.route("/f0.xml", "<rss version='2.0'><channel><title>F0</title><item><title>Harbor"
+                  f"</title><link>{base}/p/0</link><guid>0</guid></item></channel></rss>",
+                  content_type="application/rss+xml")
+        srv.route("/f1.xml", "<rss version='2.0'><channel><title>F1</title></channel></rss>",
+                  content_type="application/rss+xml")
+        (tmp_path / "seeds").mkdir()
+        feeds = tmp_path / "feeds.opml"
+        feeds.write_bytes(render([Outline("F0", srv.url("/f0.xml"))]))
+        cfg = config(tmp_path, feeds=[], seeds={"path": "seeds"},
+                     fetch={"allow_private_networks": True, "extract_workers": 1,
+                            "min_host_delay": "0s"})
+        monitor = Monitor(load_config(cfg))
+        monitor.prepare()
+        daemon = Daemon(monitor)
+        daemon.tick()
+        assert [(a["source"], a["title"]) for a in monitor.articles()] == [("F0", "Harbor")]
+
+        feeds.write_bytes(render([Outline("F1", srv.url("/f1.xml"), ("News",))]))
+        with caplog.at_level(logging.INFO, logger="monitor.daemon"):
+            daemon.tick()
+        assert [r.path for r in srv.requests].count("/f1.xml") == 1
+        assert [r.path for r in srv.requests].count("/f0.xml") == 1
+        assert [(f["name"], f["status"]) for f in monitor.feeds()] == [("F1", "ok")]
+        assert f"feeds file {feeds} changed: 1 feed(s) now; added: F1; removed: F0" in caplog.text
+        # the removed feed's articles stay
+        assert [(a["source"], a["title"]) for a in monitor.articles()] == [("F0", "Harbor")]
+
+        caplog.clear()
+        feeds.write_text(feeds.read_text()[:-40])          # saved half-way
+        with caplog.at_level(logging.INFO, logger="monitor.daemon"):
+            daemon.tick()
+            daemon.tick()
+        errors = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
+        assert len(errors) == 1
+        assert errors[0].startswith(f"{feeds}: not well-formed XML at line")
+        assert errors[0].endswith("; still polling the previous 1 feed(s)")
+        assert [f.name for f in daemon.settings.feeds] == ["F1"]
+        monitor.engine.dispose()
