@@ -115,6 +115,11 @@ def test_export_then_import_is_a_no_op(tmp_path: Path, capsys: pytest.CaptureFix
     assert out.splitlines()[-1] == f"0 new, 4 duplicate, 0 invalid; {tmp_path / 'feeds.opml'} unchanged"
     assert (tmp_path / "feeds.opml").read_bytes() == before
 
+    code, _, err = run(capsys, "feeds", "export", "--output", str(tmp_path / "out.opml"),
+                       "--config", cfg)
+    assert code == 0 and err.strip() == f"wrote 4 feed(s) to {tmp_path / 'out.opml'}"
+    assert (tmp_path / "out.opml").read_bytes() == exported.read_bytes()
+
     # and into a monitor with no feeds at all, the export brings every feed back
     other = tmp_path / "other"
     other.mkdir()
@@ -173,6 +178,22 @@ def test_bad_files_are_errors_naming_them_and_nothing_is_lost(
     assert "feed name 'Deadline' is defined twice: in" in err and "(feeds[0]) and in" in err
     assert str(feeds) in err
     assert feeds.read_bytes() == whole
+
+
+def test_reading_the_feeds_file_at_start_stays_light(tmp_path: Path,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    """Every command reads the feeds file as it starts: that loads neither
+    listparser nor lxml (an import does)."""
+    import subprocess
+    import sys
+
+    cfg = str(config(tmp_path))
+    run(capsys, "feeds", "import", str(DATA / "miniflux.opml"), "--config", cfg)
+    probe = ("import sys; from monitor.config import load_config; s = load_config(sys.argv[1]); "
+             "print(len(s.feeds), 'lxml' in sys.modules, 'listparser' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", probe, cfg], capture_output=True, text=True,
+                          timeout=60)
+    assert done.stdout.split() == ["4", "False", "False"], done.stderr
 
 
 HOME = """<!doctype html><html><head><title>Pixel Wire</title>
