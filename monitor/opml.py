@@ -51,12 +51,16 @@ def url_problem(url: str) -> str | None:
     """Why ``url`` cannot be a feed's URL, or None."""
     if not url:
         return "no xmlUrl"
-    parts = urlsplit(url)
-    if parts.scheme.lower() not in ("http", "https"):
+    if not re.match(r"^https?://[^/\s]+", url):     # what config.yaml's feeds: accept
         return f"not an http(s) URL: {url!r}"
-    if not parts.hostname or re.search(r"\s", url):
+    if re.search(r"\s", url) or not urlsplit(url).hostname:
         return f"not a usable URL: {url!r}"
     return None
+
+
+def _lower_scheme(url: str) -> str:
+    scheme, sep, rest = url.partition("://")
+    return scheme.lower() + sep + rest if sep else url
 
 
 def _name_for(title: str, url: str) -> str:
@@ -77,7 +81,7 @@ def read_export(data: bytes, source: str) -> tuple[list[Outline], list[Rejected]
     feeds: list[Outline] = []
     rejected: list[Rejected] = []
     for f in result.feeds:
-        url = str(f.get("url") or "").strip()
+        url = _lower_scheme(str(f.get("url") or "").strip())
         category = tuple(f.categories[0]) if f.get("categories") else ()
         problem = url_problem(url)
         if problem:

@@ -6,7 +6,6 @@ errors a user meets naming the file."""
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
@@ -159,8 +158,7 @@ def test_bad_files_are_errors_naming_them_and_nothing_is_lost(
 
     # a feeds file saved half-way: the config is refused, naming the file and the line
     feeds = tmp_path / "feeds.opml"
-    shutil.copy(DATA / "miniflux.opml", feeds)
-    run(capsys, "feeds", "import", str(DATA / "freshrss.opml"), "--config", cfg)
+    assert run(capsys, "feeds", "import", str(DATA / "miniflux.opml"), "--config", cfg)[0] == 0
     whole = feeds.read_bytes()
     feeds.write_bytes(whole[: len(whole) // 2])
     half = feeds.read_bytes()
@@ -178,6 +176,16 @@ def test_bad_files_are_errors_naming_them_and_nothing_is_lost(
     assert "feed name 'Deadline' is defined twice: in" in err and "(feeds[0]) and in" in err
     assert str(feeds) in err
     assert feeds.read_bytes() == whole
+
+    # a scheme in capitals (some exports) is taken, written as config.yaml would accept it
+    cfg = str(config(tmp_path))
+    shouting = tmp_path / "shouting.opml"
+    shouting.write_text('<opml version="1.0"><body><outline text="Loud" '
+                        'xmlUrl="HTTPS://loud.example.org/feed"/></body></opml>')
+    code, out, _ = run(capsys, "feeds", "import", str(shouting), "--config", cfg)
+    assert code == 0 and out.splitlines()[0] == "new        Loud  https://loud.example.org/feed"
+    code, out, _ = run(capsys, "feeds", "export", "--config", cfg)
+    assert code == 0 and 'xmlUrl="https://loud.example.org/feed"' in out
 
 
 def test_reading_the_feeds_file_at_start_stays_light(tmp_path: Path,
