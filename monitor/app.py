@@ -8,6 +8,7 @@ the monitor does is here, one call per action:
     m.deliver()                 # send the pending alerts
     m.digest()                  # the digest of what no digest covered
     m.prune(dry_run=True)       # what retention would remove now
+    m.import_opml(path)         # feed list actions: import/export OPML, add, remove, reload
     m.mentions(topic="sora")    # listings, as the CLI's --format json prints them
 
 The stages (pipeline, workers, alerts, digest, dedup) are imported by the
@@ -35,6 +36,7 @@ from .config import Settings, load_config
 from .db import feed_state, queries
 from .db.engine import describe_failure, make_engine, reading, startup_lock
 from .errors import DatabaseError
+from .feed_admin import FeedListActions
 from .model import Context, FeedRef, PollSummary, PruneReport
 
 if TYPE_CHECKING:
@@ -62,8 +64,9 @@ class PollRun:
     delivery: DeliveryReport = field(default_factory=lambda: _no_delivery())
 
 
-class Monitor:
-    """Settings and a database, and every action of the monitor on them."""
+class Monitor(FeedListActions):
+    """Settings and a database, and every action of the monitor on them (the
+    feed list's in feed_admin.py)."""
 
     def __init__(self, settings: Settings, engine: Engine | None = None) -> None:
         self.settings = settings
