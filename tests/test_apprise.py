@@ -1,0 +1,139 @@
+"""Apprise channels (alerts.apprise) against real endpoints on loopback: the
+JSON and ntfy forms of Apprise, a server that is down and then up, every
+alert delivered once, the secrets of the URLs never in a log line, an error
+or a stored row, and the digest's short form."""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from monitor.alerts import deliver_pending
+from monitor.alerts.apprise import send_apprise
+from monitor.config import Settings, settings_from_dict
+from monitor.db.models import Alert
+from monitor.demo import demo_topics, serve_site
+from monitor.errors import ConfigError, DeliveryError, ErrorCode
+from monitor.sections import AppriseSettings
+
+from .conftest import free_port, poll_once
+from .httpserver import LoopbackServer, Response
+
+ROOT = Path(__file__).resolve().parent.parent
+SECRET = "tk_9f8e7d6c5b4a"
+
+
+def settings_with(tmp: Path, url: str, base: str, alerts: dict[str, Any]) -> Settings:
+    return settings_from_dict({
+        "database": {"url": url},
+        "seeds": {"path": str(ROOT / "seeds")},
+        "fetch": {"allow_private_networks": True, "extract_workers": 1},
+        "feeds": [{"name": "Screen Ledger", "url": f"{base}/feeds/screenledger.xml"}],
+        "topics": demo_topics(),
+        "alerts": alerts,
+    }, base=tmp)
+
+
+def test_config_takes_plain_urls_and_named_ones_and_names_channels_without_secrets(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DISCORD_TOKEN", SECRET)
+    monkeypatch.setenv("TG_TOKEN", "123:abc")
+    alerts = settings_from_dict({"alerts": {"apprise": [
+        "discord://1234/${DISCORD_TOKEN}",
+        {"url": "tgram://${TG_TOKEN}/42", "name": "phone", "immediate": False},
+    ]}}, base=tmp_path).alerts
+    hook, phone = alerts.apprise
+    assert phone.channel == "apprise:phone"
+    assert hook.channel.startswith("apprise:discord-") and len(hook.channel) <= 20
+    assert SECRET not in hook.channel
+    assert hook.expanded_url() == f"discord://1234/{SECRET}"
+    # a new secret in the environment is the same channel: its pending alerts stay its own
+    monkeypatch.setenv("DISCORD_TOKEN", "another")
+    again = settings_from_dict({"alerts": {"apprise": ["discord://1234/${DISCORD_TOKEN}"]}},
+                               base=tmp_path).alerts.apprise[0]
+    assert again.channel == hook.channel
+    # alerts.immediate for the plain URL; immediate: false keeps the named one from alerts
+    assert alerts.channel_table({"t": demo_topic()})["t"] == (hook.channel,)
+
+
+def demo_topic() -> Any:
+    from monitor.sections import TopicSettings
+
+    return TopicSettings(query="Netflix")
+
+
+@pytest.mark.parametrize(("apprise", "message"), [
+    (["ntfy://ntfy.sh/${NO_SUCH_VAR_SET}"],
+     "alerts.apprise[0].url: environment variable NO_SUCH_VAR_SET is not set"),
+    (["not a url"], "alerts.apprise[0].url: not an Apprise URL"),
+    ([{"url": "ntfy://ntfy.sh/a", "name": "far too long a name"}], "alerts.apprise[0].name: name"),
+    ([{"url": "ntfy://ntfy.sh/a", "nme": "x"}], "alerts.apprise[0].nme: unknown key"),
+    (["ntfy://ntfy.sh/a", {"url": "ntfy://ntfy.sh/b", "name": "x"}, {"url": "json://h/", "name": "x"}],
+     "alerts.apprise: two channels are named 'apprise:x'"),
+])
+def test_bad_apprise_config_is_an_error_naming_the_key(tmp_path: Path, apprise: list[Any],
+                                                       message: str) -> None:
+    with pytest.raises(ConfigError) as e:
+        settings_from_dict({"alerts": {"apprise": apprise}}, base=tmp_path, source=Path("c.yaml"))
+    assert message in str(e.value) and e.value.exit_code == 2
+
+
+def test_an_unreachable_channel_fails_as_unreachable_and_no_log_shows_the_secret(
+        monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    monkeypatch.setenv("HOOK_SECRET", SECRET)
+    cfg = AppriseSettings(url=f"json://127.0.0.1:{free_port()}/hook/${{HOOK_SECRET}}")
+    caplog.set_level(logging.DEBUG)
+    with pytest.raises(DeliveryError) as e:
+        send_apprise(cfg, "title", "body")
+    assert e.value.code == ErrorCode.WEBHOOK_UNREACHABLE
+    assert str(e.value).startswith(f"Apprise channel {cfg.channel} (json): not delivered")
+    assert "/hook/" in caplog.text            # Apprise did log the URL ...
+    assert SECRET not in caplog.text and SECRET not in str(e.value)   # ... masked
+
+
+def test_apprise_channel_down_then_up_gets_every_alert_exactly_once(
+        tmp_path: Path, db_url: str, monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture) -> None:
+    monkeypatch.setenv("HOOK_SECRET", SECRET)
+    caplog.set_level(logging.DEBUG)
+    state = {"status": 503}
+    with LoopbackServer() as hook, serve_site() as base:
+        hook.route(f"/hook/{SECRET}", handler=lambda req: Response(state["status"], b"{}"))
+        settings = settings_with(tmp_path, db_url, base, {"apprise": [
+            f"json://127.0.0.1:{hook.port}/hook/${{HOOK_SECRET}}"]})
+        channel = settings.alerts.apprise[0].channel
+        engine, summary = poll_once(settings, seeds=True)
+        assert summary.alerts_created == 3      # Q3 2026 earnings, WGA guidance, football league
+        now = datetime.now(UTC)
+        report = deliver_pending(settings, engine, now=now)
+        assert report.sent == 0 and report.pending == 3
+        with Session(engine) as s:
+            alerts = list(s.scalars(select(Alert)))
+        assert {a.channel for a in alerts} == {channel}
+        assert all(a.status == "pending" and a.attempts == 1 and a.next_attempt_at > now
+                   and a.last_error.startswith("webhook_http_503: Apprise channel") for a in alerts)
+        assert deliver_pending(settings, engine, now=now).sent == 0   # backing off: not tried
+
+        state["status"] = 200
+        later = now + timedelta(hours=2)
+        assert deliver_pending(settings, engine, now=later).sent == 3
+        assert deliver_pending(settings, engine, now=later + timedelta(hours=1)).sent == 0
+        posts = [json.loads(r.body) for r in hook.requests if r.method == "POST"]
+    assert len(posts) == 6                       # three refused, then each alert once
+    delivered = posts[3:]
+    with Session(engine) as s:
+        alerts = list(s.scalars(select(Alert)))
+        assert all(a.status == "sent" for a in alerts)
+        urls = {a.article_id: a for a in alerts}
+    assert len({p["title"] for p in delivered}) == 3 == len(urls)
+    assert all(p["title"].startswith("[news monitor] ") and "\nhttp://127.0.0.1:" in p["message"]
+               for p in delivered)
+    assert SECRET not in caplog.text
+    assert all(SECRET not in (a.last_error or "") for a in alerts)
