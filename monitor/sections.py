@@ -195,6 +195,7 @@ class AppriseSettings(Strict):
 
     url: str
     name: str | None = None
+    digest: bool = False                            # the digest's short form goes here too
     immediate: bool | None = None                   # None follows alerts.immediate
 
     @model_validator(mode="before")

@@ -18,13 +18,14 @@ from sqlalchemy.orm import Session
 from monitor.alerts import deliver_pending
 from monitor.alerts.apprise import send_apprise
 from monitor.config import Settings, settings_from_dict
-from monitor.db.models import Alert
+from monitor.db.models import Alert, Digest
 from monitor.demo import demo_topics, serve_site
+from monitor.digest import make_digest
 from monitor.errors import ConfigError, DeliveryError, ErrorCode
 from monitor.sections import AppriseSettings
 
 from .conftest import free_port, poll_once
-from .httpserver import LoopbackServer, Response
+from .httpserver import LoopbackServer, Request, Response
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRET = "tk_9f8e7d6c5b4a"
@@ -47,10 +48,10 @@ def test_config_takes_plain_urls_and_named_ones_and_names_channels_without_secre
     monkeypatch.setenv("TG_TOKEN", "123:abc")
     alerts = settings_from_dict({"alerts": {"apprise": [
         "discord://1234/${DISCORD_TOKEN}",
-        {"url": "tgram://${TG_TOKEN}/42", "name": "phone", "immediate": False},
+        {"url": "tgram://${TG_TOKEN}/42", "name": "phone", "digest": True, "immediate": False},
     ]}}, base=tmp_path).alerts
     hook, phone = alerts.apprise
-    assert phone.channel == "apprise:phone"
+    assert phone.channel == "apprise:phone" and phone.digest and not hook.digest
     assert hook.channel.startswith("apprise:discord-") and len(hook.channel) <= 20
     assert SECRET not in hook.channel
     assert hook.expanded_url() == f"discord://1234/{SECRET}"
@@ -59,7 +60,7 @@ def test_config_takes_plain_urls_and_named_ones_and_names_channels_without_secre
     again = settings_from_dict({"alerts": {"apprise": ["discord://1234/${DISCORD_TOKEN}"]}},
                                base=tmp_path).alerts.apprise[0]
     assert again.channel == hook.channel
-    # alerts.immediate for the plain URL; immediate: false keeps the named one from alerts
+    # alerts.immediate for the plain URL, immediate: false keeps the named one to digests
     assert alerts.channel_table({"t": demo_topic()})["t"] == (hook.channel,)
 
 
@@ -137,3 +138,80 @@ def test_apprise_channel_down_then_up_gets_every_alert_exactly_once(
                for p in delivered)
     assert SECRET not in caplog.text
     assert all(SECRET not in (a.last_error or "") for a in alerts)
+
+
+def test_the_digest_goes_to_an_ntfy_channel_in_short_form(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    """No email: an ntfy channel with digest: true gets the digest's headlines
+    and links (and no alerts: immediate is off for it), once."""
+    monkeypatch.setenv("NTFY_PASS", SECRET)
+    caplog.set_level(logging.DEBUG)
+    got: list[Request] = []
+
+    def ntfy(req: Request) -> Response:       # ntfy answers a publish with the message as JSON
+        got.append(req)
+        return Response(200, b'{"id":"x1","event":"message"}', {"content-type": "application/json"})
+
+    with LoopbackServer() as srv, serve_site() as base:
+        srv.route("/", handler=ntfy)
+        settings = settings_with(tmp_path, f"sqlite:///{tmp_path / 'm.db'}", base, {"apprise": [
+            {"url": f"ntfy://desk:${{NTFY_PASS}}@127.0.0.1:{srv.port}/news", "name": "desk",
+             "digest": True, "immediate": False}]})
+        engine, summary = poll_once(settings, seeds=True)
+        assert summary.alerts_created == 0
+        result = make_digest(settings, engine)
+        assert make_digest(settings, engine).status == "empty"    # nothing new: nothing sent
+    assert result.status == "sent" and result.error is None
+    assert len(got) == 1
+    sent = json.loads(got[0].body)
+    assert sent["topic"] == "news" and sent["title"].startswith("News digest: ")
+    lines = sent["message"].splitlines()
+    assert any(line.startswith("netflix: ") for line in lines)
+    links = [line for line in lines if line.startswith("- ")]
+    assert len(links) >= 3 and all(" http://127.0.0.1:" in line for line in links)
+    assert len(sent["message"]) <= 1800
+    with Session(engine) as s:
+        assert [d.status for d in s.scalars(select(Digest))] == ["sent"]
+    assert SECRET not in caplog.text
+
+
+def test_the_short_digest_keeps_to_ten_stories_and_says_how_many_more() -> None:
+    from monitor.render import short_digest
+    from monitor.views import DigestStory, DigestTopic, DigestView, LinkView
+
+    now = datetime(2026, 12, 4, 8, tzinfo=UTC)
+    stories = [DigestStory(i, f"Headline {i} " + "x" * 300, now, "", [], is_new=i < 30,
+                           articles=[LinkView(f"A{i}", f"https://news.example/{i}", "Wire")])
+               for i in range(34)]
+    view = DigestView(since=now - timedelta(days=1), until=now,
+                      topics=[DigestTopic("netflix", stories, 30, 4)], known=[],
+                      story_count=34, mention_count=40, failing=[])
+    title, body = short_digest(view)
+    lines = body.splitlines()
+    assert title == "News digest: 34 stories since 2026-12-03 08:00 UTC"
+    assert lines[0] == "netflix: 30 new, 4 follow-ups"
+    listed = [line for line in lines if line.startswith("- Headline ")]
+    assert len(listed) == 10 and listed[0].endswith(" https://news.example/0")
+    assert all(len(line) < 160 for line in listed)          # a headline is cut, its link kept
+    assert lines[-1] == "... and 20 more new stories" and len(body) <= 1800
+
+
+def test_with_an_email_digest_a_channel_that_is_down_misses_it_and_says_so(
+        tmp_path: Path, smtp_server: Any) -> None:
+    """The email carries the digest; the Apprise channel's failure is recorded
+    on the digest, and its mentions are not sent again with the next one."""
+    with serve_site() as base:
+        settings = settings_with(tmp_path, f"sqlite:///{tmp_path / 'm.db'}", base, {
+            "email": {"smtp_host": "127.0.0.1", "smtp_port": smtp_server.port,
+                      "to": ["desk@test.example"], "immediate": False},
+            "apprise": [{"url": f"json://127.0.0.1:{free_port()}/digest", "name": "chat",
+                         "digest": True, "immediate": False}]})
+        engine, _summary = poll_once(settings, seeds=True)
+        result = make_digest(settings, engine)
+    assert result.status == "sent" and len(smtp_server.messages) == 1
+    assert result.error is not None and result.error.startswith(
+        "Apprise channel apprise:chat (json): not delivered")
+    with Session(engine) as s:
+        (digest,) = s.scalars(select(Digest))
+        assert digest.status == "sent" and digest.error == result.error
+    assert make_digest(settings, engine).status == "empty"
