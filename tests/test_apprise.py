@@ -95,8 +95,28 @@ def test_an_unreachable_channel_fails_as_unreachable_and_no_log_shows_the_secret
         send_apprise(cfg, "title", "body")
     assert e.value.code == ErrorCode.WEBHOOK_UNREACHABLE
     assert str(e.value).startswith(f"Apprise channel {cfg.channel} (json): not delivered")
-    assert "/hook/" in caplog.text            # Apprise did log the URL ...
+    assert "/hook/***" in caplog.text         # Apprise did log the URL ...
     assert SECRET not in caplog.text and SECRET not in str(e.value)   # ... masked
+
+
+
+def test_apprise_log_lines_reach_the_console_only_as_debug(monkeypatch: pytest.MonkeyPatch) -> None:
+    """What the command line prints (a root handler at WARNING): the failed
+    send's own error line, not Apprise's warnings besides; --debug shows them."""
+    seen: list[logging.LogRecord] = []
+    console = logging.Handler(logging.DEBUG)
+    console.emit = seen.append  # type: ignore[method-assign]
+    root = logging.getLogger()
+    monkeypatch.setattr(root, "level", logging.DEBUG)
+    root.addHandler(console)
+    try:
+        with pytest.raises(DeliveryError):
+            send_apprise(AppriseSettings(url=f"json://127.0.0.1:{free_port()}/x"), "t", "b")
+    finally:
+        root.removeHandler(console)
+    mine = [r for r in seen if "apprise" in r.name]
+    assert mine and {(r.name, r.levelno) for r in mine} == {("monitor.alerts.apprise", logging.DEBUG)}
+    assert any("Connection error" in r.getMessage() for r in mine)
 
 
 def test_apprise_channel_down_then_up_gets_every_alert_exactly_once(

@@ -10,8 +10,9 @@ masked records: a connection error is ``webhook_unreachable`` (the channel is
 down), an HTTP status is ``webhook_http_<status>``, anything else
 ``delivery_error``.
 
-Side effects: HTTP (or other) connections made by Apprise; it changes the
-``apprise`` and ``urllib3`` loggers once, adding the masking filter.
+Side effects: HTTP (or other) connections made by Apprise; on import it adds
+the masking filter to the ``apprise`` and ``urllib3`` loggers and relays the
+``apprise`` logger's records to ``monitor.alerts.apprise`` instead of the root.
 """
 
 from __future__ import annotations
@@ -48,20 +49,32 @@ class _Mask(logging.Filter):
         return True
 
 
+class _Relay(logging.Handler):
+    """Apprise's own records, masked: their warnings are collected for the
+    sends in progress (why one failed), and every record is passed on to
+    ``monitor.alerts.apprise`` at DEBUG, so that ``--debug`` shows them while a
+    failed send otherwise logs one line of its own, not Apprise's as well."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.collectors: list[list[str]] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        message = record.getMessage()
+        if record.levelno >= logging.WARNING:
+            for collector in list(self.collectors):
+                collector.append(message)
+        _log.debug("apprise: %s", message)
+
+
+_log = logging.getLogger("monitor.alerts.apprise")
 _mask = _Mask()
 for _name in _LOGGERS:
     logging.getLogger(_name).addFilter(_mask)
-
-
-class _Failures(logging.Handler):
-    """Collects (masked) warnings Apprise logs during one send: why it failed."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.WARNING)
-        self.messages: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.messages.append(record.getMessage())
+_relay = _Relay()
+_apprise_log = logging.getLogger("apprise")
+_apprise_log.addHandler(_relay)
+_apprise_log.propagate = False
 
 
 def describe(cfg: AppriseSettings) -> str:
@@ -93,9 +106,8 @@ def send_apprise(cfg: AppriseSettings, title: str, body: str,
                             code=ErrorCode.NOT_CONFIGURED) from None
     with _mask.lock:
         _mask.secrets.update(s for s in [*cfg.secrets(), *(secrets or [])] if s)
-    failures = _Failures()
-    log = logging.getLogger("apprise")
-    log.addHandler(failures)
+    failures: list[str] = []
+    _relay.collectors.append(failures)
     try:
         notifier = apprise.Apprise()
         if not notifier.add(url):
@@ -105,7 +117,7 @@ def send_apprise(cfg: AppriseSettings, title: str, body: str,
         if notifier.notify(title=title, body=body):
             return
     finally:
-        log.removeHandler(failures)
-    reason = "; ".join(dict.fromkeys(_mask.hide(m) for m in failures.messages))
+        _relay.collectors.remove(failures)
+    reason = "; ".join(dict.fromkeys(_mask.hide(m) for m in failures))
     raise DeliveryError(f"{where}: not delivered: {reason or 'no reason given'}",
-                        code=_code(failures.messages))
+                        code=_code(failures))
