@@ -239,8 +239,10 @@ class AppriseSettings(Strict):
         return _ENV_REF.sub(lambda m: os.environ[m.group(1)], self.url)
 
     def secrets(self) -> list[str]:
-        """The values the URL takes from the environment: never to be shown."""
-        return [os.environ[var] for var in _ENV_REF.findall(self.url) if os.environ.get(var)]
+        """The values the URL takes from the environment: never to be shown.
+        Those under 4 characters (a chat id "42", a port) are left out: masking
+        every "42" in a log line would garble it and protect nothing."""
+        return [v for var in _ENV_REF.findall(self.url) if len(v := os.environ.get(var, "")) >= 4]
 
 
 class AlertSettings(Strict):
@@ -268,8 +270,8 @@ class AlertSettings(Strict):
         seen: set[str] = set()
         for ch in v:
             if ch.channel in seen:
-                raise ValueError(f"two channels are named {ch.channel!r}: give one a "
-                                 "different name: (or remove the repeated URL)")
+                raise ValueError(f"two channels are named {ch.channel!r}: give each its "
+                                 "own name, or remove the repeated URL")
             seen.add(ch.channel)
         return v
 

@@ -46,15 +46,17 @@ def test_config_takes_plain_urls_and_named_ones_and_names_channels_without_secre
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DISCORD_TOKEN", SECRET)
     monkeypatch.setenv("TG_TOKEN", "123:abc")
+    monkeypatch.setenv("TG_CHAT", "42")
     alerts = settings_from_dict({"alerts": {"apprise": [
         "discord://1234/${DISCORD_TOKEN}",
-        {"url": "tgram://${TG_TOKEN}/42", "name": "phone", "digest": True, "immediate": False},
+        {"url": "tgram://${TG_TOKEN}/${TG_CHAT}", "name": "phone", "digest": True, "immediate": False},
     ]}}, base=tmp_path).alerts
     hook, phone = alerts.apprise
     assert phone.channel == "apprise:phone" and phone.digest and not hook.digest
     assert hook.channel.startswith("apprise:discord-") and len(hook.channel) <= 20
     assert SECRET not in hook.channel
     assert hook.expanded_url() == f"discord://1234/{SECRET}"
+    assert phone.secrets() == ["123:abc"]          # masked in logs; a chat id "42" is not
     # a new secret in the environment is the same channel: its pending alerts stay its own
     monkeypatch.setenv("DISCORD_TOKEN", "another")
     again = settings_from_dict({"alerts": {"apprise": ["discord://1234/${DISCORD_TOKEN}"]}},
