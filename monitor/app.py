@@ -18,7 +18,6 @@ Side effects: those of the calls (database, HTTP, SMTP).
 
 from __future__ import annotations
 
-import asyncio
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -183,6 +182,8 @@ class Monitor(FeedListActions):
             rows = feed_state.feeds_named(s, set(wanted) - {f.name for f in feeds})
         skipped = [(row.name, _why_skipped(row)) for row in rows]
         ctx = self.context(progress=progress, stop=stop)
+        import asyncio
+
         summary = asyncio.run(self.poll_claimed(ctx, feeds))
         return PollRun(summary, skipped, self.deliver(ctx=ctx))
 

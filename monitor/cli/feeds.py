@@ -14,7 +14,7 @@ from ..output import render_rows
 from ._base import FEED_FIELDS, App, cli, command, command_group, fmt_option, limit_option
 
 
-@command_group(cli, "feeds")
+@command_group(cli, "feeds", listing=True)
 @click.option("--errors", "show_errors", is_flag=True, help="list recent feed and page failures")
 @fmt_option
 @limit_option
