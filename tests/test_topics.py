@@ -72,11 +72,37 @@ def test_precedence_not_binds_tightest_and_near_above_and() -> None:
     assert parse_query("a NOT b OR c") == Or((And((a, Not(b))), c))
 
 
-def test_lowercase_keywords_are_plain_terms() -> None:
-    assert parse_query("cats and dogs") == And(tuple(parse_query(w) for w in ("cats", "and", "dogs")))
-    assert not hit("cats or dogs", "cats only")
-    assert hit("cats or dogs", "cats or dogs")
+@pytest.mark.parametrize("query, word, position, hint", [
+    ("cats and dogs", "and", 5, 'write AND in capitals, or quote "and" to search the word'),
+    ("Netflix or Hulu", "or", 8, 'write OR in capitals, or quote "or" to search the word'),
+    ("Sora not Kingdom", "not", 5, 'write NOT in capitals, or quote "not" to search the word'),
+    ("(SAG near AI)", "near", 5, 'write NEAR/5 in capitals, or quote "near" to search the word'),
+])
+def test_lowercase_operators_are_errors_with_a_hint(query: str, word: str, position: int,
+                                                    hint: str) -> None:
+    with pytest.raises(QuerySyntaxError) as e:
+        parse_query(query)
+    assert e.value.reason == f"lowercase {word!r} is not an operator: {hint}"
+    assert e.value.describe().endswith(f"\n  {query}\n  {' ' * position}^")
+
+
+def test_quoted_or_embedded_operator_words_are_search_words() -> None:
+    assert parse_query('cats "and" dogs') == And(tuple(parse_query(w) for w in ("cats", '"and"', "dogs")))
+    assert hit('"rock and roll"', "Rock and roll is here")
+    assert hit('cats "or" dogs', "cats or dogs") and not hit('cats "or" dogs', "cats, dogs")
     assert hit("ANDROID", "the Android phone")            # keyword prefix is not a keyword
+    assert hit("nearby OR sand", "a nearby town")          # words that begin like operators
+
+
+@pytest.mark.parametrize("query, token, position", [
+    ("SAG NEAR5 AI", "NEAR5", 4), ("SAG near/5 AI", "near/5", 4), ("SAG Near/10 AI", "Near/10", 4),
+])
+def test_near_typos_are_errors_that_show_near_slash_n(query: str, token: str, position: int) -> None:
+    with pytest.raises(QuerySyntaxError) as e:
+        parse_query(query)
+    assert e.value.position == position
+    assert e.value.reason == (f"{token!r} is not an operator: write NEAR/5 (in capitals, a slash, "
+                              "then the number of words)")
 
 
 def test_near_both_orders_and_distance_edge() -> None:
