@@ -3,15 +3,21 @@ score each mention carries (monitor.prominence, monitor.topics)."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
 
 import pytest
+import yaml
 
 from monitor.config import settings_from_dict
 from monitor.errors import ConfigError
 from monitor.prominence import describe, lead_end
 from monitor.search_plan import Words, narrowing
 from monitor.topics import Topic, compile_topics, explain, parse_query
+
+from .httpserver import LoopbackServer, Response
+from .test_cli_admin import run
 
 FILLER = "The committee met again on Tuesday to discuss the budget for next year. "
 CROWN = "Ms Hale says she spends her evenings watching The Crown on Netflix."
@@ -98,3 +104,77 @@ def test_topic_options_are_read_from_the_config_and_validated(tmp_path: Path) ->
         settings_from_dict({"topics": {"n": {"query": "Netflix", "prominence": "title"}}}, base=tmp_path)
     with pytest.raises(ConfigError, match=r"topics\.n\.min_count"):
         settings_from_dict({"topics": {"n": {"query": "Netflix", "min_count": 0}}}, base=tmp_path)
+
+
+# ---------------------------------------------------------------- stored and shown
+
+def _page(title: str, *paragraphs: str) -> str:
+    ps = "".join(f"<p>{p}</p>" for p in paragraphs)
+    return (f"<html lang='en'><head><title>{title}</title></head><body><article><h1>{title}</h1>"
+            f"{ps}</article></body></html>")
+
+
+ARTICLES = [
+    ("/head", "Netflix buys Glasgow's Arbor Studio",
+     ("The animation house behind three Bafta-winning shorts is sold for an undisclosed sum, "
+      "its founder Moira Tulloch told staff on Monday.",
+      "Arbor's 120 staff will keep their building on the Clyde, and Tulloch stays on as creative director.")),
+    ("/lead", "Streamers raise prices across Europe",
+     ("Netflix raised the price of its standard plan in Spain and Italy by two euros a month on "
+      "Thursday, weeks after rivals did the same.",
+      "Analysts at Brightwater expect few subscribers to cancel over the change this winter.")),
+    ("/aside", "Harbour council approves new ferry timetable",
+     ("The council voted nine to two on Wednesday to run the Kerrera ferry every half hour "
+      "from April, ending years of complaints from commuters.",
+      "The new boats will carry bicycles for free and take card payments on board, officials said.",
+      "Resident Ailsa Grant said she would rather stay at home watching The Crown on Netflix "
+      "than wait for the last boat.")),
+]
+
+
+def test_prominence_is_stored_and_shown_and_passing_mentions_do_not_alert(
+        tmp_path: Path, smtp_server: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    with LoopbackServer() as srv, LoopbackServer() as hook:
+        hook.route("/hook", handler=lambda req: Response(200, b"ok"))
+        rss = "".join(f"<item><title>{t}</title><link>{srv.url(p)}</link><guid>{p}</guid></item>"
+                      for p, t, _ in ARTICLES)
+        srv.route("/feed.xml", f"<rss version='2.0'><channel><title>T</title>{rss}</channel></rss>",
+                  content_type="application/rss+xml")
+        for p, t, ps in ARTICLES:
+            srv.route(p, _page(t, *ps))
+        cfg = tmp_path / "config.yaml"
+        cfg.write_text(yaml.safe_dump({
+            "database": {"url": f"sqlite:///{tmp_path / 'm.db'}"},
+            "seeds": {"path": str(tmp_path)},
+            "fetch": {"allow_private_networks": True, "extract_workers": 1, "min_host_delay": "0s",
+                      "respect_robots": False},
+            "feeds": [{"name": "Wire", "url": srv.url("/feed.xml")}],
+            "topics": {"netflix": {"query": "Netflix", "prominence": "lead"}},
+            "alerts": {"email": {"smtp_host": "127.0.0.1", "smtp_port": smtp_server.port,
+                                 "to": ["desk@test.example"]},
+                       "webhook_url": hook.url("/hook")},
+        }))
+        assert run(capsys, "init", "--config", str(cfg))[0] == 0
+        assert run(capsys, "poll", "--config", str(cfg))[0] == 0
+        hooks = [json.loads(r.body) for r in hook.requests if r.method == "POST"]
+
+    bodies = {m["Subject"].split(": ", 1)[1]: m for m in smtp_server.messages}
+    assert set(bodies) == {ARTICLES[0][1], ARTICLES[1][1]}      # the aside alerts nobody
+    text = {t: str(m.get_body(("plain",)).get_content()) for t, m in bodies.items()}
+    assert "[netflix] matched: Netflix | prominence 1.00 (headline)" in text[ARTICLES[0][1]]
+    assert "[netflix] matched: Netflix | prominence 0.60 (lead)" in text[ARTICLES[1][1]]
+    html = bodies[ARTICLES[1][1]].get_body(("html",)).get_content()
+    assert "prominence 0.60 (lead)" in html
+    assert sorted(h["alert"]["mentions"][0]["prominence"] for h in hooks) == [0.6, 1.0]
+
+    code, out, _ = run(capsys, "mentions", "--config", str(cfg), "--format", "json")
+    assert sorted((m["title"], m["prominence"]) for m in json.loads(out)) == [
+        (ARTICLES[0][1], 1.0), (ARTICLES[1][1], 0.6)]
+    code, out, _ = run(capsys, "articles", "--config", str(cfg), "--format", "json")
+    assert ARTICLES[2][1] in {a["title"] for a in json.loads(out)}   # stored, but no mention
+    code, out, _ = run(capsys, "mentions", "--config", str(cfg))
+    header, *rows = out.splitlines()
+    assert header.split()[:4] == ["SEEN_AT", "TOPIC", "KIND", "PROMINENCE"]
+    assert sorted(r.split()[3] for r in rows) == ["0.6", "1.0"]
+    code, out, _ = run(capsys, "digest", "--config", str(cfg), "--dry-run")
+    assert code == 0 and "| prominence 1.00 (headline)" in out and "| prominence 0.60 (lead)" in out
