@@ -197,14 +197,40 @@ class Topic:
             return None
         matches = [Match(term, f, s, e)
                    for f, s, e, term in sorted(found, key=lambda m: (m[0] != "title", m[1:]))]
-        first = next((m.start for m in matches if m.field == "text"), None)
-        lead = prom.lead_end(docs["text"].text) if matches[0].field != "title" else 0
-        where = prom.place(matches[0].field == "title", first, lead)
+        lead = prom.lead_end(docs["text"].text)
+        best: dict[str, int] = {}
+        for m in matches:
+            at = prom.PLACES.index(prom.place(m.field == "title", m.start, lead))
+            best[m.term] = min(best.get(m.term, at), at)
+        where = prom.PLACES[_place(self.node, best) or 0]
         if not prom.reaches(where, self.prominence):
             return None
         snippet = _snippet(docs["text"].text, ((m.field, m.start, m.end) for m in matches))
         return TopicMatch(self.key, list(dict.fromkeys(m.term for m in matches)), matches, snippet,
                           prom.score(where, len(matches)))
+
+
+def _place(node: Node, best: Mapping[str, int]) -> int | None:
+    """Where the query is true, as an index into ``prominence.PLACES``: a term at its most
+    prominent match; AND where its least prominent part is (the article is about all of
+    them); OR, and NEAR (one unit of words close together), where their most prominent
+    part is (``best``: term -> place of its matches). So a context word in the headline
+    ("AI") does not lift a topic named only in the ninth paragraph. None: no match under
+    ``node`` (a NOT, or a part that was false: a term's label may match elsewhere)."""
+    if isinstance(node, Term):
+        return best.get(node.text)
+    if isinstance(node, Scoped):
+        return _place(node.child, best)
+    if isinstance(node, Not):
+        return None
+    if isinstance(node, Or):
+        return min((p for k in node.children if (p := _place(k, best)) is not None), default=None)
+    kids = [_place(k, best) for k in ((node.left, node.right) if isinstance(node, Near)
+                                      else node.children) if not isinstance(k, Not)]
+    if not kids or None in kids:
+        return None                       # a part without matches: not true through these
+    places = [p for p in kids if p is not None]
+    return max(places) if isinstance(node, And) else min(places)
 
 
 def _snippet(text: str, hits: Iterable[tuple[str, int, int]]) -> str:

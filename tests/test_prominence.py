@@ -178,3 +178,18 @@ def test_prominence_is_stored_and_shown_and_passing_mentions_do_not_alert(
     assert sorted(r.split()[3] for r in rows) == ["0.6", "1.0"]
     code, out, _ = run(capsys, "digest", "--config", str(cfg), "--dry-run")
     assert code == 0 and "| prominence 1.00 (headline)" in out and "| prominence 0.60 (lead)" in out
+
+
+def test_prominence_is_where_the_whole_query_is_true() -> None:
+    """A context word in the headline does not lift a topic named only in the last paragraph:
+    AND is as prominent as its least prominent part; OR and NEAR as their most prominent."""
+    topic = Topic("t", "Sora AND (title:AI OR clip)", prominence="lead")
+    aside = story(FILLER, FILLER, "One teacher showed pupils a clip made with Sora.")
+    assert topic.match("AI in the classroom", aside) is None
+    lead = story("OpenAI's Sora app now makes longer clips, the company said on Monday.", FILLER)
+    m = topic.match("AI in the classroom", lead)
+    assert m is not None and describe(m.prominence) == "0.65 (lead)"      # 2 matches: 0.6 + 0.05
+    near = Topic("t", "union NEAR/15 AI", prominence="lead")
+    assert near.match("", story("The union met on Friday to discuss pay and conditions this year.",
+                                "It said AI was a worry.")) is not None
+    assert near.match("", story(FILLER, "The union said AI was a worry.")) is None
