@@ -520,7 +520,13 @@ CASES: list[tuple[str, str, str, bool]] = [
     ("netflix", "", "Netflix raises prices for its ad-free plan in the US.", True),
     ("netflix", "Stranger Things finale breaks records",
      "The final season drew 60 million views on the streaming service Netflix in its first week.", True),
-    ("netflix", "", "NFLX shares rose 4% after the company beat subscriber estimates.", True),
+    # a ticker alone is not a mention of the name; a metaphor is a passing mention
+    ("netflix", "", "NFLX shares rose 4% after the company beat subscriber estimates.", False),
+    ("netflix", "", "Shares of Netflix (NFLX) rose 4% after the company beat estimates.", True),
+    ("netflix", "Is Game Pass the Netflix of games?", "Microsoft's service now has 40 million members.",
+     False),
+    ("netflix", "Netflix adds party games", "The streamer's games run on TV sets; a rival calls "
+     "itself the Netflix of games.", True),
     ("netflix", "", "Netflix’s new true-crime documentary tops the charts.", True),
     ("netflix", "Disney+ and Max bundle launches in Europe",
      "The bundle costs €12.99 and includes ads.", False),
@@ -599,7 +605,7 @@ def test_match_topics_on_shipped_topics(shipped: dict[str, Topic]) -> None:
 
 
 def test_speed_three_topics_on_1000_word_article(shipped: dict[str, Topic]) -> None:
-    words = (_FILLER + " SAG-AFTRA said generative AI rules and Netflix deals matter. ").split()
+    words = (" SAG-AFTRA said generative AI rules and Netflix deals matter. " + _FILLER).split()
     text = " ".join(words[i % len(words)] for i in range(1000))
     topics = list(shipped.values())
     match_topics(topics, "warm-up", "warm-up")
