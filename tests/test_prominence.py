@@ -179,6 +179,26 @@ def test_prominence_is_stored_and_shown_and_passing_mentions_do_not_alert(
     code, out, _ = run(capsys, "digest", "--config", str(cfg), "--dry-run")
     assert code == 0 and "| prominence 1.00 (headline)" in out and "| prominence 0.60 (lead)" in out
 
+    # search: lead: narrows like a plain word, the matcher keeps the lead
+    code, out, _ = run(capsys, "search", "--config", str(cfg), "--format", "json", "lead:Netflix")
+    assert code == 0 and {r["title"] for r in json.loads(out)} == {ARTICLES[0][1], ARTICLES[1][1]}
+    code, out, _ = run(capsys, "search", "--config", str(cfg), "--format", "json", "Netflix")
+    assert len(json.loads(out)) == 3
+    code, out, err = run(capsys, "search", "--config", str(cfg), "Netflix", "and", "Hulu")
+    assert code == 2 and 'write AND in capitals, or quote "and" to search the word' in err
+    assert "  Netflix and Hulu\n          ^" in err
+
+
+def test_a_lowercase_operator_in_a_topic_is_a_configuration_error(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    cfg = tmp_path / "config.yaml"
+    cfg.write_text(yaml.safe_dump({"database": {"url": f"sqlite:///{tmp_path / 'm.db'}"},
+                                   "topics": {"guild": {"query": "SAG-AFTRA near/10 AI"}}}))
+    code, out, err = run(capsys, "poll", "--config", str(cfg))
+    assert code == 2 and "topics.guild.query" in err and str(cfg) in err
+    assert "'near/10' is not an operator: write NEAR/5" in err
+    assert "  SAG-AFTRA near/10 AI\n            ^" in err
+
 
 def test_prominence_is_where_the_whole_query_is_true() -> None:
     """A context word in the headline does not lift a topic named only in the last paragraph:
