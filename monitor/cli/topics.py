@@ -31,7 +31,7 @@ def topics_test(app: App, query: str, source: str, case_sensitive: bool, fmt: st
     settings = app.settings_if_any()
     if settings is not None and query in settings.topics:
         t = settings.topics[query]
-        topic = Topic(query, t.query, t.case_sensitive)
+        topic = Topic(query, t.query, t.case_sensitive, t.min_count, t.prominence)
     else:
         if settings is None and re.fullmatch(r"[a-z0-9_][a-z0-9_-]*", query):
             click.echo(f"no config.yaml here: {query!r} is tested as a query, not as a topic "
