@@ -202,7 +202,8 @@ class Topic:
         for m in matches:
             at = prom.PLACES.index(prom.place(m.field == "title", m.start, lead))
             best[m.term] = min(best.get(m.term, at), at)
-        where = prom.PLACES[_place(self.node, best) or 0]
+        at_best = _place(self.node, best)          # (None: no part to tell by; its best match)
+        where = prom.PLACES[min(best.values()) if at_best is None else at_best]
         if not prom.reaches(where, self.prominence):
             return None
         snippet = _snippet(docs["text"].text, ((m.field, m.start, m.end) for m in matches))
