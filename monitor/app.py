@@ -270,13 +270,15 @@ class Monitor(FeedListActions):
                                     sort=sort, limit=limit)
 
     def preview_topic(self, query: str, *, since: datetime | None = None, first: int = 10,
-                      case_sensitive: bool = False) -> dict[str, Any]:
+                      case_sensitive: bool = False, min_count: int = 1,
+                      prominence: str = "body") -> dict[str, Any]:
         """What ``query`` would have matched among stored articles: the count, per
         day, and the newest ``first`` matches with their terms."""
         from . import searching
 
         with self._read() as s:
-            return searching.preview(s, query, since=since, first=first, case_sensitive=case_sensitive)
+            return searching.preview(s, query, since=since, first=first, case_sensitive=case_sensitive,
+                                     min_count=min_count, prominence=prominence)
 
     def feeds(self) -> list[dict[str, Any]]:
         with self._read() as s:

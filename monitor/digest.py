@@ -70,12 +70,12 @@ def build_view(s: Session, run_id: int | None, now: datetime,
         entry = stories.get(story.id)
         if entry is None:
             entry = stories[story.id] = DigestStory(story.id, story.title, story.first_seen_at,
-                                                    m.snippet, m.matched)
+                                                    m.snippet, m.matched, prominence=m.prominence)
         # new: the alerting article is in this digest; else a follow-up of an earlier alert
         if m.is_new or m.article_id == alerted.get((story.id, m.topic)):
             entry.is_new = True
             entry.kind = m.kind if m.kind in ALERTING_KINDS else NEW_TOPIC
-            entry.snippet, entry.matched = m.snippet, m.matched
+            entry.snippet, entry.matched, entry.prominence = m.snippet, m.matched, m.prominence
         if link.source not in entry.sources:
             entry.sources.append(link.source)
         if link not in entry.articles:

@@ -11,6 +11,7 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup, escape
 
+from .prominence import describe
 from .views import AlertView, DigestView, FeedAlertView, View, fields_of
 
 _env: Environment | None = None
@@ -74,6 +75,7 @@ def env() -> Environment:
         _env.filters["when"] = _fmt_time
         _env.filters["mark"] = _mark
         _env.filters["counted"] = counted
+        _env.filters["prominence"] = describe
         _env.filters["first_upper"] = lambda s: s[:1].upper() + s[1:]
     return _env
 

@@ -15,6 +15,7 @@ import os
 import re
 from datetime import timedelta
 from pathlib import Path
+from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from apscheduler.triggers.cron import CronTrigger
@@ -135,6 +136,10 @@ class TopicSettings(Strict):
     description: str | None = None
     immediate: bool = True                          # false: this topic only goes to digests
     recipients: list[str] | None = None             # its own email recipients (default: alerts.email.to)
+    # passing mentions: a match must reach this place (headline, lead = headline + first
+    # paragraph, body = anywhere) and the query's terms must be found min_count times
+    prominence: Literal["headline", "lead", "body"] = "body"
+    min_count: int = Field(default=1, ge=1)
 
     @field_validator("recipients")
     @classmethod

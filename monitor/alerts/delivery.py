@@ -65,7 +65,7 @@ def _view(ctx: outbox.AlertContext, topics: dict[str, Any]) -> AlertView | FeedA
         topics=list(alert.topics), title=art.title, url=art.url, source=ctx.source,
         published_at=art.published_at, seen_at=art.seen_at, story_id=art.story_id,
         mentions=[MentionView(m.topic, list(m.matched or []), m.snippet,
-                              mark_matches(m.topic, m.snippet, topics), m.kind)
+                              mark_matches(m.topic, m.snippet, topics), m.kind, m.prominence)
                   for m in mentions],
         kind=kind, story_first_seen_at=first_seen,
         label=mention_label(kind, list(alert.topics), first_seen))

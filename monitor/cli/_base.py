@@ -24,7 +24,7 @@ from ..errors import DatabaseError, UsageError
 from ..output import FORMATS
 
 MENTION_FIELDS = ["topic", "url", "title", "source", "published_at", "seen_at", "story_id",
-                  "story_is_seed", "is_new", "kind", "matched", "snippet"]
+                  "story_is_seed", "is_new", "kind", "prominence", "matched", "snippet"]
 ARTICLE_FIELDS = ["url", "title", "author", "source", "published_at", "seen_at", "lang", "story_id"]
 STORY_FIELDS = ["story_id", "title", "is_seed", "seeds", "first_seen_at", "last_seen_at",
                 "article_count", "sources", "topics", "urls"]

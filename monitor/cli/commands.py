@@ -195,8 +195,8 @@ def mentions_cmd(app: App, topic: str | None, since: str | None, new_only: bool,
     """List mentions, newest first."""
     app.check_topic(topic)
     rows = app.monitor.mentions(topic=topic, since=_since(since), new_only=new_only, limit=limit)
-    click.echo(render_rows(rows, fmt, ["seen_at", "topic", "kind", "story_id", "source", "title"],
-                           MENTION_FIELDS), nl=False)
+    cols = ["seen_at", "topic", "kind", "prominence", "story_id", "source", "title"]
+    click.echo(render_rows(rows, fmt, cols, MENTION_FIELDS), nl=False)
 
 
 @command(cli, "articles", listing=True)
