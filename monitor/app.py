@@ -8,6 +8,7 @@ the monitor does is here, one call per action:
     m.deliver()                 # send the pending alerts
     m.digest()                  # the digest of what no digest covered
     m.prune(dry_run=True)       # what retention would remove now
+    m.import_opml(path)         # feed list actions: import/export OPML, add, remove, reload
     m.mentions(topic="sora")    # listings, as the CLI's --format json prints them
 
 The stages (pipeline, workers, alerts, digest, dedup) are imported by the
@@ -17,7 +18,6 @@ Side effects: those of the calls (database, HTTP, SMTP).
 
 from __future__ import annotations
 
-import asyncio
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -36,6 +36,7 @@ from .config import Settings, load_config
 from .db import feed_state, queries
 from .db.engine import describe_failure, make_engine, reading, startup_lock
 from .errors import DatabaseError
+from .feed_admin import FeedListActions
 from .model import Context, FeedRef, PollSummary, PruneReport
 
 if TYPE_CHECKING:
@@ -64,8 +65,9 @@ class PollRun:
     delivery: DeliveryReport = field(default_factory=lambda: _no_delivery())
 
 
-class Monitor:
-    """Settings and a database, and every action of the monitor on them."""
+class Monitor(FeedListActions):
+    """Settings and a database, and every action of the monitor on them (the
+    feed list's in feed_admin.py)."""
 
     def __init__(self, settings: Settings, engine: Engine | None = None) -> None:
         self.settings = settings
@@ -187,6 +189,8 @@ class Monitor:
             rows = feed_state.feeds_named(s, set(wanted) - {f.name for f in feeds})
         skipped = [(row.name, _why_skipped(row)) for row in rows]
         ctx = self.context(progress=progress, stop=stop)
+        import asyncio
+
         summary = asyncio.run(self.poll_claimed(ctx, feeds))
         return PollRun(summary, skipped, self.deliver(ctx=ctx))
 
@@ -293,13 +297,15 @@ class Monitor:
                                     sort=sort, limit=limit)
 
     def preview_topic(self, query: str, *, since: datetime | None = None, first: int = 10,
-                      case_sensitive: bool = False) -> dict[str, Any]:
+                      case_sensitive: bool = False, min_count: int = 1,
+                      prominence: str = "body") -> dict[str, Any]:
         """What ``query`` would have matched among stored articles: the count, per
         day, and the newest ``first`` matches with their terms."""
         from . import searching
 
         with self._read() as s:
-            return searching.preview(s, query, since=since, first=first, case_sensitive=case_sensitive)
+            return searching.preview(s, query, since=since, first=first, case_sensitive=case_sensitive,
+                                     min_count=min_count, prominence=prominence)
 
     def feeds(self) -> list[dict[str, Any]]:
         with self._read() as s:
