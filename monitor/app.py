@@ -287,6 +287,40 @@ class Monitor:
         with self._read() as s:
             return queries.seed_articles(s)
 
+    # --- the web view's pages (monitor/db/pages.py) -----------------------------
+    def today(self, *, days: int = 14, now: datetime | None = None) -> dict[str, Any]:
+        from .db import pages
+
+        with self._read() as s:
+            return pages.today(s, list(self.settings.topics), now or datetime.now(UTC), days)
+
+    def story(self, story_id: int) -> dict[str, Any] | None:
+        from .db import pages
+
+        with self._read() as s:
+            return pages.story(s, story_id)
+
+    def topic_mentions(self, topic: str, *, offset: int = 0, limit: int = 50,
+                       new_only: bool = False) -> tuple[list[dict[str, Any]], int]:
+        """A page of a topic's mentions, newest first, and how many there are."""
+        from .db import pages
+
+        with self._read() as s:
+            return (queries.mentions(s, topic=topic, new_only=new_only, limit=limit, offset=offset),
+                    pages.mention_count(s, topic, new_only))
+
+    def digests(self) -> list[dict[str, Any]]:
+        from .db import pages
+
+        with self._read() as s:
+            return pages.digest_runs(s)
+
+    def digest_as_sent(self, digest_id: int) -> DigestResult | None:
+        from .digest import digest_as_sent
+
+        self.require_db()
+        return digest_as_sent(self.settings, self.engine, digest_id)
+
     # --- an operator's actions -------------------------------------------------
     def _write(self) -> Session:
         self.require_db()
@@ -329,6 +363,14 @@ class Monitor:
         with self._write() as s:
             merged = repo.merge_stories(s, keep, other)
             return merged.article_count if merged is not None else None
+
+    def mute_story(self, story_id: int, muted: bool = True) -> bool:
+        """Mute a story (no more alerts or digest lines for it), or unmute it;
+        False if there is no such story."""
+        from .db import repo
+
+        with self._write() as s:
+            return repo.mute_story(s, story_id, datetime.now(UTC), muted) is not None
 
     def split_article(self, url: str) -> int | None:
         """Move the article at ``url`` into a story of its own; that story's id."""

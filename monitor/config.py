@@ -36,6 +36,7 @@ from .sections import (
     SeedSettings,
     Strict,
     TopicSettings,
+    WebSettings,
 )
 
 DEFAULT_CONFIG = "config.yaml"
@@ -52,6 +53,7 @@ class Settings(Strict):
     digest: DigestSettings = DigestSettings()
     dedup: DedupSettings = DedupSettings()
     retention: RetentionSettings = RetentionSettings()
+    web: WebSettings = WebSettings()
     source: Path | None = None                      # the file this came from (set by the loader)
 
     @field_validator("feeds")
@@ -186,7 +188,30 @@ def settings_from_dict(data: dict[str, Any], *, base: Path, source: Path | None 
         "source": source,
     })
     _check_topics(settings)
+    _check_web(settings)
     return settings
+
+
+def check_web(settings: Settings, listen: str) -> WebSettings:
+    """The web settings listening on ``listen`` instead (`monitor serve --listen`),
+    checked as the configuration's are."""
+    try:
+        web = WebSettings.model_validate({**settings.web.model_dump(), "listen": listen})
+    except ValidationError as e:
+        raise ConfigError(f"--listen: {e.errors()[0]['msg'].removeprefix('Value error, ')}") from None
+    _check_web(settings.model_copy(update={"web": web}))
+    return web
+
+
+def _check_web(settings: Settings) -> None:
+    # operator actions change the store: beyond loopback, anyone could reach them
+    web = settings.web
+    token, basic = web.credentials()
+    if not web.is_loopback() and token is None and basic is None:
+        raise ConfigError(f"{settings.source or 'configuration'}: web.listen: {web.listen} is not "
+                          "a loopback address, and no credentials are set: set web.token (or "
+                          "MONITOR_WEB_TOKEN, or MONITOR_WEB_USER and MONITOR_WEB_PASSWORD), or "
+                          "listen on 127.0.0.1")
 
 
 def _check_topics(settings: Settings) -> None:

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from .alerts import build_email, send_email
 from .config import Settings
 from .db import digests, feed_state
+from .db import pages as digests_pages
 from .db.engine import reading
 from .db.identity import install_id, message_id
 from .errors import DeliveryError, ErrorCode
@@ -148,3 +149,21 @@ def make_digest(settings: Settings, engine: Engine, *, dry_run: bool = False,
                        mention_count=result.mention_count, story_count=result.story_count,
                        error=result.error)
     return result
+
+
+def digest_as_sent(settings: Settings, engine: Engine, digest_id: int) -> DigestResult | None:
+    """A past digest rendered again from the mentions it covered, dated when it
+    was sent and starting where the digest before it ended (its HTML is not
+    stored). Feeds failing and alerts pending are as they are now, not as they
+    were then. None if no such digest."""
+    compiled = {t.key: t for t in compile_topics(settings.topics)}
+    with Session(reading(engine)) as s:
+        run = digests_pages.digest_run(s, digest_id)
+        if run is None:
+            return None
+        sent_at, before = run
+        view = build_view(s, digest_id, sent_at or datetime.now(UTC), compiled)
+    if before is not None:
+        view.since = before
+    subject, text, html = render("digest", view)
+    return DigestResult("sent", text, html, view.mention_count, view.story_count)
