@@ -199,16 +199,17 @@ def check_web(settings: Settings, listen: str) -> WebSettings:
         web = WebSettings.model_validate({**settings.web.model_dump(), "listen": listen})
     except ValidationError as e:
         raise ConfigError(f"--listen: {e.errors()[0]['msg'].removeprefix('Value error, ')}") from None
-    _check_web(settings.model_copy(update={"web": web}))
+    _check_web(settings.model_copy(update={"web": web}), "--listen")
     return web
 
 
-def _check_web(settings: Settings) -> None:
+def _check_web(settings: Settings, where: str | None = None) -> None:
     # operator actions change the store: beyond loopback, anyone could reach them
     web = settings.web
     token, basic = web.credentials()
     if not web.is_loopback() and token is None and basic is None:
-        raise ConfigError(f"{settings.source or 'configuration'}: web.listen: {web.listen} is not "
+        where = where or f"{settings.source or 'configuration'}: web.listen"
+        raise ConfigError(f"{where}: {web.listen} is not "
                           "a loopback address, and no credentials are set: set web.token (or "
                           "MONITOR_WEB_TOKEN, or MONITOR_WEB_USER and MONITOR_WEB_PASSWORD), or "
                           "listen on 127.0.0.1")

@@ -28,8 +28,13 @@ def make_app(monitor: Monitor, extra_routes: Sequence[BaseRoute] = ()) -> Starle
 
 def serve(monitor: Monitor, host: str, port: int) -> None:
     """Serve until SIGINT/SIGTERM (uvicorn's own handlers)."""
+    import signal
+    import sys
+
     import uvicorn
 
+    # uvicorn stops gracefully on SIGTERM, then raises it again: exit 0 then, as `run` does
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     log.info("web view on http://%s:%d/", host, port)
     uvicorn.run(make_app(monitor), host=host, port=port, log_level="warning", access_log=False)
 
@@ -45,8 +50,15 @@ class WebThread:
         config = uvicorn.Config(make_app(monitor), host=web.host, port=web.port,
                                 log_level="warning", access_log=False, lifespan="off")
         self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, name="web", daemon=True)
+        self.thread = threading.Thread(target=self._run, name="web", daemon=True)
         self.where = f"http://{web.listen}/"
+
+    def _run(self) -> None:
+        try:
+            self.server.run()
+        except SystemExit:      # uvicorn's answer to an address in use: the daemon goes on
+            log.error("web view: cannot listen on %s (see above); the daemon runs without it",
+                      self.where)
 
     def start(self) -> None:
         self.thread.start()
