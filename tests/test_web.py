@@ -202,6 +202,24 @@ def test_a_muted_story_alerts_no_more_and_leaves_the_digest(store: tuple[Monitor
     assert "Sora app tops the charts" in preview.text and "Netflix" not in preview.text
 
 
+def test_stories_mute_on_the_command_line(store: tuple[Monitor, list[int]], tmp_path: Path,
+                                          capsys: pytest.CaptureFixture[str],
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    from monitor.cli import main
+
+    monkeypatch.delenv("MONITOR_DATABASE_URL", raising=False)
+    m, (first, other) = store
+    cfg = tmp_path / "config.yaml"
+    cfg.write_text(f"database:\n  url: {m.settings.database.url}\nseeds:\n  path: none\n")
+    assert main(["stories", "mute", str(other), "--config", str(cfg)]) == 0
+    assert capsys.readouterr().out == f"story {other} muted\n"
+    assert m.story(other)["muted_at"] is not None
+    assert main(["stories", "mute", str(other), "--undo", "--config", str(cfg)]) == 0
+    assert m.story(other)["muted_at"] is None
+    assert main(["stories", "mute", "99999", "--config", str(cfg)]) == 2
+    assert "no story 99999" in capsys.readouterr().err
+
+
 def test_listening_beyond_loopback_needs_credentials(tmp_path: Path,
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     for var in ("MONITOR_WEB_TOKEN", "MONITOR_WEB_USER", "MONITOR_WEB_PASSWORD"):
@@ -214,3 +232,29 @@ def test_listening_beyond_loopback_needs_credentials(tmp_path: Path,
     assert _settings(tmp_path, url, listen="[::]:8080").settings.web.credentials()[0] == TOKEN
     with pytest.raises(ConfigError, match=r"web\.listen: expected HOST:PORT"):
         _settings(tmp_path, url, listen="8080")
+
+
+def test_a_page_makes_as_many_statements_with_more_rows(store: tuple[Monitor, list[int]]) -> None:
+    """Each page costs a fixed number of SQL statements, whatever the rows it shows."""
+    from sqlalchemy import event
+
+    m, (first, other) = store
+    statements: list[str] = []
+    event.listen(m.engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
+    c = client(m)
+    pages = ["/", "/stories", f"/stories/{first}", "/topics/netflix", "/feeds", "/search?q=Netflix"]
+
+    def counts() -> list[int]:
+        out = []
+        for path in pages:
+            statements.clear()
+            assert c.get(path).status_code == 200
+            out.append(len(statements))
+        return out
+
+    before = counts()
+    for i in range(10, 30):
+        _store(m, i, f"Netflix story {i}", f"Netflix news number {i}.", ["netflix"],
+               story=first if i % 2 else None, ago=timedelta(hours=i))
+    assert len(m.story(first)["articles"]) == 12 and len(m.stories()) == 12
+    assert counts() == before

@@ -19,10 +19,12 @@ from .models import Article, Digest, Feed, Mention, Story, StoryTopic
 from .queries import explain_story, iso
 
 
-def today(s: Session, topics: list[str], now: datetime, days: int) -> dict[str, Any]:
+def today(s: Session, topics: list[str], now: datetime, days: int,
+          shown: int = 50) -> dict[str, Any]:
     """Per topic: the stories it newly mentioned since the last digest sent (or
-    over the last ``days`` days when none was), and its mentions per day over
-    the last ``days`` days (UTC days, oldest first)."""
+    over the last ``days`` days when none was), the newest ``shown`` of them and
+    their count, and its mentions per day over the last ``days`` days (UTC
+    days, oldest first)."""
     digest_at = last_sent_at(s)
     start = (now - timedelta(days=days - 1)).replace(hour=0, minute=0, second=0, microsecond=0)
     since_new = digest_at or start
@@ -37,16 +39,21 @@ def today(s: Session, topics: list[str], now: datetime, days: int) -> dict[str, 
     day_keys = [(start + timedelta(days=i)).date().isoformat() for i in range(days)]
     per_day: dict[str, dict[str, int]] = {t: dict.fromkeys(day_keys, 0) for t in topics}
     new: dict[str, list[dict[str, Any]]] = {t: [] for t in topics}
+    new_count = dict.fromkeys(topics, 0)
     for topic, is_new, kind, story_id, seen_at, title, muted_at, source in rows:
         day = seen_at.date().isoformat()
         if topic in per_day and day in per_day[topic]:
             per_day[topic][day] += 1
         if is_new and seen_at >= since_new and topic in new:
+            new_count[topic] += 1
+            if new_count[topic] > shown:
+                continue
             new[topic].append({"story_id": story_id, "title": title, "kind": kind,
                                "source": source, "seen_at": iso(seen_at),
                                "muted": muted_at is not None})
     return {"since": iso(since_new), "last_digest_at": iso(digest_at), "days": day_keys,
-            "topics": [{"topic": t, "new_stories": new[t], "per_day": per_day[t]} for t in topics]}
+            "topics": [{"topic": t, "new_count": new_count[t], "new_stories": new[t],
+                        "per_day": per_day[t]} for t in topics]}
 
 
 def story(s: Session, story_id: int) -> dict[str, Any] | None:
