@@ -39,10 +39,11 @@ def fill(monitor: Monitor, n: int) -> None:
                         "first_seen_at": seen, "last_seen_at": seen, "article_count": 2})
         for j in range(2):
             aid = 2 * i + j + 1
-            articles.append({"id": aid, "url": f"https://news.example/{i}/{j}", "title": f"Article {i}.{j}",
-                             "seen_at": seen, "text": "Netflix and Sora. " * 20, "text_hash": f"h{aid}",
-                             "feed_id": 1 + j, "story_id": i + 1, "story_layer": "same_story" if j else "new_story",
-                             "features": {}, "text_source": "page"})
+            articles.append({"id": aid, "url": f"https://news.example/{i}/{j}",
+                             "title": f"Article {i}.{j}", "seen_at": seen,
+                             "text": "Netflix and Sora. " * 20, "text_hash": f"h{aid}",
+                             "feed_id": 1 + j, "story_id": i + 1, "features": {},
+                             "story_layer": "same_story" if j else "new_story", "text_source": "page"})
             mentions.append({"article_id": aid, "story_id": i + 1, "topic": TOPICS[i % 3],
                              "matched": ["Netflix"], "snippet": "Netflix and Sora.", "is_new": j == 0,
                              "kind": "follow_up" if j else "new_story", "created_at": seen})
