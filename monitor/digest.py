@@ -46,10 +46,12 @@ class DigestResult:
 
 
 def build_view(s: Session, run_id: int | None, now: datetime,
-               compiled: dict[str, Any] | None = None) -> DigestView:
+               compiled: dict[str, Any] | None = None, *,
+               since: tuple[datetime | None] | None = None) -> DigestView:
     """The digest's data: the mentions digest run ``run_id`` claimed (None: the
     mentions no digest covers yet, for a preview). ``compiled`` topics (by
-    key) mark the matched terms in the snippets."""
+    key) mark the matched terms in the snippets. ``since``: (when the digest
+    before it was sent, or None), for a digest shown again later."""
     rows = digests.covered_mentions(s, run_id)
     topics: OrderedDict[str, OrderedDict[int, DigestStory]] = OrderedDict()
     known: OrderedDict[int, KnownStory] = OrderedDict()
@@ -98,7 +100,8 @@ def build_view(s: Session, run_id: int | None, now: datetime,
                for f, since, tries in feed_state.failing_feeds(s)]
     story_ids = {e.story_id for t in topic_views for e in t.stories} | set(known)
     return DigestView(
-        since=digests.last_sent_at(s) or min((art.seen_at for _, art, _, _ in rows), default=now),
+        since=(since[0] if since is not None else digests.last_sent_at(s))
+        or min((art.seen_at for _, art, _, _ in rows), default=now),
         until=now, topics=topic_views, known=list(known.values()),
         story_count=len(story_ids), mention_count=len(rows), failing=failing)
 
@@ -162,8 +165,6 @@ def digest_as_sent(settings: Settings, engine: Engine, digest_id: int) -> Digest
         if run is None:
             return None
         sent_at, before = run
-        view = build_view(s, digest_id, sent_at or datetime.now(UTC), compiled)
-    if before is not None:
-        view.since = before
+        view = build_view(s, digest_id, sent_at or datetime.now(UTC), compiled, since=(before,))
     subject, text, html = render("digest", view)
     return DigestResult("sent", text, html, view.mention_count, view.story_count)

@@ -30,13 +30,15 @@ HOSTILE = '<script>alert(1)</script> "onerror=alert(2) x'
 NOW = datetime.now(UTC)
 
 
-def _settings(tmp_path: Path, url: str, **web: object) -> Monitor:
+def _settings(tmp_path: Path, url: str, alerts: dict[str, object] | None = None,
+              **web: object) -> Monitor:
     env = os.environ.pop("MONITOR_DATABASE_URL", None)
     try:
         settings = settings_from_dict({
             "database": {"url": url}, "seeds": {"path": str(tmp_path / "none")},
             "topics": {"netflix": {"query": "Netflix"}, "sora": {"query": "Sora"}},
-            "alerts": {"webhook_url": "http://127.0.0.1:9/hook"}, "web": web}, base=tmp_path)
+            "alerts": alerts or {"webhook_url": "http://127.0.0.1:9/hook"}, "web": web},
+            base=tmp_path)
     finally:
         if env is not None:
             os.environ["MONITOR_DATABASE_URL"] = env
@@ -258,3 +260,24 @@ def test_a_page_makes_as_many_statements_with_more_rows(store: tuple[Monitor, li
                story=first if i % 2 else None, ago=timedelta(hours=i))
     assert len(m.story(first)["articles"]) == 12 and len(m.stories()) == 12
     assert counts() == before
+
+
+def test_a_sent_digest_is_shown_as_it_was_sent(tmp_path: Path, smtp_server: object) -> None:
+    m = _settings(tmp_path, f"sqlite:///{tmp_path / 'd.db'}", alerts={"email": {
+        "smtp_host": "127.0.0.1", "smtp_port": smtp_server.port,  # type: ignore[attr-defined]
+        "from": "monitor@test.example", "to": ["desk@test.example"]}})
+    m.migrate()
+    _store(m, 1, HOSTILE, f"Netflix raised prices. {HOSTILE}", ["netflix"])
+    assert m.digest().status == "sent"
+    sent = smtp_server.messages[-1]  # type: ignore[attr-defined]
+    sent_html = sent.get_body(("html",)).get_content()
+    c = client(m)
+    runs = c.get("/digests?format=json").json()
+    assert [(d["digest_id"], d["status"], d["story_count"]) for d in runs] == [(1, "sent", 1)]
+    page = c.get("/digests/1")
+    assert "Rendered again from the 1 mention(s)" in page.text and 'src="/digests/1.html"' in page.text
+    shown = c.get("/digests/1.html")
+    assert "sandbox" in shown.headers["content-security-policy"]
+    assert "<script>" not in shown.text
+    assert shown.text.strip() == sent_html.replace("\r\n", "\n").strip()     # as it was sent
+    m.engine.dispose()
