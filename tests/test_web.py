@@ -19,7 +19,7 @@ from starlette.testclient import TestClient
 from monitor.app import Monitor
 from monitor.config import settings_from_dict
 from monitor.db import repo
-from monitor.db.models import Alert, Story
+from monitor.db.models import Alert, Feed, Story
 from monitor.dedup import Decision
 from monitor.errors import ConfigError
 from monitor.model import ArticleDraft, TopicMatch
@@ -59,8 +59,8 @@ def _store(m: Monitor, i: int, title: str, text: str, topics: list[str],
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[tuple[Monitor, list[int]]]:
-    m = _settings(tmp_path, f"sqlite:///{tmp_path / 'web.db'}")
+def store(tmp_path: Path, db_url: str) -> Iterator[tuple[Monitor, list[int]]]:
+    m = _settings(tmp_path, db_url)
     m.migrate()
     first = _store(m, 1, HOSTILE, f"Netflix raised prices. {HOSTILE}", ["netflix"])
     _store(m, 2, "Netflix prices, the follow-up", "Netflix prices again.", ["netflix"], story=first,
@@ -281,3 +281,64 @@ def test_a_sent_digest_is_shown_as_it_was_sent(tmp_path: Path, smtp_server: obje
     assert "<script>" not in shown.text
     assert shown.text.strip() == sent_html.replace("\r\n", "\n").strip()     # as it was sent
     m.engine.dispose()
+
+
+def test_feed_health_escapes_errors_and_an_operator_re_enables_a_feed(tmp_path: Path) -> None:
+    from monitor.db import feed_state
+    from monitor.model import FeedVerdict
+    from monitor.sections import FeedSettings
+
+    m = _settings(tmp_path, f"sqlite:///{tmp_path / 'f.db'}")
+    m.settings = m.settings.model_copy(update={"feeds": [
+        FeedSettings(name="Wire", url="https://wire.example/rss")]})
+    m.migrate()
+    m.sync_feeds()
+    wire = next(f for f in m.feeds() if f["name"] == "Wire")
+    assert wire["status"] in ("never_polled", "ok")
+    with Session(m.engine) as s:
+        feed_id = s.scalar(select(Feed.id).where(Feed.name == "Wire"))
+    with Session(m.engine) as s:
+        feed_state.record_feed_failure(
+            s, feed_id, "https://wire.example/rss", NOW, code="http_500", message=HOSTILE,
+            duration_ms=5, verdict=FeedVerdict("suspended", "10 failures in a row", NOW, 10))
+    c = client(m, TOKEN)
+    page = c.get("/feeds").text
+    _no_hostile(page)
+    assert "suspended" in page and "http_500" in page and "Re-enable" not in page
+    assert c.post("/login", data={"token": TOKEN}).status_code == 303
+    form = re.search(r'name="csrf" value="([0-9a-f]+)"', c.get("/feeds").text)
+    assert form is not None                         # the suspended feed's Re-enable button
+    r = c.post("/actions/enable-feed", data={"feed": "Wire", "csrf": form.group(1)})
+    assert r.status_code == 303 and r.headers["location"] == "/feeds"
+    assert m.feeds()[0]["status"] == "never_polled" and m.feeds()[0]["consecutive_failures"] == 0
+    assert c.get("/feeds?format=json").json()["recent_failures"][0]["message"] == HOSTILE
+    m.engine.dispose()
+
+
+def test_a_topic_pages_its_mentions(store: tuple[Monitor, list[int]]) -> None:
+    m, (first, _) = store
+    for i in range(10, 62):
+        _store(m, i, f"Netflix item {i}", "Netflix.", ["netflix"], ago=timedelta(hours=i))
+    c = client(m)
+    one = c.get("/topics/netflix?format=json").json()
+    two = c.get("/topics/netflix?format=json&offset=50").json()
+    assert one["total"] == 54 and len(one["mentions"]) == 50 and len(two["mentions"]) == 4
+    assert {r["url"] for r in one["mentions"]}.isdisjoint(r["url"] for r in two["mentions"])
+    assert 'href="?offset=50"' in c.get("/topics/netflix").text
+    new = c.get("/topics/netflix?format=json&new=1").json()
+    assert new["total"] == 53 and all(r["is_new"] for r in new["mentions"])
+    today = c.get("/?format=json").json()
+    netflix = next(t for t in today["topics"] if t["topic"] == "netflix")
+    assert netflix["new_count"] == 53 and len(netflix["new_stories"]) == 50
+    assert "and 3 more" in c.get("/").text
+
+
+def test_a_login_lasts_a_working_day() -> None:
+    from monitor.web.auth import SESSION_SECONDS, Auth
+
+    auth = Auth.make(TOKEN, None)
+    cookie = auth.new_session(now=1000.0)
+    assert auth.session_nonce(cookie, now=1000.0 + SESSION_SECONDS - 1) is not None
+    assert auth.session_nonce(cookie, now=1000.0 + SESSION_SECONDS) is None
+    assert auth.session_nonce(cookie.replace("1000-", "9999-"), now=1000.0) is None   # forged
+    assert Auth.make("another-token-entirely", None).session_nonce(cookie, now=1000.0) is None

@@ -91,6 +91,7 @@ def story(s: Session, story_id: int) -> dict[str, Any] | None:
             "muted_at": iso(st.muted_at), "first_seen_at": iso(st.first_seen_at),
             "last_seen_at": iso(st.last_seen_at), "article_count": len(articles),
             "topics": sorted({m["topic"] for ms in mentions.values() for m in ms}),
+            "seeds": [seed for _, _, _, _, _, seed, _, _ in arts if seed],
             "alerted": {t: by_id.get(a) for t, a in alerted.items()}, "articles": articles}
 
 

@@ -17,7 +17,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from ..errors import MonitorError
-from .auth import COOKIE
+from .auth import COOKIE, SESSION_SECONDS
 
 if TYPE_CHECKING:
     from .server import Web
@@ -40,7 +40,8 @@ def routes(web: Web) -> list[Route]:
         if not auth.check_secret(str(form.get("token", ""))):
             return web.respond(request, "login.html", {"error": "wrong token"}, 403)
         response = RedirectResponse("/", status_code=303)
-        response.set_cookie(COOKIE, auth.new_session(), httponly=True, samesite="strict",
+        response.set_cookie(COOKIE, auth.new_session(), max_age=SESSION_SECONDS, httponly=True,
+                            samesite="strict",
                             secure=request.url.scheme == "https", path="/")
         return response
 

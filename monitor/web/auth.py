@@ -13,9 +13,11 @@ import base64
 import hashlib
 import hmac
 import secrets
+import time
 from dataclasses import dataclass
 
 COOKIE = "monitor_session"
+SESSION_SECONDS = 12 * 3600     # a login lasts a working day
 
 
 @dataclass(frozen=True)
@@ -61,16 +63,20 @@ class Auth:
             return hmac.compare_digest(given.encode(), ":".join(self.basic).encode())
         return False
 
-    def new_session(self) -> str:
-        nonce = secrets.token_urlsafe(18)
+    def new_session(self, now: float | None = None) -> str:
+        nonce = f"{int(now if now is not None else time.time())}-{secrets.token_urlsafe(18)}"
         return f"{nonce}.{self._sign('session', nonce)}"
 
-    def session_nonce(self, cookie: str | None) -> str | None:
-        """The nonce of a valid session cookie, else None."""
+    def session_nonce(self, cookie: str | None, now: float | None = None) -> str | None:
+        """The nonce of a valid session cookie not older than SESSION_SECONDS, else None."""
         if not cookie or not self.enabled:
             return None
-        nonce, _, sig = cookie.partition(".")
-        return nonce if nonce and hmac.compare_digest(sig, self._sign("session", nonce)) else None
+        nonce, _, sig = cookie.rpartition(".")
+        if not nonce or not hmac.compare_digest(sig, self._sign("session", nonce)):
+            return None
+        issued = nonce.partition("-")[0]
+        age = (now if now is not None else time.time()) - int(issued) if issued.isdigit() else -1
+        return nonce if 0 <= age < SESSION_SECONDS else None
 
     def csrf_for(self, nonce: str) -> str:
         return self._sign("csrf", nonce)
