@@ -3,8 +3,8 @@ that the single writer only decides and stores: the page's text (trafilatura),
 its language, its hash, its dedup features (with the ones that are evidence on
 their own) and MinHash signature, and its topic matches.
 
-Pure functions of their arguments; topics travel as (key, query, case_sensitive)
-specs and are compiled once per worker process.
+Pure functions of their arguments; topics travel as (key, query, case_sensitive,
+min_count, prominence) specs and are compiled once per worker process.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from .canonical import MAX_TITLE, clip, text_hash
 from .extract import Extracted, detect_lang, extract_page
 from .topics import Topic, TopicMatch, match_topics
 
-TopicSpec = tuple[tuple[str, str, bool], ...]
+TopicSpec = tuple[tuple[str, str, bool, int, str], ...]
 
 
 @dataclass(frozen=True)
@@ -34,12 +34,12 @@ class Analysis:
 
 
 def topic_spec(topics: list[Topic]) -> TopicSpec:
-    return tuple((t.key, t.query, t.case_sensitive) for t in topics)
+    return tuple((t.key, t.query, t.case_sensitive, t.min_count, t.prominence) for t in topics)
 
 
 @lru_cache(maxsize=8)
 def _compiled(spec: TopicSpec) -> list[Topic]:
-    return [Topic(k, q, cs) for k, q, cs in spec]
+    return [Topic(*t) for t in spec]
 
 
 def analyze_text(title: str, text: str, spec: TopicSpec, lang: str | None = None) -> Analysis:

@@ -8,6 +8,7 @@ the monitor does is here, one call per action:
     m.deliver()                 # send the pending alerts
     m.digest()                  # the digest of what no digest covered
     m.prune(dry_run=True)       # what retention would remove now
+    m.import_opml(path)         # feed list actions: import/export OPML, add, remove, reload
     m.mentions(topic="sora")    # listings, as the CLI's --format json prints them
 
 The stages (pipeline, workers, alerts, digest, dedup) are imported by the
@@ -17,7 +18,6 @@ Side effects: those of the calls (database, HTTP, SMTP).
 
 from __future__ import annotations
 
-import asyncio
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -35,7 +35,9 @@ from .config import Settings, load_config
 from .db import feed_state, queries
 from .db.engine import describe_failure, make_engine, reading, startup_lock
 from .errors import DatabaseError
+from .feed_admin import FeedListActions
 from .model import Context, FeedRef, PollSummary, PruneReport
+from .page_reads import PageReads
 
 if TYPE_CHECKING:
     from .alerts import DeliveryReport
@@ -62,8 +64,9 @@ class PollRun:
     delivery: DeliveryReport = field(default_factory=lambda: _no_delivery())
 
 
-class Monitor:
-    """Settings and a database, and every action of the monitor on them."""
+class Monitor(FeedListActions, PageReads):
+    """Settings and a database, and every action of the monitor on them (the
+    feed list's in feed_admin.py, the web view's reads in page_reads.py)."""
 
     def __init__(self, settings: Settings, engine: Engine | None = None) -> None:
         self.settings = settings
@@ -180,6 +183,8 @@ class Monitor:
             rows = feed_state.feeds_named(s, set(wanted) - {f.name for f in feeds})
         skipped = [(row.name, _why_skipped(row)) for row in rows]
         ctx = self.context(progress=progress, stop=stop)
+        import asyncio
+
         summary = asyncio.run(self.poll_claimed(ctx, feeds))
         return PollRun(summary, skipped, self.deliver(ctx=ctx))
 
@@ -266,13 +271,15 @@ class Monitor:
                                     sort=sort, limit=limit)
 
     def preview_topic(self, query: str, *, since: datetime | None = None, first: int = 10,
-                      case_sensitive: bool = False) -> dict[str, Any]:
+                      case_sensitive: bool = False, min_count: int = 1,
+                      prominence: str = "body") -> dict[str, Any]:
         """What ``query`` would have matched among stored articles: the count, per
         day, and the newest ``first`` matches with their terms."""
         from . import searching
 
         with self._read() as s:
-            return searching.preview(s, query, since=since, first=first, case_sensitive=case_sensitive)
+            return searching.preview(s, query, since=since, first=first, case_sensitive=case_sensitive,
+                                     min_count=min_count, prominence=prominence)
 
     def feeds(self) -> list[dict[str, Any]]:
         with self._read() as s:
@@ -286,40 +293,6 @@ class Monitor:
     def stored_seeds(self) -> dict[str, dict[str, Any]]:
         with self._read() as s:
             return queries.seed_articles(s)
-
-    # --- the web view's pages (monitor/db/pages.py) -----------------------------
-    def today(self, *, days: int = 14, now: datetime | None = None) -> dict[str, Any]:
-        from .db import pages
-
-        with self._read() as s:
-            return pages.today(s, list(self.settings.topics), now or datetime.now(UTC), days)
-
-    def story(self, story_id: int) -> dict[str, Any] | None:
-        from .db import pages
-
-        with self._read() as s:
-            return pages.story(s, story_id)
-
-    def topic_mentions(self, topic: str, *, offset: int = 0, limit: int = 50,
-                       new_only: bool = False) -> tuple[list[dict[str, Any]], int]:
-        """A page of a topic's mentions, newest first, and how many there are."""
-        from .db import pages
-
-        with self._read() as s:
-            return (queries.mentions(s, topic=topic, new_only=new_only, limit=limit, offset=offset),
-                    pages.mention_count(s, topic, new_only))
-
-    def digests(self) -> list[dict[str, Any]]:
-        from .db import pages
-
-        with self._read() as s:
-            return pages.digest_runs(s)
-
-    def digest_as_sent(self, digest_id: int) -> DigestResult | None:
-        from .digest import digest_as_sent
-
-        self.require_db()
-        return digest_as_sent(self.settings, self.engine, digest_id)
 
     # --- an operator's actions -------------------------------------------------
     def _write(self) -> Session:

@@ -21,6 +21,7 @@ from typing import Any
 import yaml
 from pydantic import Field, ValidationError, field_validator, model_validator
 
+from . import feeds_file as feed_list
 from .db.engine import describe_bad_url, url_problem
 from .errors import ConfigError
 from .model import FeedSpec
@@ -36,8 +37,8 @@ from .sections import (
     SeedSettings,
     Strict,
     TopicSettings,
-    WebSettings,
 )
+from .web.settings import WebSettings
 
 DEFAULT_CONFIG = "config.yaml"
 
@@ -54,7 +55,9 @@ class Settings(Strict):
     dedup: DedupSettings = DedupSettings()
     retention: RetentionSettings = RetentionSettings()
     web: WebSettings = WebSettings()
+    feeds_file: Path | None = None                  # OPML feed list, beside or instead of feeds:
     source: Path | None = None                      # the file this came from (set by the loader)
+    file_feeds: tuple[str, ...] = ()                # the feeds read from feeds_file (the loader's)
 
     @field_validator("feeds")
     @classmethod
@@ -94,6 +97,18 @@ class Settings(Strict):
                              f"({self.dedup.window / timedelta(days=1):g} days): article text and "
                              "features are needed for as long as new articles may join their story")
         return self
+
+    def with_feeds_file(self) -> Settings:
+        """These settings with the feeds file read (again): the inline feeds, then
+        the file's. A ConfigError names the file (or both places of a name
+        defined twice); these settings are left as they were."""
+        if self.feeds_file is None:
+            return self
+        inline = [f for f in self.feeds if f.name not in self.file_feeds]
+        from_file = feed_list.load(self.feeds_file)
+        feeds = feed_list.combine(inline, from_file, config=self.source, path=self.feeds_file)
+        return self.model_copy(update={"feeds": feeds,
+                                       "file_feeds": tuple(f.name for f in from_file)})
 
     def feed(self, name: str) -> FeedSettings:
         for f in self.feeds:
@@ -150,7 +165,11 @@ def config_path(path: str | os.PathLike[str] | None) -> Path:
     return Path(path or os.environ.get("MONITOR_CONFIG") or DEFAULT_CONFIG)
 
 
-def load_config(path: str | os.PathLike[str] | None = None) -> Settings:
+def load_config(path: str | os.PathLike[str] | None = None, *, check_topics: bool = True) -> Settings:
+    """The settings of the config file at ``path``. ``check_topics=False`` leaves
+    the topic queries unparsed: for a command that lists what is stored and never
+    matches (parsing them costs a listing a tenth of a second); every command
+    that matches or alerts checks them."""
     p = config_path(path)
     try:
         raw = p.read_text(encoding="utf-8")
@@ -164,13 +183,15 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Settings:
         raise ConfigError(f"{p}: not valid YAML: {e}") from None
     if not isinstance(data, dict):
         raise ConfigError(f"{p}: the top level must be a mapping of sections")
-    return settings_from_dict(data, base=p.resolve().parent, source=p)
+    return settings_from_dict(data, base=p.resolve().parent, source=p, check_topics=check_topics)
 
 
-def settings_from_dict(data: dict[str, Any], *, base: Path, source: Path | None = None) -> Settings:
+def settings_from_dict(data: dict[str, Any], *, base: Path, source: Path | None = None,
+                       check_topics: bool = True) -> Settings:
     """Validate a config mapping; relative paths resolve against ``base``."""
     data = dict(data)
     data.pop("source", None)
+    data.pop("file_feeds", None)
     try:
         settings = Settings.model_validate(data)
     except ValidationError as e:
@@ -186,8 +207,11 @@ def settings_from_dict(data: dict[str, Any], *, base: Path, source: Path | None 
         "database": DatabaseSettings(url=_resolve_sqlite(url, base)),
         "seeds": SeedSettings(path=seeds.resolve()),
         "source": source,
+        "feeds_file": None if settings.feeds_file is None else (base / settings.feeds_file).resolve(),
     })
-    _check_topics(settings)
+    settings = settings.with_feeds_file()
+    if check_topics:
+        _check_topics(settings)
     _check_web(settings)
     return settings
 

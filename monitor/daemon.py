@@ -1,10 +1,13 @@
 """`monitor run`: APScheduler 3 jobs over the shared database.
 
-- tick: claims the feeds that are due (next_poll_at, kept in the database, so a
-  restart or a second daemon picks up where the first left off) with a lease,
-  polls them, then delivers the alerts they made; a tick that finds the previous
-  poll still running is skipped (expected during a long poll: a debug line, and
-  one info line with the count when that poll ends);
+- tick: first reads the feeds file again if it changed (``feeds_file``: a feed
+  added or removed is polled or dropped without a restart; a broken file is one
+  error line and the previous list is kept), then claims the feeds that are
+  due (next_poll_at, kept in the database, so a restart or a second daemon
+  picks up where the first left off) with a lease, polls them, then delivers
+  the alerts they made; a tick that finds the previous poll still running is
+  skipped (expected during a long poll: a debug line, and one info line with
+  the count when that poll ends);
 - deliver: retries pending alerts on its own interval (a channel that was down);
 - digest: on digest.schedule (cron) in digest.timezone;
 - housekeeping: with retention enabled, once a day (first a minute after the
@@ -41,6 +44,7 @@ from sqlalchemy.exc import OperationalError
 
 from .app import Monitor
 from .db.engine import describe_failure
+from .errors import ConfigError
 from .pipeline import make_workers
 from .progress import Progress
 from .writer import WriterState
@@ -92,6 +96,7 @@ class Daemon:
         self._polling = threading.Lock()     # held by the tick whose poll is running
         self.poll_started: datetime | None = None    # when the running poll began
         self.ticks_skipped = 0               # ticks that found a poll running (daemon's life)
+        self.feeds_file_error: str | None = None   # why the feeds file was last refused
         self.scheduler = BackgroundScheduler(timezone=UTC, job_defaults={
             "coalesce": True, "max_instances": 1, "misfire_grace_time": MISFIRE_GRACE})
         self.digest_trigger = CronTrigger.from_crontab(settings.digest.schedule,
@@ -128,6 +133,7 @@ class Daemon:
         try:
             self.poll_started = datetime.now(UTC)
             with self._job():
+                self._reload_feeds()
                 try:
                     asyncio.run(self._poll_due())
                 except Exception:
@@ -141,6 +147,29 @@ class Daemon:
         finally:
             self.poll_started = None
             self._polling.release()
+
+    def _reload_feeds(self) -> None:
+        """The feeds file as it is now, if it changed; a broken one is reported
+        once (until it changes again) and the feeds polled so far are kept."""
+        try:
+            change = self.monitor.reload_feeds()
+        except ConfigError as e:
+            if str(e) != self.feeds_file_error:
+                log.error("%s; still polling the previous %d feed(s)", e, len(self.settings.feeds))
+                self.feeds_file_error = str(e)
+            return
+        except Exception:
+            self._failed("feeds file reload", "the next tick tries again")
+            return
+        if self.feeds_file_error is not None:
+            log.info("the feeds file reads again")
+            self.feeds_file_error = None
+        if change is None:
+            return
+        self.settings = self.ctx.settings = self.monitor.settings
+        log.info("feeds file %s changed: %d feed(s) now; added: %s; removed: %s",
+                 self.settings.feeds_file, change.total, ", ".join(change.added) or "none",
+                 ", ".join(change.removed) or "none")
 
     def _failed(self, job: str, then: str) -> None:
         """Report the failure being handled: a database that failed (down, locked)

@@ -5,8 +5,9 @@ compact "known stories" section.
 A digest run claims the mentions no digest covers yet (monitor.db.digests),
 so a mention committed late by another daemon goes out with the next digest;
 one that could not be sent is recorded as failed and gives its mentions
-back, so they go out with the next one. Side effects: SMTP (through
-monitor.alerts) and a row in `digests` per attempt.
+back, so they go out with the next one. Apprise channels with ``digest:
+true`` get its short form (headlines and links). Side effects: SMTP and
+Apprise sends (through monitor.alerts) and a row in `digests` per attempt.
 """
 
 from __future__ import annotations
@@ -28,7 +29,8 @@ from .db.engine import reading
 from .db.identity import install_id, message_id
 from .errors import DeliveryError, ErrorCode
 from .model import ALERTING_KINDS, NEW_TOPIC
-from .render import mark_matches, mention_label, render
+from .render import mark_matches, mention_label, render, short_digest
+from .sections import AppriseSettings
 from .topics import compile_topics
 from .views import DigestStory, DigestTopic, DigestView, FailingFeed, KnownStory, LinkView
 
@@ -71,12 +73,12 @@ def build_view(s: Session, run_id: int | None, now: datetime,
         entry = stories.get(story.id)
         if entry is None:
             entry = stories[story.id] = DigestStory(story.id, story.title, story.first_seen_at,
-                                                    m.snippet, m.matched)
+                                                    m.snippet, m.matched, prominence=m.prominence)
         # new: the alerting article is in this digest; else a follow-up of an earlier alert
         if m.is_new or m.article_id == alerted.get((story.id, m.topic)):
             entry.is_new = True
             entry.kind = m.kind if m.kind in ALERTING_KINDS else NEW_TOPIC
-            entry.snippet, entry.matched = m.snippet, m.matched
+            entry.snippet, entry.matched, entry.prominence = m.snippet, m.matched, m.prominence
         if link.source not in entry.sources:
             entry.sources.append(link.source)
         if link not in entry.articles:
@@ -104,6 +106,23 @@ def build_view(s: Session, run_id: int | None, now: datetime,
         or min((art.seen_at for _, art, _, _ in rows), default=now),
         until=now, topics=topic_views, known=list(known.values()),
         story_count=len(story_ids), mention_count=len(rows), failing=failing)
+
+
+def _send_short(settings: Settings, channels: list[AppriseSettings],
+                view: DigestView) -> list[DeliveryError]:
+    """The digest's short form to each Apprise channel; the errors of those
+    that did not take it (the others still do)."""
+    from .alerts.apprise import send_apprise
+
+    title, body = short_digest(view)
+    secrets = [v for ch in settings.alerts.apprise for v in ch.secrets()]
+    errors: list[DeliveryError] = []
+    for ch in channels:
+        try:
+            send_apprise(ch, title, body, secrets)
+        except DeliveryError as e:
+            errors.append(e)
+    return errors
 
 
 def make_digest(settings: Settings, engine: Engine, *, dry_run: bool = False,
@@ -139,14 +158,27 @@ def make_digest(settings: Settings, engine: Engine, *, dry_run: bool = False,
     else:
         cfg = settings.alerts.email
         msgid = message_id("digest", str(run_id), install)
+        short = [ch for ch in settings.alerts.apprise if ch.digest]
+        by_email = cfg is not None and bool(cfg.to)
+        missed: list[DeliveryError] = []
         try:
-            if cfg is None or not cfg.to:
+            if not by_email and not short:
                 raise DeliveryError("alerts.email is not configured: no digest can be sent "
                                     "(use --dry-run to preview it)", code=ErrorCode.NOT_CONFIGURED)
-            send_email(cfg, build_email(cfg, subject, text, html, msgid))
+            if cfg is not None and by_email:
+                send_email(cfg, build_email(cfg, subject, text, html, msgid))
+            # the short form: beside an email, a channel that is down misses this
+            # digest (recorded); without one, the digest is sent once any channel took it
+            missed = _send_short(settings, short, view)
+            if missed and len(missed) == len(short) and not by_email:
+                raise DeliveryError("; ".join(map(str, missed)), code=missed[0].code)
         except DeliveryError as e:
             result.status, result.error = "failed", str(e)
             log.warning("digest not sent (it will be sent with the next one): %s", e)
+        else:
+            if missed:
+                result.error = "; ".join(map(str, missed))
+                log.warning("digest sent, but not to every Apprise channel: %s", result.error)
     with Session(engine) as s:
         digests.finish(s, run_id, result.status, now=now, message_id=msgid,
                        mention_count=result.mention_count, story_count=result.story_count,

@@ -32,12 +32,14 @@ class Match:           # one hit of one query term; offsets into the original ti
 
 @dataclass(frozen=True)
 class TopicMatch:
-    """A topic's query matched an article: the terms that matched, where, and a snippet."""
+    """A topic's query matched an article: the terms that matched, where, a snippet, and
+    how prominent the mention is (0.2-1.0, see :mod:`monitor.prominence`)."""
 
     topic: str
     matched: list[str]
     matches: list[Match]
     snippet: str
+    prominence: float = 1.0
 
 
 # What a mention is for its story and topic (mentions.kind). The first two alert.

@@ -1,8 +1,12 @@
 """Topic query language: the AST and its parser (lark LALR grammar).
 
 Terms, "quoted phrases", AND / OR / NOT, implicit AND, parentheses, ``A NEAR/n B``,
-trailing ``*`` wildcards and ``title:`` scoping. Precedence: NOT > NEAR > AND > OR.
+trailing ``*`` wildcards and ``title:`` / ``lead:`` scoping (the headline; the headline and
+first paragraph). Precedence: NOT > NEAR > AND > OR.
 Errors become :class:`QuerySyntaxError` with a short reason and a character position.
+Operators are written in capitals: a bare lowercase ``and``/``or``/``not``/``near`` between
+terms, or a ``NEAR5``-style typo, is almost always a mistake, so it is an error with a hint
+rather than a search word (a quoted ``"and"`` is still a word).
 :mod:`monitor.topics` re-exports everything public here. Pure module: no I/O.
 """
 
@@ -71,7 +75,7 @@ class Near:
 
 
 @dataclass(frozen=True)
-class Scoped:          # title:X -- X is evaluated against the headline only
+class Scoped:          # title:X -- X against the headline only; lead:X -- headline + first paragraph
     field: str
     child: Node
 
@@ -95,7 +99,7 @@ OR.2: /OR(?![^\s()"“”„])/
 AND.2: /AND(?![^\s()"“”„])/
 NOT.2: /NOT(?![^\s()"“”„])/
 NEAR.2: /NEAR(\/[^\s()"“”„]*)?(?![^\s()"“”„])/
-FIELD.3: /title:/i
+FIELD.3: /(title|lead):/i
 PHRASE: /["“”„][^"“”„]*["“”]/
 TERM: /[^\s()"“”„]+/
 %ignore /\s+/
@@ -108,6 +112,7 @@ def parse_query(query: str) -> Node:
     """Parse a topic query into its AST; raise :class:`QuerySyntaxError` if it is not valid."""
     if not query.strip():
         raise QuerySyntaxError("empty query", 0, query)
+    _check_operators(query)
     try:
         tree = _PARSER.parse(query)
     except UnexpectedInput as e:
@@ -116,6 +121,31 @@ def parse_query(query: str) -> Node:
     if (at := _bare_not(node)) is not None:
         raise QuerySyntaxError("NOT alone matches almost everything; use A NOT B", at, query)
     return node
+
+
+_LOWER_OPS = {"and", "or", "not", "near"}
+
+
+def _check_operators(q: str) -> None:
+    """Lowercase operators and NEAR typos are errors with a hint, not search words. Only
+    bare words are looked at: quoted phrases are skipped, and a word must be a whole token
+    (``and`` in ``"rock and roll"`` or in ``sand`` is fine)."""
+    try:
+        for tok in _PARSER.lex(q):
+            if tok.type == "TERM":
+                _check_word(tok.value, tok.start_pos or 0, q)
+    except UnexpectedCharacters:
+        return                            # an unclosed quote: the parser says so
+
+
+def _check_word(word: str, at: int, q: str) -> None:
+    if word in _LOWER_OPS:
+        op = word.upper() + ("/5" if word == "near" else "")
+        raise QuerySyntaxError(f"lowercase {word!r} is not an operator: write {op} in capitals, "
+                               f"or quote \"{word}\" to search the word", at, q)
+    if re.fullmatch(r"near(\d+|/.*)", word, re.IGNORECASE):      # NEAR5, near/5, Near/x
+        raise QuerySyntaxError(f"{word!r} is not an operator: write NEAR/5 (in capitals, a slash, "
+                               "then the number of words)", at, q)
 
 
 def _build(t: Tree[Token] | Token, q: str) -> Node:

@@ -1,5 +1,6 @@
 """Email rendering with Jinja2: alert and digest, each as a subject, a text part
-and an HTML part (autoescaped: every value from a feed is escaped). Pure.
+and an HTML part (autoescaped: every value from a feed is escaped); and the
+digest's short text form for push channels. Pure.
 """
 
 from __future__ import annotations
@@ -10,7 +11,8 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup, escape
 
-from .views import AlertView, FeedAlertView, View, fields_of
+from .prominence import describe
+from .views import AlertView, DigestView, FeedAlertView, View, fields_of
 
 _env: Environment | None = None
 
@@ -73,6 +75,7 @@ def env() -> Environment:
         _env.filters["when"] = _fmt_time
         _env.filters["mark"] = _mark
         _env.filters["counted"] = counted
+        _env.filters["prominence"] = describe
         _env.filters["first_upper"] = lambda s: s[:1].upper() + s[1:]
     return _env
 
@@ -86,6 +89,39 @@ def subject_for(view: View) -> str:
                 f"{_fmt_time(view.since)}, {counted(view.tries, 'try', 'tries')}")[:200]
     return (f"[news monitor] digest: {counted(view.story_count, 'story', 'stories')} "
             f"since {_fmt_time(view.since)}")
+
+
+def short_digest(view: DigestView, max_stories: int = 10, max_chars: int = 1800
+                 ) -> tuple[str, str]:
+    """(title, body) of the digest for a chat or push channel: per topic, its
+    new stories' headlines with a link each, follow-ups counted. At most
+    ``max_stories`` stories and ``max_chars`` characters (push services cut
+    long messages), then how many were left out."""
+    title = (f"News digest: {counted(view.story_count, 'story', 'stories')} "
+             f"since {_fmt_time(view.since)}")
+    lines: list[str] = []
+    stories = [(t.topic, s) for t in view.topics for s in t.stories if s.is_new]
+    shown, size = 0, 0
+    for t in view.topics:
+        header = f"{t.topic}: {t.new_count} new, {counted(t.followup_count, 'follow-up', 'follow-ups')}"
+        lines.append(header)
+        size += len(header) + 1
+        for s in t.stories:
+            if not s.is_new:
+                continue
+            link = s.articles[0].url if s.articles else ""
+            line = f"- {s.headline[:120]} {link}".rstrip()
+            if shown >= max_stories or size + len(line) + 1 > max_chars - 60:
+                continue
+            lines.append(line)
+            size += len(line) + 1
+            shown += 1
+    if shown < len(stories):
+        lines.append(f"... and {len(stories) - shown} more new "
+                     f"{'story' if len(stories) - shown == 1 else 'stories'}")
+    if view.known:
+        lines.append(f"Known stories (from your seeds): {len(view.known)} with new articles")
+    return title, "\n".join(lines) or "Nothing new."
 
 
 def render(kind: str, view: View) -> tuple[str, str, str]:

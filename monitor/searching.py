@@ -40,15 +40,16 @@ def search(s: Session, query: str, *, source: str | None = None, since: datetime
 
 
 def preview(s: Session, query: str, *, since: datetime | None = None, first: int = 10,
-            case_sensitive: bool = False) -> dict[str, Any]:
+            case_sensitive: bool = False, min_count: int = 1, prominence: str = "body") -> dict[str, Any]:
     """What ``query`` would have matched among stored articles: the count, the
     count per day (publication day, else the day first seen) and the newest
-    ``first`` matches with their matched terms."""
+    ``first`` matches with their matched terms. A topic's ``min_count`` and
+    ``prominence`` bar apply, as they do when it is polled."""
     per_day: dict[str, int] = {}
     shown: list[dict[str, Any]] = []
     total = 0
     for row in matching(s, "topics test", query, Filters(since=since), by_time=True,
-                        case_sensitive=case_sensitive):
+                        case_sensitive=case_sensitive, min_count=min_count, prominence=prominence):
         total += 1
         day = row.pop("when").date().isoformat()
         per_day[day] = per_day.get(day, 0) + 1
@@ -59,13 +60,14 @@ def preview(s: Session, query: str, *, since: datetime | None = None, first: int
 
 
 def matching(s: Session, what: str, query: str, filters: Filters, *, by_time: bool,
-             case_sensitive: bool = False) -> Iterator[dict[str, Any]]:
+             case_sensitive: bool = False, min_count: int = 1,
+             prominence: str = "body") -> Iterator[dict[str, Any]]:
     """Candidates from the full-text index, kept where the matcher says so; a
     query that does not parse is a UsageError naming ``what`` with a caret."""
     if not query.strip():
         raise UsageError(f"{what}: the query is empty")
     try:
-        topic = Topic(what, query, case_sensitive)
+        topic = Topic(what, query, case_sensitive, min_count, prominence)
     except QuerySyntaxError as e:
         raise UsageError(f"{what}: the query does not parse: {e.describe()}") from None
     for page in candidate_pages(s, narrowing(topic.node), filters, by_time=by_time):

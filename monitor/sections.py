@@ -4,15 +4,18 @@ retention), each
 validating its own values, with unknown keys as errors. ``config.Settings`` holds
 them and checks what spans sections.
 
-Side effects: none, except that ``EmailSettings.password`` reads the environment.
+Side effects: none, except that ``EmailSettings.password`` and the Apprise URLs'
+``${VAR}`` read the environment.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 from datetime import timedelta
 from pathlib import Path
+from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from apscheduler.triggers.cron import CronTrigger
@@ -133,6 +136,10 @@ class TopicSettings(Strict):
     description: str | None = None
     immediate: bool = True                          # false: this topic only goes to digests
     recipients: list[str] | None = None             # its own email recipients (default: alerts.email.to)
+    # passing mentions: a match must reach this place (headline, lead = headline + first
+    # paragraph, body = anywhere) and the query's terms must be found min_count times
+    prominence: Literal["headline", "lead", "body"] = "body"
+    min_count: int = Field(default=1, ge=1)
 
     @field_validator("recipients")
     @classmethod
@@ -180,10 +187,74 @@ class EmailSettings(Strict):
         return os.environ.get(self.password_env) if self.password_env else None
 
 
+_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+class AppriseSettings(Strict):
+    """One Apprise channel: a notification URL (ntfy, Discord, Telegram, ...)
+    whose secrets come from the environment as ``${VAR}``. The URL is kept as
+    written and expanded only when a message is sent, so no expanded secret
+    sits in the settings, and its channel name (what the outbox stores) never
+    holds one: a given ``name``, else the scheme and a hash of the URL as
+    written, which stays the same when the secret in the environment changes."""
+
+    url: str
+    name: str | None = None
+    digest: bool = False                            # the digest's short form goes here too
+    immediate: bool | None = None                   # None follows alerts.immediate
+
+    @model_validator(mode="before")
+    @classmethod
+    def _plain_url(cls, data: object) -> object:
+        return {"url": data} if isinstance(data, str) else data
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, v: str) -> str:
+        if not re.match(r"^[A-Za-z][A-Za-z0-9+.-]*://\S*$", v):
+            raise ValueError("not an Apprise URL (scheme://..., e.g. ntfy://ntfy.sh/topic); "
+                             "the URL is not shown as it may hold a secret")
+        for var in _ENV_REF.findall(v):
+            if var not in os.environ:
+                raise ValueError(f"environment variable {var} is not set (the URL names ${{{var}}})")
+        return v
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, v: str | None) -> str | None:
+        if v is not None and not re.match(r"^[A-Za-z0-9_.-]{1,12}$", v):
+            raise ValueError(f"name {v!r}: use 1 to 12 letters, digits, '_', '.' or '-'")
+        return v
+
+    @property
+    def scheme(self) -> str:
+        return self.url.split("://", 1)[0].lower()
+
+    @property
+    def channel(self) -> str:
+        """The channel name stored on each alert: at most 20 characters."""
+        if self.name:
+            return f"apprise:{self.name}"
+        digest = hashlib.sha256(self.url.encode()).hexdigest()
+        return f"apprise:{self.scheme[:7]}-{digest}"[:20]
+
+    def expanded_url(self) -> str:
+        """The URL with each ``${VAR}`` replaced from the environment (KeyError
+        names a variable no longer set)."""
+        return _ENV_REF.sub(lambda m: os.environ[m.group(1)], self.url)
+
+    def secrets(self) -> list[str]:
+        """The values the URL takes from the environment: never to be shown.
+        Those under 4 characters (a chat id "42", a port) are left out: masking
+        every "42" in a log line would garble it and protect nothing."""
+        return [v for var in _ENV_REF.findall(self.url) if len(v := os.environ.get(var, "")) >= 4]
+
+
 class AlertSettings(Strict):
     email: EmailSettings | None = None
     immediate: bool = True
     webhook_url: str | None = None
+    apprise: list[AppriseSettings] = Field(default_factory=list)
     webhook_immediate: bool | None = None           # None follows alerts.immediate
     max_attempts: int = Field(default=10, ge=1)
     feed_failing_after: timedelta | None = timedelta(hours=6)  # alert on a feed failing this long
@@ -197,6 +268,20 @@ class AlertSettings(Strict):
         if v is not None and not re.match(r"^https?://[^/\s]+\S*$", v):
             raise ValueError(f"not an http(s) URL: {v!r}")
         return v
+
+    @field_validator("apprise")
+    @classmethod
+    def _distinct(cls, v: list[AppriseSettings]) -> list[AppriseSettings]:
+        seen: set[str] = set()
+        for ch in v:
+            if ch.channel in seen:
+                raise ValueError(f"two channels are named {ch.channel!r}: give each its "
+                                 "own name, or remove the repeated URL")
+            seen.add(ch.channel)
+        return v
+
+    def apprise_channel(self, channel: str) -> AppriseSettings | None:
+        return next((ch for ch in self.apprise if ch.channel == channel), None)
 
     def recipients(self, topics: dict[str, TopicSettings], keys: list[str]) -> list[str]:
         """Who gets an email about topics ``keys``: the union of the topics' own
@@ -219,6 +304,8 @@ class AlertSettings(Strict):
                 channels.append("email")
             if ts.immediate and self.webhook_url and hook_on:
                 channels.append("webhook")
+            channels.extend(ch.channel for ch in self.apprise if ts.immediate and (
+                ch.immediate if ch.immediate is not None else self.immediate))
             table[key] = tuple(channels)
         return table
 
@@ -288,51 +375,3 @@ class RetentionSettings(Strict):
     # PostgreSQL: makes it reusable); `monitor db prune --vacuum` does it by hand
     vacuum: bool = False
     batch: int = Field(default=500, ge=1, le=10_000)   # rows per delete/update transaction
-
-
-WEB_TOKEN_ENV = "MONITOR_WEB_TOKEN"
-WEB_USER_ENV, WEB_PASSWORD_ENV = "MONITOR_WEB_USER", "MONITOR_WEB_PASSWORD"
-
-
-class WebSettings(Strict):
-    """The web view: served by `monitor run` (unless ``enabled`` is false) and by
-    `monitor serve`. Operator actions need ``token`` (or ``MONITOR_WEB_TOKEN``, or
-    basic-auth credentials from ``MONITOR_WEB_USER`` and ``MONITOR_WEB_PASSWORD``);
-    without any it is read-only and may only listen on a loopback address."""
-
-    enabled: bool = True
-    listen: str = "127.0.0.1:8080"
-    token: str | None = Field(default=None, min_length=16)
-
-    @field_validator("listen")
-    @classmethod
-    def _listen(cls, v: str) -> str:
-        host, sep, port = v.rpartition(":")
-        if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
-            raise ValueError(f"expected HOST:PORT (like 127.0.0.1:8080), not {v!r}")
-        return v
-
-    @property
-    def host(self) -> str:
-        return self.listen.rpartition(":")[0].strip("[]")
-
-    @property
-    def port(self) -> int:
-        return int(self.listen.rpartition(":")[2])
-
-    def credentials(self) -> tuple[str | None, tuple[str, str] | None]:
-        """(the operator token, basic-auth (user, password)): the environment's
-        MONITOR_WEB_TOKEN over ``token``; each None when not set."""
-        user, password = os.environ.get(WEB_USER_ENV), os.environ.get(WEB_PASSWORD_ENV)
-        return (os.environ.get(WEB_TOKEN_ENV) or self.token,
-                (user, password) if user and password else None)
-
-    def is_loopback(self) -> bool:
-        import ipaddress
-
-        if self.host == "localhost":
-            return True
-        try:
-            return ipaddress.ip_address(self.host).is_loopback
-        except ValueError:
-            return False

@@ -2,13 +2,15 @@
 
 Topics in config.yaml are boolean queries in the style of media-monitoring tools
 (Meltwater/Talkwalker): terms, "quoted phrases", AND / OR / NOT, implicit AND,
-parentheses, ``A NEAR/n B``, trailing ``*`` wildcards and ``title:`` scoping. The AST and
-parser live in :mod:`monitor.query_parser` and are re-exported here.
+parentheses, ``A NEAR/n B``, trailing ``*`` wildcards and ``title:`` / ``lead:`` scoping. The
+AST and parser live in :mod:`monitor.query_parser` and are re-exported here.
 
 :func:`match_topics` tokenizes an article's title and text once, as two fields (see
 :mod:`monitor.query_tokens`) and hands them to every topic's :meth:`Topic.match_docs`. A topic
 first checks the words it cannot do without (cheap set lookups), then evaluates its compiled
-query. :func:`explain` shows what a query finds in a text and why
+query. A match then has its prominence (:mod:`monitor.prominence`): a topic may ask for a
+minimum place (``prominence``) and a minimum number of matches (``min_count``); below them
+the article is no mention. :func:`explain` shows what a query finds in a text and why
 it is false. Pure module: no I/O.
 """
 
@@ -18,6 +20,7 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Protocol
 
+from . import prominence as prom
 from .model import Match, TopicMatch
 from .query_parser import And, Near, Node, Not, Or, QuerySyntaxError, Scoped, Term, parse_query
 from .query_tokens import _Doc, body_of
@@ -31,16 +34,29 @@ __all__ = ["QuerySyntaxError", "Node", "Term", "And", "Or", "Not", "Near", "Scop
 # ---------------------------------------------------------------- matching
 
 _Hit = tuple[str, int, int, str]              # field, first token, last token, query term
-_Docs = Mapping[str, _Doc]                    # "title" and "text", tokenized
+_Docs = Mapping[str, _Doc]                    # "title", "text" and "lead", tokenized
 _Eval = Callable[[_Docs], tuple[bool, list[_Hit]]]
 _FIELDS = ("title", "text")
+_SCOPES = {"title": ("title",), "lead": ("title", "lead")}    # what title: and lead: search
 
 
-def _docs(title: str, text: str) -> dict[str, _Doc]:
+class _Fields(dict[str, _Doc]):
+    """An article's fields, tokenized: "title" and "text" at once, "lead" (the first
+    paragraph of the text, a prefix of it, so offsets agree) when a query first asks."""
+
+    def __missing__(self, key: str) -> _Doc:
+        if key != "lead":
+            raise KeyError(key)
+        body = self["text"].text
+        lead = self["lead"] = _Doc(body[:prom.lead_end(body)])
+        return lead
+
+
+def _docs(title: str, text: str) -> _Fields:
     """An article's title and text, tokenized once for every topic that looks at them: two
     fields that phrases and NEAR never cross (the text without a leading repeat of the
     headline, see :func:`body_of`; offsets still point into the stored text)."""
-    return {"title": _Doc(title or ""), "text": _Doc(body_of(title or "", text or ""))}
+    return _Fields(title=_Doc(title or ""), text=_Doc(body_of(title or "", text or "")))
 
 
 def _compile(node: Node, cs: bool, fields: tuple[str, ...]) -> _Eval:
@@ -50,7 +66,7 @@ def _compile(node: Node, cs: bool, fields: tuple[str, ...]) -> _Eval:
         return lambda docs: _result([(f, s, e, label) for f in fields
                                      for s, e in docs[f].occurrences(cs, parts)])
     if isinstance(node, Scoped):
-        return _compile(node.child, cs, (node.field,))
+        return _compile(node.child, cs, _SCOPES[node.field])
     if isinstance(node, Not):
         inner = _compile(node.child, cs, fields)
         return lambda docs: (not inner(docs)[0], [])
@@ -105,7 +121,7 @@ def _scoped_terms(node: Node, fields: tuple[str, ...] = _FIELDS,
     if isinstance(node, Term):
         return [] if negated else [(node, fields)]
     if isinstance(node, Scoped):
-        return _scoped_terms(node.child, (node.field,), negated)
+        return _scoped_terms(node.child, _SCOPES[node.field], negated)
     if isinstance(node, Not):
         return _scoped_terms(node.child, fields, not negated)
     kids = (node.left, node.right) if isinstance(node, Near) else node.children
@@ -137,12 +153,21 @@ def _needs(node: Node, cs: bool) -> list[_Need]:
 
 class Topic:
     """A compiled topic query; :meth:`match` tests one article, :meth:`match_docs` one that is
-    already tokenized (by :func:`match_topics`, for all topics at once)."""
+    already tokenized (by :func:`match_topics`, for all topics at once). An article is a
+    mention when the query is true, its matches reach the place ``prominence`` (headline,
+    lead or body: anywhere) and there are at least ``min_count`` of them."""
 
-    def __init__(self, key: str, query: str, case_sensitive: bool = False) -> None:
+    def __init__(self, key: str, query: str, case_sensitive: bool = False,
+                 min_count: int = 1, prominence: str = "body") -> None:
+        if prominence not in prom.PLACES:
+            raise ValueError(f"prominence must be one of {', '.join(prom.PLACES)}, not {prominence!r}")
+        if min_count < 1:
+            raise ValueError(f"min_count must be at least 1, not {min_count}")
         self.key = key
         self.query = query
         self.case_sensitive = case_sensitive
+        self.min_count = min_count
+        self.prominence = prominence
         self.node: Node = parse_query(query)
         self._eval = _compile(self.node, case_sensitive, _FIELDS)
         self._positive = list(dict.fromkeys(_parts(t, case_sensitive) for t, _ in _scoped_terms(self.node)))
@@ -150,7 +175,8 @@ class Topic:
             _needs(self.node, case_sensitive)) if min(len(w) for w, _ in n) > 2]   # else always met
 
     def __repr__(self) -> str:
-        return f"Topic({self.key!r}, {self.query!r}, case_sensitive={self.case_sensitive})"
+        return (f"Topic({self.key!r}, {self.query!r}, case_sensitive={self.case_sensitive}, "
+                f"min_count={self.min_count}, prominence={self.prominence!r})")
 
     def match(self, title: str, text: str) -> TopicMatch | None:
         """The topic's hits in this article, or None when the query is false for it."""
@@ -163,13 +189,49 @@ class Topic:
         if not all(any(d._word(cs, w, p) for w, p in need for d in both) for need in self._needs):
             return None                       # a word the query cannot do without is missing
         ok, hits = self._eval(docs)
-        if not ok:
+        if not ok or len(hits) < self.min_count:     # (hits only ever merge below: a cheap first cut)
             return None
-        found = {(f, docs[f].spans[s][0], docs[f].spans[e][1], term) for f, s, e, term in hits}
+        found = {("text" if f == "lead" else f, docs[f].spans[s][0], docs[f].spans[e][1], term)
+                 for f, s, e, term in hits}          # a lead hit is a text hit: same offsets
+        if len(found) < self.min_count:
+            return None
         matches = [Match(term, f, s, e)
                    for f, s, e, term in sorted(found, key=lambda m: (m[0] != "title", m[1:]))]
+        lead = prom.lead_end(docs["text"].text)
+        best: dict[str, int] = {}
+        for m in matches:
+            at = prom.PLACES.index(prom.place(m.field == "title", m.start, lead))
+            best[m.term] = min(best.get(m.term, at), at)
+        at_best = _place(self.node, best)          # (None: no part to tell by; its best match)
+        where = prom.PLACES[min(best.values()) if at_best is None else at_best]
+        if not prom.reaches(where, self.prominence):
+            return None
         snippet = _snippet(docs["text"].text, ((m.field, m.start, m.end) for m in matches))
-        return TopicMatch(self.key, list(dict.fromkeys(m.term for m in matches)), matches, snippet)
+        return TopicMatch(self.key, list(dict.fromkeys(m.term for m in matches)), matches, snippet,
+                          prom.score(where, len(matches)))
+
+
+def _place(node: Node, best: Mapping[str, int]) -> int | None:
+    """Where the query is true, as an index into ``prominence.PLACES``: a term at its most
+    prominent match; AND where its least prominent part is (the article is about all of
+    them); OR, and NEAR (one unit of words close together), where their most prominent
+    part is (``best``: term -> place of its matches). So a context word in the headline
+    ("AI") does not lift a topic named only in the ninth paragraph. None: no match under
+    ``node`` (a NOT, or a part that was false: a term's label may match elsewhere)."""
+    if isinstance(node, Term):
+        return best.get(node.text)
+    if isinstance(node, Scoped):
+        return _place(node.child, best)
+    if isinstance(node, Not):
+        return None
+    if isinstance(node, Or):
+        return min((p for k in node.children if (p := _place(k, best)) is not None), default=None)
+    kids = [_place(k, best) for k in ((node.left, node.right) if isinstance(node, Near)
+                                      else node.children) if not isinstance(k, Not)]
+    if not kids or None in kids:
+        return None                       # a part without matches: not true through these
+    places = [p for p in kids if p is not None]
+    return max(places) if isinstance(node, And) else min(places)
 
 
 def _snippet(text: str, hits: Iterable[tuple[str, int, int]]) -> str:
@@ -188,10 +250,17 @@ class TopicSettingsLike(Protocol):
     @property
     def case_sensitive(self) -> bool: ...
 
+    @property
+    def min_count(self) -> int: ...
+
+    @property
+    def prominence(self) -> str: ...
+
 
 def compile_topics(topics: Mapping[str, TopicSettingsLike]) -> list[Topic]:
     """Compile the configured topics (``Settings.topics``: key -> TopicSettings)."""
-    return [Topic(key, t.query, t.case_sensitive) for key, t in topics.items()]
+    return [Topic(key, t.query, t.case_sensitive, t.min_count, t.prominence)
+            for key, t in topics.items()]
 
 
 def match_topics(topics: Sequence[Topic], title: str, text: str) -> list[TopicMatch]:
@@ -225,7 +294,8 @@ def explain(topic: Topic, title: str, text: str) -> dict[str, Any]:
     title, text = title or "", text or ""
     docs, cs = _docs(title, text), topic.case_sensitive
     raw = {"title": title, "text": docs["text"].text}
-    seen = {(f, s, e, t.text): None for t, fields in _scoped_terms(topic.node) for f in fields
+    seen = {("text" if f == "lead" else f, s, e, t.text): None     # lead: a prefix of the text
+            for t, fields in _scoped_terms(topic.node) for f in fields
             for s, e in docs[f].occurrences(cs, _parts(t, cs))}
     occ = [(f, docs[f].spans[s][0], docs[f].spans[e][1], t, _context(raw[f], docs[f], s, e))
            for f, s, e, t in sorted(seen, key=lambda h: (h[0] != "title", h[1], h[2], h[3]))]
@@ -234,8 +304,21 @@ def explain(topic: Topic, title: str, text: str) -> dict[str, Any]:
     if m is not None:
         return {"matched": True, "terms": terms, "snippet": m.snippet, "reason": None}
     snippet = _snippet(docs["text"].text, (o[:3] for o in occ))
-    reason = _why_false(topic.node, docs, cs, _FIELDS)[1] if terms else "no query term found"
+    bare = Topic(topic.key, topic.query, cs).match_docs(docs)
+    if bare is not None:                              # true, but below the topic's bar
+        reason = _below_bar(topic, bare)
+    else:
+        reason = _why_false(topic.node, docs, cs, _FIELDS)[1] if terms else "no query term found"
     return {"matched": False, "terms": terms, "snippet": snippet, "reason": reason}
+
+
+def _below_bar(topic: Topic, m: TopicMatch) -> str:
+    where = prom.place_of(m.prominence)
+    if not prom.reaches(where, topic.prominence):
+        return (f"the query matched, but only in the {where} (prominence {m.prominence:.2f}); "
+                f"the topic asks for prominence: {topic.prominence}")
+    return (f"the query matched {len(m.matches)} time{'s' * (len(m.matches) != 1)}; "
+            f"the topic asks for min_count: {topic.min_count}")
 
 
 def _context(raw: str, doc: _Doc, s: int, e: int, k: int = 4) -> str:
@@ -253,11 +336,11 @@ def _names(terms: Sequence[str], most: int = 3) -> str:
 def _why_false(node: Node, docs: _Docs, cs: bool, fields: tuple[str, ...]) -> tuple[int, str]:
     """For a node that is false here: (how many of its positive terms occur, why it is false).
     Of OR alternatives, the one with the most terms found is the one explained."""
-    where = " in the title" if fields == ("title",) else ""
+    where = {("title",): " in the title", ("title", "lead"): " in the lead"}.get(fields, "")
     if isinstance(node, Term):
         return 0, f"{node.text!r} not found{where}"
     if isinstance(node, Scoped):
-        return _why_false(node.child, docs, cs, (node.field,))
+        return _why_false(node.child, docs, cs, _SCOPES[node.field])
     if isinstance(node, Not):
         hits = _compile(node.child, cs, fields)(docs)[1]
         return 0, "NOT branch matched" + (f": {_names([h[3] for h in hits])}" if hits else "")

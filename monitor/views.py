@@ -17,6 +17,7 @@ class MentionView:
     snippet: str
     spans: list[tuple[int, int]]        # where the matched terms are, for bolding
     kind: str = "new_story"             # monitor.model.MENTION_KINDS
+    prominence: float | None = None     # 0.2-1.0, monitor.prominence; None: stored before scores
 
 
 @dataclass
@@ -76,6 +77,7 @@ class DigestStory:
     spans: list[tuple[int, int]] = field(default_factory=list)
     kind: str = "follow_up"
     label: str = ""
+    prominence: float | None = None     # of the mention whose snippet is shown
     undelivered: list[str] = field(default_factory=list)   # channels whose alert is pending
 
 

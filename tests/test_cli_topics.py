@@ -33,3 +33,20 @@ def test_topics_test_explains_matches_and_misses(tmp_path: Path, capsys: pytest.
     assert main(["topics", "test", "Netflix AND (", str(doc), "--config", cfg]) == 2
     err = capsys.readouterr().err
     assert "does not parse" in err and "^" in err
+
+
+def test_topics_test_says_when_a_topic_match_is_only_a_passing_mention(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    doc = tmp_path / "ferry.txt"
+    doc.write_text("Harbour council approves new ferry timetable\n"
+                   "The council voted nine to two on Wednesday to run the ferry every half hour.\n"
+                   "The new boats will carry bicycles for free, officials said.\n"
+                   "One resident said she would rather stay home watching The Crown on Netflix.\n")
+    cfg = str(ROOT / "config.yaml")
+    assert main(["topics", "test", "netflix", str(doc), "--config", cfg]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("does not match: netflix")
+    assert ("why not: the query matched, but only in the body (prominence 0.20); "
+            "the topic asks for prominence: lead") in out
+    assert main(["topics", "test", "Netflix", str(doc), "--config", cfg]) == 0   # a query: no bar
+    assert capsys.readouterr().out.startswith("MATCHES: query")

@@ -126,7 +126,9 @@ def test_mention_kinds_of_a_store_made_before_them(db_url: str) -> None:
         upgrade(engine)
         with engine.connect() as conn:
             kinds = conn.execute(text("SELECT id, kind FROM mentions ORDER BY id")).all()
+            scores = conn.execute(text("SELECT prominence FROM mentions")).scalars().all()
         assert [tuple(k) for k in kinds] == [(1, "new_story"), (2, "follow_up"), (3, "new_topic"),
                                              (4, "seed_story")]
+        assert scores == [None] * 4          # where an old mention matched was never stored
     finally:
         engine.dispose()

@@ -180,3 +180,17 @@ def test_topics_test_previews_a_query_on_the_store_without_a_config(
     assert "give a SOURCE" in capsys.readouterr().err
     assert main(["topics", "test", "Sora", "--store"]) == 2
     assert "name the database with --database" in capsys.readouterr().err
+
+
+def test_a_topic_previewed_on_the_store_keeps_its_prominence_bar(
+        store: Monitor, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("MONITOR_DATABASE_URL", raising=False)
+    cfg = tmp_path / "config.yaml"
+    cfg.write_text(f"database:\n  url: {store.settings.database.url}\nfeeds: []\n"
+                   f"seeds:\n  path: {tmp_path / 'none'}\n"
+                   "topics:\n  netflix:\n    query: Netflix\n    prominence: headline\n", encoding="utf-8")
+    assert main(["topics", "test", "netflix", "--store", "--format", "json", "--config", str(cfg)]) == 0
+    assert titles(json.loads(capsys.readouterr().out)["first"]) == ["Netflix Netflix Netflix"]
+    assert main(["topics", "test", "Netflix", "--store", "--format", "json", "--config", str(cfg)]) == 0
+    assert json.loads(capsys.readouterr().out)["matches"] == 3      # the raw query has no bar

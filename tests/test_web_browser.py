@@ -17,7 +17,7 @@ import pytest
 from monitor.app import Monitor
 from monitor.cli import main
 from monitor.config import load_config
-from monitor.sections import WebSettings
+from monitor.web.settings import WebSettings
 
 from .conftest import free_port
 

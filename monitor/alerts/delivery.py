@@ -1,10 +1,10 @@
 """Alert delivery: the outbox rows written with each new mention are sent here
-over their channel (SMTP email, webhook), retried with exponential backoff while
+over their channel (SMTP email, webhook, Apprise), retried with exponential backoff while
 a channel is down, and marked sent. Each alert has a stable Message-ID, so a
 crash between the send and the mark yields at most a recognisable resend. The
 store (monitor.db.outbox) claims and records; the policy is here.
 
-Side effects: SMTP and HTTP connections, database writes of alert status.
+Side effects: SMTP, HTTP and Apprise connections, database writes of alert status.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from ..model import NEW_STORY, NEW_TOPIC
 from ..render import mark_matches, mention_label, render
 from ..topics import Topic, compile_topics
 from ..views import AlertView, FeedAlertView, MentionView, as_json
+from .apprise import send_apprise
 from .channels import build_email, post_webhook, send_email
 
 log = logging.getLogger("monitor.alerts")
@@ -64,10 +65,14 @@ def _view(ctx: outbox.AlertContext, topics: dict[str, Any]) -> AlertView | FeedA
         topics=list(alert.topics), title=art.title, url=art.url, source=ctx.source,
         published_at=art.published_at, seen_at=art.seen_at, story_id=art.story_id,
         mentions=[MentionView(m.topic, list(m.matched or []), m.snippet,
-                              mark_matches(m.topic, m.snippet, topics), m.kind)
+                              mark_matches(m.topic, m.snippet, topics), m.kind, m.prominence)
                   for m in mentions],
         kind=kind, story_first_seen_at=first_seen,
         label=mention_label(kind, list(alert.topics), first_seen))
+
+
+def _secrets(settings: Settings) -> list[str]:
+    return [v for ch in settings.alerts.apprise for v in ch.secrets()]
 
 
 def _send(settings: Settings, kind: str, channel: str, topics: list[str], message_id: str,
@@ -88,6 +93,14 @@ def _send(settings: Settings, kind: str, channel: str, topics: list[str], messag
         payload = {"text": f"{subject}\n{label}{view.url}", "alert": {**as_json(view),
                                                                "message_id": message_id}}
         post_webhook(settings.alerts.webhook_url, payload)
+    elif channel.startswith("apprise:"):
+        cfg_ = settings.alerts.apprise_channel(channel)
+        if cfg_ is None:
+            raise DeliveryError(f"no channel {channel} in alerts.apprise any more",
+                                code=ErrorCode.NOT_CONFIGURED)
+        subject, _text, _html = render(template, view)
+        label = f"{view.label[:1].upper()}{view.label[1:]}\n" if isinstance(view, AlertView) else ""
+        send_apprise(cfg_, subject, f"{label}{view.url}", _secrets(settings))
     else:
         raise DeliveryError(f"unknown alert channel {channel!r}", code=ErrorCode.BAD_CHANNEL)
 
@@ -102,6 +115,7 @@ def queue_feed_alerts(settings: Settings, engine: Engine, now: datetime) -> int:
         return 0
     channels = [ch for ch, on in (("email", bool(settings.alerts.recipients(settings.topics, []))),
                                   ("webhook", bool(settings.alerts.webhook_url))) if on]
+    channels += [ch.channel for ch in settings.alerts.apprise]
     if not channels:
         return 0
     added = 0

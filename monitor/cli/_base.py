@@ -24,7 +24,7 @@ from ..errors import DatabaseError, UsageError
 from ..output import FORMATS
 
 MENTION_FIELDS = ["topic", "url", "title", "source", "published_at", "seen_at", "story_id",
-                  "story_is_seed", "is_new", "kind", "matched", "snippet"]
+                  "story_is_seed", "is_new", "kind", "prominence", "matched", "snippet"]
 ARTICLE_FIELDS = ["url", "title", "author", "source", "published_at", "seen_at", "lang", "story_id"]
 STORY_FIELDS = ["story_id", "title", "is_seed", "seeds", "first_seen_at", "last_seen_at",
                 "article_count", "sources", "topics", "urls"]
@@ -36,14 +36,15 @@ class App:
     """One command's monitor, built lazily from --config (so that a bad config
     is reported by the command's own error policy)."""
 
-    def __init__(self, config: str | None) -> None:
+    def __init__(self, config: str | None, listing: bool = False) -> None:
         self.config_path = config
+        self.listing = listing      # lists what is stored: its topic queries are not parsed
         self._monitor: Monitor | None = None
 
     @property
     def monitor(self) -> Monitor:
         if self._monitor is None:
-            self._monitor = Monitor(load_config(self.config_path))
+            self._monitor = Monitor(load_config(self.config_path, check_topics=not self.listing))
         return self._monitor
 
     @property
@@ -98,23 +99,25 @@ def _config_options(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _run(fn: Callable[..., Any], config: str | None, debug: bool, verbose: bool,
-         kwargs: dict[str, Any]) -> Any:
+         kwargs: dict[str, Any], listing: bool = False) -> Any:
     """The one setup of every command: logging, the App, and the database error policy."""
     _setup_logging(debug, verbose)
-    app = App(config)
+    app = App(config, listing)
     try:
         return fn(app, **kwargs)
     except OperationalError as e:   # the database cannot be reached: one line naming it
         raise DatabaseError(describe_failure(app.monitor.engine, e)) from e
 
 
-def command(group: click.Group, name: str, *, verbose: bool = False, **kw: Any) -> Callable[..., Any]:
+def command(group: click.Group, name: str, *, verbose: bool = False, listing: bool = False,
+            **kw: Any) -> Callable[..., Any]:
     """Register a subcommand taking --config and --debug, with one error policy.
-    Under a `command_group` it uses the group's --config/--debug unless given its own."""
+    Under a `command_group` it uses the group's --config/--debug unless given its own.
+    ``listing``: it only lists what is stored (the config's topic queries are not parsed)."""
     def deco(fn: Callable[..., Any]) -> Callable[..., Any]:
         def wrapper(ctx: click.Context, config: str | None, debug: bool, **kwargs: Any) -> Any:
             opts = _inherit(ctx, config, debug)
-            return _run(fn, opts.config, opts.debug, verbose, kwargs)
+            return _run(fn, opts.config, opts.debug, verbose, kwargs, listing)
         functools.update_wrapper(wrapper, fn)   # its help text and its options
         return group.command(name, **kw)(_config_options(click.pass_context(wrapper)))
     return deco
@@ -129,7 +132,8 @@ def group(parent: click.Group, name: str, help: str) -> click.Group:
     return parent.group(name)(_config_options(click.pass_context(callback)))
 
 
-def command_group(parent: click.Group, name: str, **kw: Any) -> Callable[[Callable[..., Any]], click.Group]:
+def command_group(parent: click.Group, name: str, *, listing: bool = False,
+                  **kw: Any) -> Callable[[Callable[..., Any]], click.Group]:
     """Register a group that is a command of its own too (`monitor feeds`,
     `monitor stories`): without a subcommand it runs ``fn(app, **options)`` as
     `command` does; with one, it hands its --config and --debug to the subcommand."""
@@ -139,7 +143,7 @@ def command_group(parent: click.Group, name: str, **kw: Any) -> Callable[[Callab
             if ctx.invoked_subcommand is not None:
                 ctx.obj = opts
                 return None
-            return _run(fn, opts.config, opts.debug, False, kwargs)
+            return _run(fn, opts.config, opts.debug, False, kwargs, listing)
         functools.update_wrapper(wrapper, fn)
         return parent.group(name, invoke_without_command=True, **kw)(
             _config_options(click.pass_context(wrapper)))

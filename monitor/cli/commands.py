@@ -205,7 +205,7 @@ def digest_cmd(app: App, dry_run: bool, output: str | None) -> None:
                    "digest", err=True)
 
 
-@command(cli, "mentions")
+@command(cli, "mentions", listing=True)
 @click.option("--topic", default=None, help="only this topic key")
 @since_option
 @click.option("--new-only", is_flag=True, help="only new mentions (the ones that alerted)")
@@ -216,11 +216,11 @@ def mentions_cmd(app: App, topic: str | None, since: str | None, new_only: bool,
     """List mentions, newest first."""
     app.check_topic(topic)
     rows = app.monitor.mentions(topic=topic, since=_since(since), new_only=new_only, limit=limit)
-    click.echo(render_rows(rows, fmt, ["seen_at", "topic", "kind", "story_id", "source", "title"],
-                           MENTION_FIELDS), nl=False)
+    cols = ["seen_at", "topic", "kind", "prominence", "story_id", "source", "title"]
+    click.echo(render_rows(rows, fmt, cols, MENTION_FIELDS), nl=False)
 
 
-@command(cli, "articles")
+@command(cli, "articles", listing=True)
 @since_option
 @click.option("--text", "with_text", is_flag=True, help="include the clean text")
 @fmt_option
@@ -232,7 +232,7 @@ def articles_cmd(app: App, since: str | None, with_text: bool, fmt: str, limit: 
     click.echo(render_rows(rows, fmt, cols, ARTICLE_FIELDS + (["text"] if with_text else [])), nl=False)
 
 
-@command(cli, "search")
+@command(cli, "search", listing=True)
 @click.argument("query", nargs=-1, required=True)
 @click.option("--source", default=None, metavar="NAME", help="only articles of this feed (or seed:FILE)")
 @since_option

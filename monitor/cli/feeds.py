@@ -1,7 +1,11 @@
 """`monitor feeds`: each feed's health and recent failures, re-enabling a
-suspended or disabled feed, and freeing the leases of a poller that is gone."""
+suspended or disabled feed, freeing the leases of a poller that is gone, and
+the feed list itself: OPML import and export, adding and removing a feed in
+the feeds file."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import click
 
@@ -10,7 +14,7 @@ from ..output import render_rows
 from ._base import FEED_FIELDS, App, cli, command, command_group, fmt_option, limit_option
 
 
-@command_group(cli, "feeds")
+@command_group(cli, "feeds", listing=True)
 @click.option("--errors", "show_errors", is_flag=True, help="list recent feed and page failures")
 @fmt_option
 @limit_option
@@ -69,3 +73,56 @@ def feeds_release(app: App, names: tuple[str, ...]) -> None:
     for name, owner, until, alive in released:
         note = " (it may still be running: it polls this feed to the end)" if alive else ""
         click.echo(f"released {name}: was {leases.why_held(owner, until)}{note}")
+
+
+@command(feeds_group, "import")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+def feeds_import(app: App, file: Path) -> None:
+    """Merge the feeds of an OPML file (another reader's export) into the
+    feeds file; say which were new, already there (same URL or name) or
+    invalid. Nothing is written when nothing is new."""
+    plan = app.monitor.import_opml(file)
+    for o in plan.new:
+        click.echo(f"new        {o.name}  {o.url}")
+    for o, why in plan.duplicate:
+        click.echo(f"duplicate  {o.name}  {o.url}  ({why})")
+    for r in plan.invalid:
+        click.echo(f"invalid    {r.name or '(untitled)'}  {r.url or '-'}  ({r.reason})")
+    target = app.settings.feeds_file
+    written = f"; added to {target}" if plan.new else f"; {target} unchanged"
+    click.echo(f"{len(plan.new)} new, {len(plan.duplicate)} duplicate, "
+               f"{len(plan.invalid)} invalid{written}")
+
+
+@command(feeds_group, "export")
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="write to FILE (default: stdout)")
+def feeds_export(app: App, output: Path | None) -> None:
+    """Every configured feed (inline and from the feeds file) as OPML, which
+    every feed reader imports."""
+    data = app.monitor.export_opml()
+    if output is None:
+        click.echo(data.decode("utf-8"), nl=False)
+    else:
+        output.write_bytes(data)
+        click.echo(f"wrote {len(app.settings.feeds)} feed(s) to {output}", err=True)
+
+
+@command(feeds_group, "add")
+@click.argument("url")
+@click.option("--name", default=None, help="the feed's name (default: its title)")
+def feeds_add(app: App, url: str, name: str | None) -> None:
+    """Fetch URL once (a site's home page: the feed it links to), check it is
+    a feed, and record it in the feeds file; a running daemon picks it up."""
+    added = app.monitor.add_feed(url, name)
+    found = f" (found on {added.found_on})" if added.found_on else ""
+    click.echo(f"added {added.name}: {added.url}{found}, {added.entries} entries now; "
+               f"recorded in {added.path}")
+
+
+@command(feeds_group, "remove")
+@click.argument("name")
+def feeds_remove(app: App, name: str) -> None:
+    """Take a feed out of the feeds file; its stored articles stay."""
+    feed, path = app.monitor.remove_feed(name)
+    click.echo(f"removed {feed.name} ({feed.url}) from {path}; its stored articles stay")

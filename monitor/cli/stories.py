@@ -20,7 +20,7 @@ from ._base import (
 )
 
 
-@command_group(cli, "stories")
+@command_group(cli, "stories", listing=True)
 @click.option("--topic", default=None, help="only stories that mention this topic")
 @since_option
 @click.option("--explain", "explain", type=int, default=None, metavar="ID",

@@ -49,16 +49,18 @@ def topics_test(app: App, query: str, source: str | None, case_sensitive: bool, 
     if settings is not None and query in settings.topics:
         t = settings.topics[query]
         key, text_query, case_sensitive = query, t.query, t.case_sensitive
+        min_count, prominence = t.min_count, t.prominence
     else:
         if settings is None and not database and re.fullmatch(r"[a-z0-9_][a-z0-9_-]*", query):
             click.echo(f"no config.yaml here: {query!r} is tested as a query, not as a topic "
                        "(name the config with --config)", err=True)
-        key, text_query = "query", query
+        key, text_query, min_count, prominence = "query", query, 1, "body"
     if store:
-        _preview(app, settings, database, text_query, case_sensitive, _since(since), first, fmt)
+        _preview(app, settings, database, text_query, _since(since), first, fmt,
+                 case_sensitive=case_sensitive, min_count=min_count, prominence=prominence)
         return
     try:
-        topic = Topic(key, text_query, case_sensitive)
+        topic = Topic(key, text_query, case_sensitive, min_count, prominence)
     except QuerySyntaxError as e:
         raise UsageError(f"the query does not parse: {e.describe()}") from None
     assert source is not None
@@ -80,7 +82,7 @@ def topics_test(app: App, query: str, source: str | None, case_sensitive: bool, 
 
 
 def _preview(app: App, settings: Settings | None, database: str | None, query: str,
-             case_sensitive: bool, since: Any, first: int, fmt: str) -> None:
+             since: Any, first: int, fmt: str, **bar: Any) -> None:
     """`topics test QUERY --store`: the query on the stored articles."""
     import json
 
@@ -101,7 +103,7 @@ def _preview(app: App, settings: Settings | None, database: str | None, query: s
         raise UsageError("topics test --store: no config here: name the database with "
                          "--database URL (or the config with --config)")
     try:
-        got = monitor.preview_topic(query, since=since, first=first, case_sensitive=case_sensitive)
+        got = monitor.preview_topic(query, since=since, first=first, **bar)
     finally:
         if database is not None:
             monitor.engine.dispose()

@@ -165,6 +165,8 @@ class Mention(Base):
     is_new: Mapped[bool] = mapped_column(Boolean, default=False)
     # new_story | new_topic (first of the topic in a known story) | follow_up | seed_story
     kind: Mapped[str] = mapped_column(String(20), default="follow_up", server_default="follow_up")
+    # where and how often it matched, 0.2-1.0 (monitor.prominence); NULL before migration 0011
+    prominence: Mapped[float | None] = mapped_column(Float)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     digest_id: Mapped[int | None] = mapped_column(Integer, index=True)   # the digest that covered it
 

@@ -39,7 +39,7 @@ def mentions(s: Session, *, topic: str | None = None, since: datetime | None = N
         "topic": m.topic, "url": a.url, "title": a.title, "source": source or _seed_source(a),
         "published_at": iso(a.published_at), "seen_at": iso(a.seen_at), "story_id": m.story_id,
         "story_is_seed": bool(is_seed), "is_new": bool(m.is_new), "kind": m.kind,
-        "matched": list(m.matched or []),
+        "prominence": m.prominence, "matched": list(m.matched or []),
         "snippet": m.snippet,
     } for m, a, is_seed, source in s.execute(q)]
 

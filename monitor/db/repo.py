@@ -102,7 +102,7 @@ def write_article(session: Session, draft: ArticleDraft, decision: Decision,
                 else NEW_STORY if created else NEW_TOPIC)
         session.add(Mention(article_id=art.id, story_id=story.id, topic=m.topic,
                             matched=m.matched, snippet=m.snippet, is_new=is_new, kind=kind,
-                            created_at=now))
+                            prominence=m.prominence, created_at=now))
         (result.new_topics if is_new else result.followup_topics).append(m.topic)
     by_channel: dict[str, list[str]] = {}
     for topic in result.new_topics if story.muted_at is None else ():  # muted: stored, silent
