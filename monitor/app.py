@@ -38,6 +38,7 @@ from .db.engine import describe_failure, make_engine, reading, startup_lock
 from .errors import DatabaseError
 from .feed_admin import FeedListActions
 from .model import Context, FeedRef, PollSummary, PruneReport
+from .page_reads import PageReads
 
 if TYPE_CHECKING:
     from .alerts import DeliveryReport
@@ -65,9 +66,9 @@ class PollRun:
     delivery: DeliveryReport = field(default_factory=lambda: _no_delivery())
 
 
-class Monitor(FeedListActions):
+class Monitor(FeedListActions, PageReads):
     """Settings and a database, and every action of the monitor on them (the
-    feed list's in feed_admin.py)."""
+    feed list's in feed_admin.py, the web view's reads in page_reads.py)."""
 
     def __init__(self, settings: Settings, engine: Engine | None = None) -> None:
         self.settings = settings
@@ -362,6 +363,14 @@ class Monitor(FeedListActions):
         with self._write() as s:
             merged = repo.merge_stories(s, keep, other)
             return merged.article_count if merged is not None else None
+
+    def mute_story(self, story_id: int, muted: bool = True) -> bool:
+        """Mute a story (no more alerts or digest lines for it), or unmute it;
+        False if there is no such story."""
+        from .db import repo
+
+        with self._write() as s:
+            return repo.mute_story(s, story_id, datetime.now(UTC), muted) is not None
 
     def split_article(self, url: str) -> int | None:
         """Move the article at ``url`` into a story of its own; that story's id."""

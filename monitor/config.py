@@ -38,6 +38,7 @@ from .sections import (
     Strict,
     TopicSettings,
 )
+from .web.settings import WebSettings
 
 DEFAULT_CONFIG = "config.yaml"
 
@@ -53,6 +54,7 @@ class Settings(Strict):
     digest: DigestSettings = DigestSettings()
     dedup: DedupSettings = DedupSettings()
     retention: RetentionSettings = RetentionSettings()
+    web: WebSettings = WebSettings()
     feeds_file: Path | None = None                  # OPML feed list, beside or instead of feeds:
     source: Path | None = None                      # the file this came from (set by the loader)
     file_feeds: tuple[str, ...] = ()                # the feeds read from feeds_file (the loader's)
@@ -210,7 +212,31 @@ def settings_from_dict(data: dict[str, Any], *, base: Path, source: Path | None 
     settings = settings.with_feeds_file()
     if check_topics:
         _check_topics(settings)
+    _check_web(settings)
     return settings
+
+
+def check_web(settings: Settings, listen: str) -> WebSettings:
+    """The web settings listening on ``listen`` instead (`monitor serve --listen`),
+    checked as the configuration's are."""
+    try:
+        web = WebSettings.model_validate({**settings.web.model_dump(), "listen": listen})
+    except ValidationError as e:
+        raise ConfigError(f"--listen: {e.errors()[0]['msg'].removeprefix('Value error, ')}") from None
+    _check_web(settings.model_copy(update={"web": web}), "--listen")
+    return web
+
+
+def _check_web(settings: Settings, where: str | None = None) -> None:
+    # operator actions change the store: beyond loopback, anyone could reach them
+    web = settings.web
+    token, basic = web.credentials()
+    if not web.is_loopback() and token is None and basic is None:
+        where = where or f"{settings.source or 'configuration'}: web.listen"
+        raise ConfigError(f"{where}: {web.listen} is not "
+                          "a loopback address, and no credentials are set: set web.token (or "
+                          "MONITOR_WEB_TOKEN, or MONITOR_WEB_USER and MONITOR_WEB_PASSWORD), or "
+                          "listen on 127.0.0.1")
 
 
 def _check_topics(settings: Settings) -> None:

@@ -35,7 +35,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
@@ -76,9 +76,16 @@ def _hhmmss(when: datetime | None) -> str:
     return when.strftime("%H:%M:%S UTC") if when else "a moment ago"
 
 
+class Stoppable(Protocol):
+    """Something served beside the jobs (the web view), stopped with them."""
+
+    def stop(self, timeout: float = ...) -> None: ...
+
+
 class Daemon:
-    def __init__(self, monitor: Monitor) -> None:
+    def __init__(self, monitor: Monitor, web: Stoppable | None = None) -> None:
         self.monitor = monitor
+        self.web = web
         self.settings = settings = monitor.settings
         self.engine = monitor.engine
         self.owner = str(monitor.holder)
@@ -276,6 +283,8 @@ class Daemon:
         self.stop.set()
         deadline = deadline or time.monotonic() + STOP_DEADLINE
         self.scheduler.shutdown(wait=False)
+        if self.web is not None:        # open page requests get a few seconds, no new ones
+            self.web.stop(timeout=min(5.0, max(0.0, deadline - time.monotonic() - 3.0)))
         idle = self.wait_idle(max(0.0, deadline - time.monotonic() - 2.0))
         self._give_back_leases()
         if not idle:

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from .alerts import build_email, send_email
 from .config import Settings
 from .db import digests, feed_state
+from .db import pages as digests_pages
 from .db.engine import reading
 from .db.identity import install_id, message_id
 from .errors import DeliveryError, ErrorCode
@@ -47,10 +48,12 @@ class DigestResult:
 
 
 def build_view(s: Session, run_id: int | None, now: datetime,
-               compiled: dict[str, Any] | None = None) -> DigestView:
+               compiled: dict[str, Any] | None = None, *,
+               since: tuple[datetime | None] | None = None) -> DigestView:
     """The digest's data: the mentions digest run ``run_id`` claimed (None: the
     mentions no digest covers yet, for a preview). ``compiled`` topics (by
-    key) mark the matched terms in the snippets."""
+    key) mark the matched terms in the snippets. ``since``: (when the digest
+    before it was sent, or None), for a digest shown again later."""
     rows = digests.covered_mentions(s, run_id)
     topics: OrderedDict[str, OrderedDict[int, DigestStory]] = OrderedDict()
     known: OrderedDict[int, KnownStory] = OrderedDict()
@@ -99,7 +102,8 @@ def build_view(s: Session, run_id: int | None, now: datetime,
                for f, since, tries in feed_state.failing_feeds(s)]
     story_ids = {e.story_id for t in topic_views for e in t.stories} | set(known)
     return DigestView(
-        since=digests.last_sent_at(s) or min((art.seen_at for _, art, _, _ in rows), default=now),
+        since=(since[0] if since is not None else digests.last_sent_at(s))
+        or min((art.seen_at for _, art, _, _ in rows), default=now),
         until=now, topics=topic_views, known=list(known.values()),
         story_count=len(story_ids), mention_count=len(rows), failing=failing)
 
@@ -180,3 +184,19 @@ def make_digest(settings: Settings, engine: Engine, *, dry_run: bool = False,
                        mention_count=result.mention_count, story_count=result.story_count,
                        error=result.error)
     return result
+
+
+def digest_as_sent(settings: Settings, engine: Engine, digest_id: int) -> DigestResult | None:
+    """A past digest rendered again from the mentions it covered, dated when it
+    was sent and starting where the digest before it ended (its HTML is not
+    stored). Feeds failing and alerts pending are as they are now, not as they
+    were then. None if no such digest."""
+    compiled = {t.key: t for t in compile_topics(settings.topics)}
+    with Session(reading(engine)) as s:
+        run = digests_pages.digest_run(s, digest_id)
+        if run is None:
+            return None
+        sent_at, before = run
+        view = build_view(s, digest_id, sent_at or datetime.now(UTC), compiled, since=(before,))
+    subject, text, html = render("digest", view)
+    return DigestResult("sent", text, html, view.mention_count, view.story_count)

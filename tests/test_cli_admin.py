@@ -51,9 +51,9 @@ def test_db_and_seeds_commands(tmp_path: Path, capsys: pytest.CaptureFixture[str
     code, out, _ = run(capsys, "db", "current", "--config", cfg)
     assert code == 0 and "current: (none)" in out and "not initialized" in out
     code, out, _ = run(capsys, "db", "upgrade", "--config", cfg)
-    assert code == 0 and "database at revision 0011" in out
+    assert code == 0 and "database at revision 0012" in out
     code, out, _ = run(capsys, "db", "current", "--config", cfg)
-    assert "current: 0011  head: 0011  (up to date)" in out
+    assert "current: 0012  head: 0012  (up to date)" in out
     code, out, _ = run(capsys, "seeds", "load", "--config", cfg)
     assert code == 0 and "seeds: 5 added, 0 already loaded" in out
     code, out, _ = run(capsys, "seeds", "load", "--config", cfg)

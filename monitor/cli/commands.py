@@ -155,7 +155,29 @@ def run_cmd(app: App) -> None:
     # there: its transaction is rolled back, and the exit status is 0
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     app.monitor.prepare(workers=True)   # every tick's pool forks from its forkserver
-    Daemon(app.monitor).run_forever()
+    daemon = Daemon(app.monitor)
+    if app.settings.web.enabled:      # the pages, and /healthz, /readyz, /metrics of this daemon
+        from ..web.ops import routes
+        from ..web.runner import WebThread
+
+        daemon.web = WebThread(app.monitor, extra_routes=routes(app.monitor, daemon.health))
+        daemon.web.start()
+    daemon.run_forever()
+
+
+@command(cli, "serve", verbose=True)
+@click.option("--listen", default=None, metavar="HOST:PORT",
+              help="where to listen (default: web.listen)")
+def serve_cmd(app: App, listen: str | None) -> None:
+    """Serve the web view alone (a host that only reads the database)."""
+    from ..config import check_web
+    from ..web.runner import serve
+
+    web = app.settings.web
+    if listen is not None:
+        web = check_web(app.settings, listen)
+    app.monitor.require_db()
+    serve(app.monitor, web.host, web.port)
 
 
 @command(cli, "digest", verbose=True)

@@ -62,3 +62,14 @@ def stories_split(app: App, url: str) -> None:
     if new is None:
         raise UsageError(f"no stored article with the URL {url}")
     click.echo(f"article moved to a story of its own: story {new}")
+
+
+@command(stories_group, "mute")
+@click.argument("story_id", type=int)
+@click.option("--undo", is_flag=True, help="unmute: alerts and digest lines again")
+def stories_mute(app: App, story_id: int, undo: bool) -> None:
+    """Mute story STORY_ID: its later articles are stored but make no alert and
+    no digest line; its pending alerts are dropped."""
+    if not app.monitor.mute_story(story_id, not undo):
+        raise UsageError(f"no story {story_id}")
+    click.echo(f"story {story_id} {'unmuted' if undo else 'muted'}")

@@ -36,7 +36,7 @@ def covered_mentions(s: Session, run_id: int | None) -> list[tuple[Mention, Arti
         .join(Article, Article.id == Mention.article_id)
         .join(Story, Story.id == Mention.story_id)
         .outerjoin(Feed, Feed.id == Article.feed_id)
-        .where(covered, Article.seed_file.is_(None))
+        .where(covered, Article.seed_file.is_(None), Story.muted_at.is_(None))
         .order_by(Mention.topic, Mention.id))]
 
 

@@ -102,6 +102,8 @@ class Story(Base):
     first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     article_count: Mapped[int] = mapped_column(Integer, default=0)
+    # an operator muted it: no alert and no digest line for its articles from then on
+    muted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class Article(Base):

@@ -22,7 +22,8 @@ def iso(dt: datetime | None) -> str | None:
 
 
 def mentions(s: Session, *, topic: str | None = None, since: datetime | None = None,
-             new_only: bool = False, limit: int | None = None) -> list[dict[str, Any]]:
+             new_only: bool = False, limit: int | None = None,
+             offset: int = 0) -> list[dict[str, Any]]:
     q = (select(Mention, Article, Story.is_seed, Feed.name)
          .join(Article, Article.id == Mention.article_id)
          .join(Story, Story.id == Mention.story_id)
@@ -33,7 +34,7 @@ def mentions(s: Session, *, topic: str | None = None, since: datetime | None = N
         q = q.where(Article.seen_at >= since)
     if new_only:
         q = q.where(Mention.is_new.is_(True))
-    q = q.order_by(Article.seen_at.desc(), Mention.id.desc()).limit(limit)
+    q = q.order_by(Article.seen_at.desc(), Mention.id.desc()).limit(limit).offset(offset or None)
     return [{
         "topic": m.topic, "url": a.url, "title": a.title, "source": source or _seed_source(a),
         "published_at": iso(a.published_at), "seen_at": iso(a.seen_at), "story_id": m.story_id,

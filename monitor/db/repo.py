@@ -105,7 +105,7 @@ def write_article(session: Session, draft: ArticleDraft, decision: Decision,
                             prominence=m.prominence, created_at=now))
         (result.new_topics if is_new else result.followup_topics).append(m.topic)
     by_channel: dict[str, list[str]] = {}
-    for topic in result.new_topics:
+    for topic in result.new_topics if story.muted_at is None else ():  # muted: stored, silent
         for ch in (channels or {}).get(topic, ()):
             by_channel.setdefault(ch, []).append(topic)
     if by_channel:
@@ -143,6 +143,7 @@ def merge_stories(session: Session, keep_id: int, other_id: int) -> Story | None
         keep.first_seen_at = min(keep.first_seen_at, other.first_seen_at)
         keep.last_seen_at = max(keep.last_seen_at, other.last_seen_at)
         keep.article_count = (keep.article_count or 0) + (other.article_count or 0)
+        keep.muted_at = keep.muted_at or other.muted_at     # a muted half keeps the whole quiet
         session.flush()
         session.delete(other)
         return keep
@@ -179,6 +180,23 @@ def split_article(session: Session, url: str, now: datetime) -> Story | None:
             old.is_seed = (session.scalar(select(func.count(Article.id)).where(
                 Article.story_id == old.id, Article.seed_file.is_not(None))) or 0) > 0
         return new
+
+
+def mute_story(session: Session, story_id: int, now: datetime, muted: bool = True) -> Story | None:
+    """An operator's mute (or unmute): a muted story's later articles are stored
+    but make no alert, and its mentions make no digest line; alerts of it still
+    pending are dropped (status 'muted'), never sent."""
+    with session.begin():
+        story = session.get(Story, story_id)
+        if story is None:
+            return None
+        story.muted_at = (story.muted_at or now) if muted else None
+        if muted:
+            session.execute(update(Alert).where(
+                Alert.status == "pending",
+                Alert.article_id.in_(select(Article.id).where(Article.story_id == story_id)))
+                .values(status="muted").execution_options(synchronize_session=False))
+        return story
 
 
 def seed_articles(session: Session) -> dict[str, Article]:
