@@ -78,6 +78,7 @@ def test_poll_alert_digest_end_to_end(tmp_path: Path, db_url: str, smtp_server: 
         assert feeds["Broken Outlet"]["consecutive_failures"] == 1
         for name in ("Screen Ledger", "The Daily Courier"):
             assert feeds[name]["status"] == "ok" and feeds[name]["article_count"] == 7
+            assert feeds[name]["articles_per_day"] == 1.0       # 7 first seen this week
 
         mentions = json.loads(monitor("mentions", "--format", "json", config=config).stdout)
         by_title = {}

@@ -29,7 +29,7 @@ ARTICLE_FIELDS = ["url", "title", "author", "source", "published_at", "seen_at",
 STORY_FIELDS = ["story_id", "title", "is_seed", "seeds", "first_seen_at", "last_seen_at",
                 "article_count", "sources", "topics", "urls"]
 FEED_FIELDS = ["name", "url", "status", "last_error_code", "last_error", "consecutive_failures",
-               "last_polled_at", "last_success_at", "next_poll_at", "article_count"]
+               "last_polled_at", "last_success_at", "next_poll_at", "article_count", "articles_per_day"]
 
 
 class App:

@@ -6,7 +6,7 @@ Side effects: none (reads only).
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
@@ -127,10 +127,17 @@ def _round(x: float | None) -> float | None:
     return None if x is None else round(x, 3)
 
 
-def feeds(s: Session, names: list[str]) -> list[dict[str, Any]]:
-    """One row per configured feed, in config order."""
+PER_DAY_OVER = timedelta(days=7)     # articles_per_day: the articles first seen over this span
+
+
+def feeds(s: Session, names: list[str], now: datetime | None = None) -> list[dict[str, Any]]:
+    """One row per configured feed, in config order; ``articles_per_day`` is
+    the articles first seen over the last seven days, a day."""
     rows = {f.name: f for f in s.scalars(select(Feed).where(Feed.name.in_(names)))}
     counts = dict(s.execute(select(Article.feed_id, func.count(Article.id)).group_by(Article.feed_id)).all())
+    since = (now or datetime.now(UTC)) - PER_DAY_OVER
+    recent = dict(s.execute(select(Article.feed_id, func.count(Article.id))
+                            .where(Article.seen_at >= since).group_by(Article.feed_id)).all())
     out = []
     for name in names:
         f = rows.get(name)
@@ -138,7 +145,7 @@ def feeds(s: Session, names: list[str]) -> list[dict[str, Any]]:
             out.append({"name": name, "url": None, "status": "never_polled", "last_error_code": None,
                         "last_error": None, "consecutive_failures": 0, "last_polled_at": None,
                         "last_success_at": None, "next_poll_at": None, "article_count": 0,
-                        "avg_response_ms": None, "disabled_reason": None,
+                        "articles_per_day": 0.0, "avg_response_ms": None, "disabled_reason": None,
                         "lease_owner": None, "lease_until": None, "configured_url": None,
                         "url_source": None})
             continue
@@ -148,7 +155,9 @@ def feeds(s: Session, names: list[str]) -> list[dict[str, Any]]:
             "last_error_code": f.last_error_code, "last_error": f.last_error,
             "consecutive_failures": f.consecutive_failures, "last_polled_at": iso(f.last_polled_at),
             "last_success_at": iso(f.last_success_at), "next_poll_at": iso(f.next_poll_at),
-            "article_count": int(counts.get(f.id, 0)), "avg_response_ms": f.avg_duration_ms,
+            "article_count": int(counts.get(f.id, 0)),
+            "articles_per_day": round(int(recent.get(f.id, 0)) / PER_DAY_OVER.days, 1),
+            "avg_response_ms": f.avg_duration_ms,
             "disabled_reason": f.disabled_reason,
             "lease_owner": f.lease_owner, "lease_until": iso(f.lease_until),
             "configured_url": f.configured_url, "url_source": f.url_source,
