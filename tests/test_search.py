@@ -194,3 +194,15 @@ def test_a_topic_previewed_on_the_store_keeps_its_prominence_bar(
     assert titles(json.loads(capsys.readouterr().out)["first"]) == ["Netflix Netflix Netflix"]
     assert main(["topics", "test", "Netflix", "--store", "--format", "json", "--config", str(cfg)]) == 0
     assert json.loads(capsys.readouterr().out)["matches"] == 3      # the raw query has no bar
+
+
+def test_newest_first_pages_go_on_from_the_last_row_read(store: Monitor) -> None:
+    """Pages of candidates by time continue after the last row read (no OFFSET to
+    re-walk): small pages give every article once, newest first."""
+    from monitor.db.fulltext import Filters, candidate_pages
+
+    with Session(store.engine) as s:
+        pages = list(candidate_pages(s, None, Filters(), by_time=True, page=2, most=3))
+    got = [r["title"] for p in pages for r in p]
+    assert [len(p) for p in pages][:3] == [2, 3, 3] and len(got) == len(ARTICLES)
+    assert got == [t for t, _, _ in sorted(ARTICLES, key=lambda a: a[2])]

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, column, func, literal_column, select, table
+from sqlalchemy import ColumnElement, and_, column, func, literal_column, or_, select, table
 from sqlalchemy.orm import Session
 
 from ..search_plan import AllOf, Narrow, Words
@@ -100,18 +100,22 @@ def candidate_pages(s: Session, narrow: Narrow | None, filters: Filters, *, by_t
         q = q.where(when < filters.until)
     if by_time or not ranked:                 # newest first: down the index on the article's time
         q = q.order_by(when.desc(), Article.id.desc())
-        start = 0
-        while got := list(s.execute(q.limit(page).offset(start))):
+        after: Any = None                     # the last row read: pages go on from it (no OFFSET)
+        while got := list(s.execute((q if after is None else q.where(
+                or_(when < after[2], and_(when == after[2], Article.id < after[0])))).limit(page))):
             yield _rows(s, got, ranked)
             if len(got) < page:
                 return
-            start += page
+            after = got[-1]
             page = min(2 * page, most)
         return
     q = q.order_by(Article.id.desc()).limit(WINDOW)
-    start = 0
+    oldest: int | None = None                 # the window before this one ended above this id
     while True:
-        window = list(s.execute(q.offset(start)))
+        window = list(s.execute(q if oldest is None else q.where(Article.id < oldest)))
+        if not window:
+            return
+        oldest = min(r[0] for r in window)
         window.sort(key=lambda r: (float(r[1]), r[0]), reverse=True)
         for k in range(0, len(window), page):
             yield _rows(s, window[k:k + page], ranked)
@@ -119,7 +123,6 @@ def candidate_pages(s: Session, narrow: Narrow | None, filters: Filters, *, by_t
                 page = min(2 * page, most)
         if len(window) < WINDOW:
             return
-        start += WINDOW
 
 
 def _rows(s: Session, got: list[Any], ranked: bool) -> list[dict[str, Any]]:
