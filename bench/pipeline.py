@@ -160,7 +160,13 @@ def tree_memory_kb(pid: int) -> tuple[int, int]:
     return rss, pss
 
 
-def run_poll(config: Path) -> tuple[float, tuple[int, int], str]:
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of one process so far (not its children)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def run_poll(config: Path) -> tuple[float, tuple[int, int], str, float]:
     env = {k: v for k, v in os.environ.items() if k != "MONITOR_DATABASE_URL"}
     subprocess.run([sys.executable, "-m", "monitor", "init", "--config", str(config)],
                    check=True, capture_output=True, env=env)
@@ -168,15 +174,20 @@ def run_poll(config: Path) -> tuple[float, tuple[int, int], str]:
     proc = subprocess.Popen([sys.executable, "-m", "monitor", "poll", "--config", str(config)],
                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env)
     peak_rss = peak_pss = 0
+    main_cpu = 0.0   # the last sample before it exits: at most 0.1 s short
     while proc.poll() is None:
         rss, pss = tree_memory_kb(proc.pid)
         peak_rss, peak_pss = max(peak_rss, rss), max(peak_pss, pss)
-        time.sleep(0.2)
+        try:
+            main_cpu = cpu_seconds(proc.pid)
+        except (OSError, IndexError):
+            pass
+        time.sleep(0.1)
     elapsed = time.perf_counter() - t
     out = proc.stdout.read() if proc.stdout else ""
     if proc.returncode != 0:
         sys.exit(f"monitor poll failed ({proc.returncode}):\n{out}")
-    return elapsed, (peak_rss, peak_pss), out
+    return elapsed, (peak_rss, peak_pss), out, main_cpu
 
 
 def write_config(folder: Path, base: str, db_url: str) -> Path:
@@ -265,16 +276,16 @@ def main() -> None:
     a2_before = extraction_parallel(n)
     httpd, base, originals = serve(pages, n)
     tmp = Path(tempfile.mkdtemp(prefix="bench-pipeline-"))
-    results: dict[str, tuple[str, float, tuple[int, int], int]] = {}
+    results: dict[str, tuple[str, float, tuple[int, int], int, float]] = {}
     c_f1 = 0.0
     for label, url in (("b", f"sqlite:///{tmp / 'bench.db'}"),
                        ("c", None if args.no_postgres else pg_database())):
         if url is None:
             continue
         try:
-            elapsed, peak, out = run_poll(write_config(tmp, base, url))
+            elapsed, peak, out, main_cpu = run_poll(write_config(tmp, base, url))
             stored = int(re.search(r"new articles: (\d+)", out).group(1))  # type: ignore[union-attr]
-            results[label] = (url, elapsed, peak, stored)
+            results[label] = (url, elapsed, peak, stored, main_cpu)
         finally:
             if label == "c" and url:
                 if label in results:  # scored before the throwaway database is dropped
@@ -288,14 +299,14 @@ def main() -> None:
     print(f"(a2) trafilatura alone, {os.cpu_count()} processes: {a2:6.1f} s  {n / a2:6.1f} pages/s  "
           f"(before {n / a2_before:.1f}, after {n / a2_after:.1f}; the machine's ceiling: "
           f"a2/a = {a / a2:.2f})")
-    for label, (_url, elapsed, peak, stored) in results.items():
+    for label, (_url, elapsed, peak, stored, main_cpu) in results.items():
         engine_name = "SQLite" if label == "b" else "PostgreSQL"
         ratio = (stored / elapsed) / (n / a)
         print(f"({label}) monitor poll, {engine_name:10}: {elapsed:7.1f} s  "
               f"{stored / elapsed:6.1f} articles/s  ratio {label}/a = {ratio:.2f}, "
               f"{label}/a2 = {(stored / elapsed) / (n / a2):.2f}  "
               f"peak memory: PSS {peak[1] / 1024:.0f} MB (RSS {peak[0] / 1024:.0f} MB)  "
-              f"({stored} stored)")
+              f"({stored} stored)  main process CPU {1000 * main_cpu / max(stored, 1):.1f} ms/article")
     p, r, f1 = quality(results["b"][0], originals)
     print(f"extraction quality of the stored text ({len(originals)} pages): "
           f"precision {p:.3f}  recall {r:.3f}  F1 {f1:.3f}"

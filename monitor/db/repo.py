@@ -9,9 +9,11 @@ mention. Side effects: database writes only.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any, cast
 
-from sqlalchemy import func, select, text, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import JSON, Executable, Table, bindparam, func, insert, select, text, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from ..dedup.types import Decision
@@ -57,65 +59,99 @@ def write_article(session: Session, draft: ArticleDraft, decision: Decision,
     seen before, a follow-up, or one in a seed story. ``channels[topic]`` says which
     channels alert on a topic's new mentions (none: immediate alerts are off
     for it); one alert per channel lists the new topics it alerts on."""
+    # Core statements built once and run with parameters, not ORM objects: no
+    # unit of work to flush, no statement to build and coerce per article (the
+    # writer's main cost per article).
     now = draft.seen_at
-    story: Story | None = None
+    conn = session.connection()
+    row = None
     if decision.story_id is not None:
-        story = session.get(Story, decision.story_id, with_for_update=True)
-    created = story is None
-    if story is None:  # a new story (or the decided one was merged away meanwhile)
-        story = Story(title=draft.title or draft.url, is_seed=is_seed, first_seen_at=now,
-                      last_seen_at=now, article_count=0)
-        session.add(story)
-        session.flush()
-    if is_seed and not story.is_seed:
-        story.is_seed = True
-    story.article_count = (story.article_count or 0) + 1
-    story.last_seen_at = max(story.last_seen_at, now)
-    art = Article(
+        row = conn.execute(_STORY_ROW, {"sid": decision.story_id}).first()
+    created = row is None
+    if row is None:  # a new story (or the decided one was merged away meanwhile)
+        story_id = conn.execute(_NEW_STORY, dict(
+            title=draft.title or draft.url, is_seed=is_seed, first_seen_at=now, last_seen_at=now,
+            article_count=1)).scalar_one()
+        story_seed, muted = is_seed, False
+    else:
+        assert decision.story_id is not None
+        story_id, story_seed, muted = decision.story_id, row.is_seed or is_seed, row.muted_at is not None
+        conn.execute(_STORY_SEEN, {"sid": story_id, "seed": story_seed,
+                                   "count": (row.article_count or 0) + 1,
+                                   "last": max(row.last_seen_at, now)})
+    article_id = conn.execute(_NEW_ARTICLE, _row(_ARTICLES, dict(
         url=draft.url, original_url=draft.original_url, title=draft.title, author=draft.author,
         published_at=draft.published_at, seen_at=now, lang=draft.lang, text=draft.text,
         text_hash=draft.text_hash, feed_id=draft.feed_id, guid=draft.guid,
         seed_file=draft.seed_file, text_source=draft.text_source,
         fetch_error_code=draft.fetch_error_code, fetch_error=draft.fetch_error,
-        features=draft.features, signature=draft.signature, story_id=story.id,
+        features=draft.features, signature=draft.signature, story_id=story_id,
         story_layer="seed" if is_seed and decision.story_id is None else decision.layer,
         story_score=decision.score, nearest_story_id=decision.nearest_story_id,
         runner_up_story_id=decision.runner_up_story_id, runner_up_score=decision.runner_up_score,
         story_evidence=list(decision.evidence), story_threshold=decision.threshold,
         story_measure=decision.measure if decision.score is not None else None,
         story_signals=dict(decision.signals) or None,
-    )
-    session.add(art)
-    session.flush()
-    result = StoredArticle(art.id, story.id, story.is_seed, decision)
+    ))).scalar_one()
+    result = StoredArticle(article_id, story_id, story_seed, decision)
+    mentions = []
     for m in matches:
-        is_new = False
-        if not story.is_seed:
-            try:
-                with session.begin_nested():
-                    session.add(StoryTopic(story_id=story.id, topic=m.topic,
-                                           first_article_id=art.id, created_at=now))
-                is_new = True
-            except IntegrityError:
-                is_new = False
-        kind = (SEED_STORY if story.is_seed else FOLLOW_UP if not is_new
+        # the claim's primary key (story, topic): the first writer wins, also across
+        # daemons; a claim already made inserts nothing and returns no row
+        is_new = not story_seed and conn.execute(_claim(conn.dialect.name), dict(
+            story_id=story_id, topic=m.topic, first_article_id=article_id,
+            created_at=now)).first() is not None
+        kind = (SEED_STORY if story_seed else FOLLOW_UP if not is_new
                 else NEW_STORY if created else NEW_TOPIC)
-        session.add(Mention(article_id=art.id, story_id=story.id, topic=m.topic,
-                            matched=m.matched, snippet=m.snippet, is_new=is_new, kind=kind,
-                            prominence=m.prominence, created_at=now))
+        mentions.append(dict(article_id=article_id, story_id=story_id, topic=m.topic,
+                             matched=m.matched, snippet=m.snippet, is_new=is_new, kind=kind,
+                             prominence=m.prominence, created_at=now))
         (result.new_topics if is_new else result.followup_topics).append(m.topic)
+    if mentions:
+        conn.execute(insert(_MENTIONS), mentions)
     by_channel: dict[str, list[str]] = {}
-    for topic in result.new_topics if story.muted_at is None else ():  # muted: stored, silent
+    for topic in result.new_topics if not muted else ():  # muted: stored, silent
         for ch in (channels or {}).get(topic, ()):
             by_channel.setdefault(ch, []).append(topic)
     if by_channel:
-        for ch, topics in by_channel.items():
-            session.add(Alert(kind="mention", article_id=art.id, channel=ch, topics=topics,
-                              status="pending", attempts=0, next_attempt_at=now,
-                              message_id=message_id("alert", f"{art.id}:{ch}", install_id(session)),
-                              created_at=now))
-            result.alerts += 1
+        conn.execute(insert(_ALERTS), [
+            dict(kind="mention", article_id=article_id, channel=ch, topics=topics,
+                 status="pending", attempts=0, next_attempt_at=now,
+                 message_id=message_id("alert", f"{article_id}:{ch}", install_id(session)),
+                 created_at=now)
+            for ch, topics in by_channel.items()])
+        result.alerts += len(by_channel)
     return result
+
+
+_STORIES, _ARTICLES, _MENTIONS, _ALERTS, _CLAIM_ROWS = (
+    cast(Table, m.__table__) for m in (Story, Article, Mention, Alert, StoryTopic))
+_STORY_ROW = (select(_STORIES.c.is_seed, _STORIES.c.muted_at, _STORIES.c.last_seen_at,
+                     _STORIES.c.article_count)
+              .where(_STORIES.c.id == bindparam("sid")).with_for_update())
+_NEW_STORY = insert(_STORIES).returning(_STORIES.c.id)
+_STORY_SEEN = (update(_STORIES).where(_STORIES.c.id == bindparam("sid"))
+               .values(is_seed=bindparam("seed"), article_count=bindparam("count"),
+                       last_seen_at=bindparam("last")))
+_NEW_ARTICLE = insert(_ARTICLES).returning(_ARTICLES.c.id)
+_CLAIMS: dict[str, Executable] = {}
+
+
+def _claim(dialect: str) -> Executable:
+    """INSERT a story's topic claim unless it exists, returning the row it inserted."""
+    if dialect not in _CLAIMS:
+        ins = (pg_insert if dialect == "postgresql" else sqlite_insert)(_CLAIM_ROWS)
+        _CLAIMS[dialect] = ins.on_conflict_do_nothing().returning(ins.table.c.topic)
+    return _CLAIMS[dialect]
+
+
+def _row(table: Table, values: dict[str, Any]) -> dict[str, Any]:
+    """Values for a Core insert as the ORM would write them: a None left out
+    where the column has a default (so the default applies), kept in a JSON
+    column (stored as JSON null, as the ORM stores it)."""
+    cols = table.c
+    return {k: v for k, v in values.items()
+            if v is not None or isinstance(cols[k].type, JSON) or cols[k].default is None}
 
 
 def merge_stories(session: Session, keep_id: int, other_id: int) -> Story | None:
