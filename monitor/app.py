@@ -181,6 +181,8 @@ class Monitor(FeedListActions, PageReads):
         """Poll every enabled feed (or the named ones) once, now, then deliver
         the alerts. A feed another poller holds, or suspended, is skipped and
         said why."""
+        import asyncio
+
         for n in names or ():
             self.settings.feed(n)  # a ConfigError naming the unknown feed
         now = datetime.now(UTC)
@@ -190,8 +192,6 @@ class Monitor(FeedListActions, PageReads):
             rows = feed_state.feeds_named(s, set(wanted) - {f.name for f in feeds})
         skipped = [(row.name, _why_skipped(row)) for row in rows]
         ctx = self.context(progress=progress, stop=stop)
-        import asyncio
-
         summary = asyncio.run(self.poll_claimed(ctx, feeds))
         return PollRun(summary, skipped, self.deliver(ctx=ctx))
 
@@ -206,10 +206,13 @@ class Monitor(FeedListActions, PageReads):
                 ctx: Context | None = None) -> DeliveryReport:
         """Send the pending alerts that are due (``ctx``: a poll's context,
         whose compiled topics are reused)."""
+        return self._send_pending(stop=stop, topics=ctx.topics if ctx else None)
+
+    def _send_pending(self, **kw: Any) -> DeliveryReport:
+        """``deliver_pending`` with this monitor's settings, counted into its metrics."""
         from .alerts import deliver_pending
 
-        report = deliver_pending(self.settings, self.engine, stop=stop,
-                                 topics=ctx.topics if ctx else None)
+        report = deliver_pending(self.settings, self.engine, **kw)
         if self.metrics is not None:
             self.metrics.count_delivery(report)
         return report
@@ -218,13 +221,10 @@ class Monitor(FeedListActions, PageReads):
                slot: str | None = None, stop: threading.Event | None = None) -> DigestResult:
         """The digest of what no digest covered, after the pending alerts (those
         backed off too); one that still fails is noted in the digest."""
-        from .alerts import deliver_pending
         from .digest import make_digest
 
         if not dry_run:
-            report = deliver_pending(self.settings, self.engine, now, stop=stop, backed_off=True)
-            if self.metrics is not None:
-                self.metrics.count_delivery(report)
+            self._send_pending(now=now, stop=stop, backed_off=True)
         return make_digest(self.settings, self.engine, dry_run=dry_run, now=now, slot=slot)
 
     def prune(self, *, dry_run: bool = False, vacuum: bool = False,

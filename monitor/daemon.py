@@ -214,7 +214,7 @@ class Daemon:
                     await asyncio.to_thread(self._deliver)
         finally:
             workers.close()
-            self.metrics.pool_restarts.inc(max(0, workers.pools_started - 1))
+            self.metrics.pool_restarts.inc(workers.restarts)
 
     def deliver(self) -> None:
         if self.stop.is_set():

@@ -115,7 +115,7 @@ def _send_short(settings: Settings, channels: list[AppriseSettings],
     from .alerts.apprise import send_apprise
 
     title, body = short_digest(view)
-    secrets = [v for ch in settings.alerts.apprise for v in ch.secrets()]
+    secrets = settings.alerts.apprise_secrets()
     errors: list[DeliveryError] = []
     for ch in channels:
         try:

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from . import feeds_file, opml
-from .errors import ConfigError, ErrorCode, FeedParseError, UsageError
+from .errors import ConfigError, FeedParseError, UsageError
 
 if TYPE_CHECKING:
     from .config import Settings
@@ -189,10 +189,9 @@ def _host(url: str) -> str:
 async def _probe(settings: FetchSettings, url: str) -> tuple[FetchResult, ParsedFeed, str | None]:
     """One fetch of ``url``, parsed as a feed; a web page: the first of the
     feeds it advertises that reads (and the page's URL)."""
-    from .errors import FetchError
-    from .feed_discovery import discover_feed_links
-    from .feeds import html_page_message, parse_feed
+    from .feeds import parse_feed
     from .fetch import Fetcher
+    from .pipeline import discover_feed
 
     async with Fetcher(settings) as fetcher:
         resp = await fetcher.fetch_feed(url)
@@ -200,18 +199,7 @@ async def _probe(settings: FetchSettings, url: str) -> tuple[FetchResult, Parsed
             return resp, parse_feed(resp.body, resp.url, content_type=resp.content_type,
                                     charset=resp.charset), None
         except FeedParseError as e:
-            if e.code != ErrorCode.NOT_A_FEED:
+            found = await discover_feed(fetcher, resp, e, url)
+            if found is None:
                 raise
-            links = [u for u in discover_feed_links(resp.body, resp.url) if u != resp.url]
-            failed: list[tuple[str, str]] = []
-            for link in links[:3]:
-                try:
-                    found = await fetcher.fetch_feed(link, found_on=resp.url)
-                    return found, parse_feed(found.body, found.url, content_type=found.content_type,
-                                             charset=found.charset), resp.url
-                except (FetchError, FeedParseError) as err:
-                    failed.append((link, err.code))
-            if failed:
-                raise FeedParseError(html_page_message(resp.url, links, failed),
-                                     code=ErrorCode.NOT_A_FEED) from e
-            raise
+            return found[0], found[1], resp.url

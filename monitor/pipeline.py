@@ -123,7 +123,7 @@ async def poll_feeds(ctx: Context, feeds: Sequence[FeedRef], *, workers: Workers
         store.cancel()
         if own_workers:
             workers.close()
-            summary.pool_restarts = max(0, workers.pools_started - 1)
+            summary.pool_restarts = workers.restarts
     return summary
 
 
@@ -161,9 +161,13 @@ async def read_feed(ctx: Context, fetcher: Fetcher, feed: FeedRef) -> FeedOutcom
             # only a URL never read as a feed may be a home page that links to its
             # feed; a feed that served entries and now serves a page (maintenance,
             # an error page) is failing, and keeps its URL
-            found = await _discover(fetcher, feed, resp, e) if feed.url_source is None else None
+            found = await discover_feed(fetcher, resp, e, feed.name) if feed.url_source is None else None
             if found is None:
                 raise
+            log.warning("feed %s: %s is a web page; using the feed it links to: %s "
+                        "(put that URL in config.yaml to skip this step; `monitor feeds` shows "
+                        "it, `monitor feeds reset %s` undoes it)", feed.name, feed.url,
+                        found[0].url, feed.name)
             resp, parsed = found
             out.new_url, out.etag, out.last_modified = resp.url, resp.etag, resp.last_modified
             out.url_source, out.duration_ms = "discovery", resp.elapsed_ms
@@ -248,9 +252,13 @@ async def _collect(ctx: Context, fetcher: Fetcher, workers: Workers, outcomes: l
         producer.cancel()
 
 
-async def _discover(fetcher: Fetcher, feed: FeedRef, resp: FetchResult,
-                    error: FeedParseError) -> tuple[FetchResult, ParsedFeed] | None:
-    """A configured URL that is a web page: use the first RSS/Atom feed it links to."""
+async def discover_feed(fetcher: Fetcher, resp: FetchResult, error: FeedParseError,
+                        name: str) -> tuple[FetchResult, ParsedFeed] | None:
+    """A URL that gave a web page (``error`` is not_a_feed): the first of the feeds
+    the page advertises that reads (up to three tried), or None when it advertises
+    none. When every one it advertises fails, a FeedParseError says which and how.
+    ``name``: the feed's name in the log lines. Behind a poll's first read of a
+    configured URL and `monitor feeds add`."""
     if error.code != ErrorCode.NOT_A_FEED:
         return None
     links = [u for u in discover_feed_links(resp.body, resp.url) if u != resp.url]
@@ -261,12 +269,9 @@ async def _discover(fetcher: Fetcher, feed: FeedRef, resp: FetchResult,
             parsed = parse_feed(found.body, found.url, content_type=found.content_type,
                                 charset=found.charset)
         except (FetchError, FeedParseError) as e:
-            log.info("feed %s: discovered %s but it failed: %s", feed.name, link, e.code)
+            log.info("feed %s: discovered %s but it failed: %s", name, link, e.code)
             failed.append((link, e.code))
             continue
-        log.warning("feed %s: %s is a web page; using the feed it links to: %s "
-                    "(put that URL in config.yaml to skip this step; `monitor feeds` shows "
-                    "it, `monitor feeds reset %s` undoes it)", feed.name, feed.url, found.url, feed.name)
         return found, parsed
     if failed:   # say which advertised feeds were tried and how each failed
         raise FeedParseError(html_page_message(resp.url, links, failed),

@@ -11,6 +11,7 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup, escape
 
+from .model import NEW_STORY, NEW_TOPIC, SEED_STORY
 from .prominence import describe
 from .views import AlertView, DigestView, FeedAlertView, View, fields_of
 
@@ -27,15 +28,28 @@ def mention_label(kind: str, topics: list[str], first_seen: datetime | None = No
     """What a mention is, in words: "new story", "first mention of sora in a known story
     (first seen 2026-12-02 09:14 UTC)" (the date only when given), "follow-up",
     "known story (from your seeds)"."""
-    if kind == "new_story":
+    if kind == NEW_STORY:
         return "new story"
-    if kind == "new_topic":
+    if kind == NEW_TOPIC:
         names = (", ".join(topics[:-1]) + " and " + topics[-1]) if len(topics) > 1 else "".join(topics)
         seen = f" (first seen {_fmt_time(first_seen)})" if first_seen is not None else ""
         return f"first mention of {names} in a known story{seen}"
-    if kind == "seed_story":
+    if kind == SEED_STORY:
         return "known story (from your seeds)"
     return "follow-up"
+
+
+def first_upper(text: str) -> str:
+    """'new story' -> 'New story' (a label opening a line; filter ``first_upper``)."""
+    return text[:1].upper() + text[1:]
+
+
+def short_alert(view: AlertView | FeedAlertView) -> str:
+    """An alert's body for a chat or push channel (the webhook's ``text`` after
+    the subject, an Apprise notification's body): what the mention is ("New
+    story", "First mention of ... in a known story ...") and the link."""
+    label = f"{first_upper(view.label)}\n" if isinstance(view, AlertView) else ""
+    return f"{label}{view.url}"
 
 
 def counted(n: int, one: str, many: str) -> str:
@@ -76,7 +90,7 @@ def env() -> Environment:
         _env.filters["mark"] = _mark
         _env.filters["counted"] = counted
         _env.filters["prominence"] = describe
-        _env.filters["first_upper"] = lambda s: s[:1].upper() + s[1:]
+        _env.filters["first_upper"] = first_upper
     return _env
 
 
@@ -117,8 +131,7 @@ def short_digest(view: DigestView, max_stories: int = 10, max_chars: int = 1800
             size += len(line) + 1
             shown += 1
     if shown < len(stories):
-        lines.append(f"... and {len(stories) - shown} more new "
-                     f"{'story' if len(stories) - shown == 1 else 'stories'}")
+        lines.append(f"... and {counted(len(stories) - shown, 'more new story', 'more new stories')}")
     if view.known:
         lines.append(f"Known stories (from your seeds): {len(view.known)} with new articles")
     return title, "\n".join(lines) or "Nothing new."

@@ -283,6 +283,11 @@ class AlertSettings(Strict):
     def apprise_channel(self, channel: str) -> AppriseSettings | None:
         return next((ch for ch in self.apprise if ch.channel == channel), None)
 
+    def apprise_secrets(self) -> list[str]:
+        """Every value the Apprise URLs take from the environment: masked in any
+        send's logs and errors (another channel's send may be logging meanwhile)."""
+        return [v for ch in self.apprise for v in ch.secrets()]
+
     def recipients(self, topics: dict[str, TopicSettings], keys: list[str]) -> list[str]:
         """Who gets an email about topics ``keys``: the union of the topics' own
         recipients, email.to for a topic without (and for an email about no topic,

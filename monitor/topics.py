@@ -44,11 +44,18 @@ class _Fields(dict[str, _Doc]):
     """An article's fields, tokenized: "title" and "text" at once, "lead" (the first
     paragraph of the text, a prefix of it, so offsets agree) when a query first asks."""
 
+    _lead_end: int | None = None
+
+    def lead_end(self) -> int:
+        """Where the lead ends in the text, found once for every topic and field."""
+        if self._lead_end is None:
+            self._lead_end = prom.lead_end(self["text"].text)
+        return self._lead_end
+
     def __missing__(self, key: str) -> _Doc:
         if key != "lead":
             raise KeyError(key)
-        body = self["text"].text
-        lead = self["lead"] = _Doc(body[:prom.lead_end(body)])
+        lead = self["lead"] = _Doc(self["text"].text[:self.lead_end()])
         return lead
 
 
@@ -182,7 +189,7 @@ class Topic:
         """The topic's hits in this article, or None when the query is false for it."""
         return self.match_docs(_docs(title, text))
 
-    def match_docs(self, docs: _Docs) -> TopicMatch | None:
+    def match_docs(self, docs: _Fields) -> TopicMatch | None:
         """:meth:`match` for an article already tokenized by ``_docs(title, text)``, as
         :func:`match_topics` does once for all topics."""
         cs, both = self.case_sensitive, docs.values()
@@ -197,7 +204,7 @@ class Topic:
             return None
         matches = [Match(term, f, s, e)
                    for f, s, e, term in sorted(found, key=lambda m: (m[0] != "title", m[1:]))]
-        lead = prom.lead_end(docs["text"].text)
+        lead = docs.lead_end()
         best: dict[str, int] = {}
         for m in matches:
             at = prom.PLACES.index(prom.place(m.field == "title", m.start, lead))

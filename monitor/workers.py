@@ -171,6 +171,11 @@ class Workers:
         # page bodies do not pile up in memory when fetching outruns extraction
         self.slots = asyncio.Semaphore(in_flight + 2 * self.workers)
 
+    @property
+    def restarts(self) -> int:
+        """Pools replaced after their task quota (the first pool is no restart)."""
+        return max(0, self.pools_started - 1)
+
     def _start(self) -> Executor:
         import multiprocessing as mp
 

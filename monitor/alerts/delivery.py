@@ -26,7 +26,7 @@ from ..db import feed_state, identity, outbox
 from ..db.engine import reading
 from ..errors import DeliveryError, ErrorCode
 from ..model import NEW_STORY, NEW_TOPIC
-from ..render import mark_matches, mention_label, render
+from ..render import mark_matches, mention_label, render, short_alert
 from ..topics import Topic, compile_topics
 from ..views import AlertView, FeedAlertView, MentionView, as_json
 from .apprise import send_apprise
@@ -74,10 +74,6 @@ def _view(ctx: outbox.AlertContext, topics: dict[str, Any]) -> AlertView | FeedA
         label=mention_label(kind, list(alert.topics), first_seen))
 
 
-def _secrets(settings: Settings) -> list[str]:
-    return [v for ch in settings.alerts.apprise for v in ch.secrets()]
-
-
 def _send(settings: Settings, kind: str, channel: str, topics: list[str], message_id: str,
           view: AlertView | FeedAlertView) -> None:
     template = "feed_alert" if kind == "feed_failing" else "alert"
@@ -91,10 +87,9 @@ def _send(settings: Settings, kind: str, channel: str, topics: list[str], messag
     elif channel == "webhook":
         if not settings.alerts.webhook_url:
             raise DeliveryError("alerts.webhook_url is not configured", code=ErrorCode.NOT_CONFIGURED)
-        subject, text, _html = render(template, view)
-        label = f"{view.label[:1].upper()}{view.label[1:]}\n" if isinstance(view, AlertView) else ""
-        payload = {"text": f"{subject}\n{label}{view.url}", "alert": {**as_json(view),
-                                                               "message_id": message_id}}
+        subject, _text, _html = render(template, view)
+        payload = {"text": f"{subject}\n{short_alert(view)}", "alert": {**as_json(view),
+                                                          "message_id": message_id}}
         post_webhook(settings.alerts.webhook_url, payload)
     elif channel.startswith("apprise:"):
         cfg_ = settings.alerts.apprise_channel(channel)
@@ -102,8 +97,7 @@ def _send(settings: Settings, kind: str, channel: str, topics: list[str], messag
             raise DeliveryError(f"no channel {channel} in alerts.apprise any more",
                                 code=ErrorCode.NOT_CONFIGURED)
         subject, _text, _html = render(template, view)
-        label = f"{view.label[:1].upper()}{view.label[1:]}\n" if isinstance(view, AlertView) else ""
-        send_apprise(cfg_, subject, f"{label}{view.url}", _secrets(settings))
+        send_apprise(cfg_, subject, short_alert(view), settings.alerts.apprise_secrets())
     else:
         raise DeliveryError(f"unknown alert channel {channel!r}", code=ErrorCode.BAD_CHANNEL)
 

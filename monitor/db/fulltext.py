@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from ..search_plan import AllOf, Narrow, Words
 from .models import Article, Feed
-from .queries import iso
+from .queries import article_row
 
 BM25 = "bm25(articles_fts, 3.0, 1.0)"      # a headline word weighs three body words
 WINDOW = 2000                              # candidates ranked at a time, newest stored first
@@ -126,16 +126,19 @@ def candidate_pages(s: Session, narrow: Narrow | None, filters: Filters, *, by_t
 
 
 def _rows(s: Session, got: list[Any], ranked: bool) -> list[dict[str, Any]]:
+    """The listing rows of these candidates (their text too), in the order given;
+    the columns only (an article's features and signature are not read)."""
     cols = (Article.id, Article.url, Article.title, Article.author, Article.published_at,
-            Article.seen_at, Article.lang, Article.story_id, Article.text, Article.seed_file, Feed.name)
-    rows = {r[0]: r for r in s.execute(select(*cols).outerjoin(Feed, Feed.id == Article.feed_id)
+            Article.seen_at, Article.lang, Article.story_id, Article.text, Article.seed_file,
+            Feed.name.label("feed"))
+    rows = {r.id: r for r in s.execute(select(*cols).outerjoin(Feed, Feed.id == Article.feed_id)
                                        .where(Article.id.in_([r[0] for r in got])))}
     out = []
     for aid, rank, _ in got:
-        _, url, title, author, published, seen, lang, story, body, seed, src = rows[aid]
-        out.append({"url": url, "title": title, "author": author,
-                    "source": src or (f"seed:{seed}" if seed else None),
-                    "published_at": iso(published), "seen_at": iso(seen), "lang": lang,
-                    "story_id": story, "text": body or "",
-                    "rank": round(float(rank), 4) if ranked else None, "when": published or seen})
+        r = rows[aid]
+        row = article_row(r, r.feed, text=True)
+        row["text"] = r.text or ""
+        row["rank"] = round(float(rank), 4) if ranked else None
+        row["when"] = r.published_at or r.seen_at
+        out.append(row)
     return out

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from .digests import last_sent_at
 from .models import Article, Digest, Feed, Mention, Story, StoryTopic
-from .queries import explain_story, iso
+from .queries import explain_story, iso, source_of
 
 
 def today(s: Session, topics: list[str], now: datetime, days: int,
@@ -80,7 +80,7 @@ def story(s: Session, story_id: int) -> dict[str, Any] | None:
     arts.sort(key=lambda r: (r[3] or r[4], r[0]))
     by_id = {r[0]: r[1] for r in arts}
     articles = [{
-        "url": url, "title": title, "source": src or (f"seed:{seed}" if seed else None),
+        "url": url, "title": title, "source": source_of(src, seed),
         "published_at": iso(published), "seen_at": iso(seen),
         "snippet": snippets.get(aid) or (text or "")[:300],
         "topics": mentions.get(aid, []),

@@ -44,13 +44,21 @@ def mentions(s: Session, *, topic: str | None = None, since: datetime | None = N
     } for m, a, is_seed, source in s.execute(q)]
 
 
+def source_of(feed: str | None, seed_file: str | None) -> str | None:
+    """Where an article came from, as listings show it: its feed's name, else
+    ``seed:FILE`` for a seed (what ``--source`` filters on)."""
+    return feed or (f"seed:{seed_file}" if seed_file else None)
+
+
 def _seed_source(a: Article) -> str | None:
-    return f"seed:{a.seed_file}" if a.seed_file else None
+    return source_of(None, a.seed_file)
 
 
-def _article_row(a: Article, source: str | None, text: bool) -> dict[str, Any]:
+def article_row(a: Any, source: str | None, text: bool) -> dict[str, Any]:
+    """The listing fields of an article (an ORM Article, or a row with those
+    columns by name)."""
     row: dict[str, Any] = {
-        "url": a.url, "title": a.title, "author": a.author, "source": source or _seed_source(a),
+        "url": a.url, "title": a.title, "author": a.author, "source": source_of(source, a.seed_file),
         "published_at": iso(a.published_at), "seen_at": iso(a.seen_at), "lang": a.lang,
         "story_id": a.story_id,
     }
@@ -69,7 +77,7 @@ def articles(s: Session, *, since: datetime | None = None, text: bool = False,
     if since:
         q = q.where(Article.seen_at >= since)
     q = q.order_by(Article.seen_at.desc(), Article.id.desc()).limit(limit)
-    return [_article_row(a, src, text) for a, src in s.execute(q)]
+    return [article_row(a, src, text) for a, src in s.execute(q)]
 
 
 def stories(s: Session, *, topic: str | None = None, since: datetime | None = None,

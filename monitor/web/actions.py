@@ -9,7 +9,7 @@ facade call. Side effects: the facade's writes.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -18,6 +18,7 @@ from starlette.routing import Route
 
 from ..errors import MonitorError
 from .auth import COOKIE, SESSION_SECONDS
+from .formats import wants_json
 
 if TYPE_CHECKING:
     from .server import Web
@@ -68,8 +69,7 @@ def routes(web: Web) -> list[Route]:
                 message, where = await run_in_threadpool(do, form)
             except (ValueError, MonitorError) as e:
                 return web.error(request, 400, str(e))
-            if request.query_params.get("format") == "json" or \
-                    "application/json" in request.headers.get("accept", ""):
+            if wants_json(request):
                 return web.respond(request, "error.html", {"ok": True, "message": message,
                                                            "location": where})
             return RedirectResponse(where, status_code=303)
@@ -107,15 +107,12 @@ def routes(web: Web) -> list[Route]:
             raise ValueError(f"feed {name!r} has not been polled yet: nothing to re-enable")
         return f"feed {name} enabled", "/feeds"
 
-    def wrap(fn: Callable[[dict[str, str]], tuple[str, str]]) -> Any:
-        return action(fn)
-
     return [
         Route("/login", login_page, methods=["GET"]),
         Route("/login", login, methods=["POST"]),
         Route("/logout", logout, methods=["POST"]),
-        Route("/actions/merge", wrap(merge), methods=["POST"]),
-        Route("/actions/split", wrap(split), methods=["POST"]),
-        Route("/actions/mute", wrap(mute), methods=["POST"]),
-        Route("/actions/enable-feed", wrap(enable), methods=["POST"]),
+        Route("/actions/merge", action(merge), methods=["POST"]),
+        Route("/actions/split", action(split), methods=["POST"]),
+        Route("/actions/mute", action(mute), methods=["POST"]),
+        Route("/actions/enable-feed", action(enable), methods=["POST"]),
     ]

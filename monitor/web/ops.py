@@ -28,6 +28,7 @@ from ..app import Monitor
 from ..errors import MonitorError
 from ..metrics import CONTENT_TYPE, Metrics
 from ..model import Health
+from .formats import wants_json
 
 CHECK_TIMEOUT = 5.0        # seconds a readiness check may wait for the database
 
@@ -64,11 +65,6 @@ async def readiness(monitor: Monitor, health: Health) -> dict[str, str | None]:
     return checks
 
 
-def _wants_json(request: Request) -> bool:
-    return request.query_params.get("format") == "json" or \
-        "application/json" in request.headers.get("accept", "")
-
-
 def routes(monitor: Monitor, health: Health) -> list[Route]:
     """/healthz, /readyz and /metrics over this monitor; its ``metrics`` are
     made here if no front end made them yet (the daemon makes its own)."""
@@ -83,7 +79,7 @@ def routes(monitor: Monitor, health: Health) -> list[Route]:
         checks = await readiness(monitor, health)
         problems = {name: why for name, why in checks.items() if why is not None}
         status = 503 if problems else 200
-        if _wants_json(request):
+        if wants_json(request):
             body: dict[str, Any] = {"ready": not problems,
                                     "checks": {k: v or "ok" for k, v in checks.items()}}
             return JSONResponse(body, status_code=status)

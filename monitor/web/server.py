@@ -25,6 +25,7 @@ from starlette.templating import Jinja2Templates
 
 from . import actions, pages
 from .auth import COOKIE, Auth
+from .formats import wants_json
 
 if TYPE_CHECKING:
     from ..app import Monitor
@@ -67,11 +68,6 @@ class Web:
 
     def error(self, request: Request, status: int, message: str) -> Response:
         return self.respond(request, "error.html", {"error": message, "status": status}, status)
-
-
-def wants_json(request: Request) -> bool:
-    return request.query_params.get("format") == "json" or \
-        "application/json" in request.headers.get("accept", "")
 
 
 def build_app(monitor: Monitor, *, token: str | None, basic: tuple[str, str] | None = None,
