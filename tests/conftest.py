@@ -10,6 +10,7 @@ import uuid
 from collections.abc import Iterator
 from email import message_from_bytes, policy
 from email.message import Message
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -123,3 +124,15 @@ def poll_once(settings: Any, *, seeds: bool = False, **context: Any) -> tuple[An
         feeds = feed_state.claim_due_feeds(s, "test", now, timedelta(minutes=5),
                                      [f.name for f in settings.feeds])
     return engine, asyncio.run(poll_feeds(ctx, feeds))
+
+
+@pytest.fixture
+def nowhere(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A working folder without a config.yaml, and no $MONITOR_CONFIG or
+    $MONITOR_DATABASE_URL: only --config (or --database) names what a command reads."""
+    cwd = tmp_path / "cwd"
+    cwd.mkdir()
+    monkeypatch.chdir(cwd)
+    for var in ("MONITOR_CONFIG", "MONITOR_DATABASE_URL"):
+        monkeypatch.delenv(var, raising=False)
+    return cwd

@@ -46,26 +46,15 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Demo:
     return Demo(folder, out.getvalue())
 
 
-def _isolate(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Run from a folder without a config.yaml: only --config names the config."""
-    cwd = tmp_path / "cwd"
-    cwd.mkdir()
-    monkeypatch.chdir(cwd)
-    for var in ("MONITOR_CONFIG", "MONITOR_DATABASE_URL"):
-        monkeypatch.delenv(var, raising=False)
-
-
 @pytest.fixture
-def cfg(demo: Demo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
-    """The demo's config, for tests that only read."""
-    _isolate(tmp_path, monkeypatch)
+def cfg(demo: Demo, nowhere: Path) -> str:
+    """The demo's config, for tests that only read (run from a folder without one)."""
     return str(demo.folder / "config.yaml")
 
 
 @pytest.fixture
-def cfg_copy(demo: Demo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+def cfg_copy(demo: Demo, tmp_path: Path, nowhere: Path) -> str:
     """A copy of the demo's folder, for tests that change the database."""
-    _isolate(tmp_path, monkeypatch)
     shutil.copytree(demo.folder, tmp_path / "demo")
     return str(tmp_path / "demo" / "config.yaml")
 

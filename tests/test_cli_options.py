@@ -11,17 +11,6 @@ import pytest
 from .test_cli_admin import run
 
 
-@pytest.fixture
-def nowhere(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A working folder without a config.yaml, and no $MONITOR_CONFIG."""
-    cwd = tmp_path / "cwd"
-    cwd.mkdir()
-    monkeypatch.chdir(cwd)
-    for var in ("MONITOR_CONFIG", "MONITOR_DATABASE_URL"):
-        monkeypatch.delenv(var, raising=False)
-    return cwd
-
-
 def test_config_is_taken_at_every_level(tmp_path: Path, nowhere: Path,
                                         capsys: pytest.CaptureFixture[str]) -> None:
     (tmp_path / "seeds").mkdir()

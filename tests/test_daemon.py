@@ -20,6 +20,18 @@ from monitor.demo import demo_topics, serve_site
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def _daemon(settings: Any) -> Any:
+    """A daemon over a migrated store whose feeds mirror the settings' (the
+    facade's own steps, as `monitor run` takes them)."""
+    from monitor.app import Monitor
+    from monitor.daemon import Daemon
+
+    monitor = Monitor(settings)
+    monitor.migrate()
+    monitor.sync_feeds()
+    return Daemon(monitor)
+
+
 def test_run_polls_delivers_and_stops_on_sigterm(tmp_path: Path, smtp_server: Any) -> None:
     with serve_site() as base:
         cfg = tmp_path / "config.yaml"
@@ -72,12 +84,7 @@ def test_ticks_store_every_batch_and_fetch_robots_once(tmp_path: Path) -> None:
     from sqlalchemy import func, select, update
     from sqlalchemy.orm import Session
 
-    from monitor.app import Monitor
     from monitor.config import settings_from_dict
-    from monitor.daemon import Daemon
-    from monitor.db import feed_state
-    from monitor.db.engine import make_engine
-    from monitor.db.migrate import upgrade
     from monitor.db.models import Article, Feed
 
     from .httpserver import LoopbackServer
@@ -106,12 +113,8 @@ def test_ticks_store_every_batch_and_fetch_robots_once(tmp_path: Path) -> None:
             "schedule": {"batch": 2},                     # three feeds: two batches in a tick
             "topics": {"netflix": {"query": "Netflix"}},
         }, base=tmp_path)
-        engine = make_engine(settings.database.url)
-        upgrade(engine)
-        with Session(engine) as s:
-            feed_state.sync_feeds(s, settings.feed_specs(), datetime.now(UTC))
-            s.commit()
-        daemon = Daemon(Monitor(settings, engine))
+        daemon = _daemon(settings)
+        engine = daemon.monitor.engine
         daemon.tick()
         srv.route("/f0.xml", "<rss version='2.0'><channel><title>F</title>"
                   + (item(0) + item(1)).format(base=srv.url("")) + "</channel></rss>",
@@ -169,16 +172,8 @@ def test_ticks_during_a_long_poll_are_skipped_quietly_and_counted(
     most ticks of a long poll (17 in 10 minutes)."""
     import logging
     import threading
-    from datetime import UTC, datetime
 
-    from sqlalchemy.orm import Session
-
-    from monitor.app import Monitor
     from monitor.config import settings_from_dict
-    from monitor.daemon import Daemon
-    from monitor.db import feed_state
-    from monitor.db.engine import make_engine
-    from monitor.db.migrate import upgrade
 
     from .httpserver import LoopbackServer, Response
 
@@ -199,12 +194,8 @@ def test_ticks_during_a_long_poll_are_skipped_quietly_and_counted(
             "schedule": {"tick": "1s", "delivery_interval": "1h"},
             "topics": {"netflix": {"query": "Netflix"}},
         }, base=tmp_path)
-        engine = make_engine(settings.database.url)
-        upgrade(engine)
-        with Session(engine) as s:
-            feed_state.sync_feeds(s, settings.feed_specs(), datetime.now(UTC))
-            s.commit()
-        daemon = Daemon(Monitor(settings, engine))
+        daemon = _daemon(settings)
+        engine = daemon.monitor.engine
         caplog.set_level(logging.DEBUG)
         daemon.start()
         try:

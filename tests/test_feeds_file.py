@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from monitor.cli import main
 from monitor.opml import read_feeds_file
 
 from .httpserver import LoopbackServer
+from .test_cli_admin import run
 
 DATA = Path(__file__).resolve().parent / "data" / "opml"
 ROOT = Path(__file__).resolve().parent.parent
@@ -35,12 +35,6 @@ def config(tmp: Path, *, feeds_file: str | None = "feeds.opml", feeds: list[dict
     path.write_text(yaml.safe_dump(cfg, sort_keys=False))
     return path
 
-
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    capsys.readouterr()
-    code = main(list(args))
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def names(path: Path) -> list[str]:

@@ -160,11 +160,7 @@ def test_candidates_come_window_by_window_none_lost(store: Monitor, monkeypatch:
 
 
 def test_topics_test_previews_a_query_on_the_store_without_a_config(
-        store: Monitor, tmp_path: Path, capsys: pytest.CaptureFixture[str],
-        monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.chdir(tmp_path)                  # no config.yaml here
-    monkeypatch.delenv("MONITOR_DATABASE_URL", raising=False)
-    monkeypatch.delenv("MONITOR_CONFIG", raising=False)
+        store: Monitor, nowhere: Path, capsys: pytest.CaptureFixture[str]) -> None:
     url = store.settings.database.url
     assert main(["topics", "test", "Sora OR Netflix", "--store", "--database", url,
                  "--since", "2026-11-22", "--format", "json"]) == 0
@@ -206,3 +202,24 @@ def test_newest_first_pages_go_on_from_the_last_row_read(store: Monitor) -> None
     got = [r["title"] for p in pages for r in p]
     assert [len(p) for p in pages][:3] == [2, 3, 3] and len(got) == len(ARTICLES)
     assert got == [t for t, _, _ in sorted(ARTICLES, key=lambda a: a[2])]
+
+
+def test_source_narrows_to_one_feed_or_one_seed(store: Monitor) -> None:
+    """--source names a feed as listings show it, or a seed as seed:FILE."""
+    from monitor.db import feed_state
+    from monitor.model import FeedSpec
+
+    with Session(store.engine) as s:
+        wire_id = feed_state.sync_feeds(s, [FeedSpec("Wire", "https://wire.example/rss")], NOW)["Wire"].id
+        s.commit()
+        for url, feed_id, seed in (("https://wire.example/1", wire_id, None), ("seed:s.txt", None, "s.txt")):
+            draft = ArticleDraft(url=url, original_url=None, title="Sora rights deal", text="Sora.",
+                                 text_hash=url, features={"x": 1.0}, published_at=NOW, seen_at=NOW,
+                                 feed_id=feed_id, seed_file=seed)
+            repo.store_article(s, draft, Decision("new_story", None, None, None), [],
+                               is_seed=seed is not None)
+    wire = store.search("Sora", source="Wire")
+    assert [(r["url"], r["source"]) for r in wire] == [("https://wire.example/1", "Wire")]
+    seeded = store.search("Sora", source="seed:s.txt")
+    assert [(r["url"], r["source"]) for r in seeded] == [("seed:s.txt", "seed:s.txt")]
+    assert len(store.search("Sora", limit=None)) == 5
