@@ -93,3 +93,33 @@ def test_a_listing_does_not_parse_the_topics_a_poll_does(tmp_path: Path,
         assert main([*command, "--config", str(cfg)]) == 2, command
         err = capsys.readouterr().err
         assert "topics.netflix.query" in err and "^" in err, err
+
+
+POLL_PROBE = """
+import json, sys
+from monitor.cli import main
+code = main(["poll", "--config", sys.argv[1]])
+print(json.dumps({"code": code, "heavy": sorted(m for m in json.loads(sys.argv[2]) if m in sys.modules)}))
+"""
+
+
+def test_a_poll_after_init_does_not_date_its_stored_seeds_again(tmp_path: Path,
+                                                                capsys: pytest.CaptureFixture[str]) -> None:
+    """Seeds stored with their date are not read for one again: every poll used to
+    load dateparser (0.6 s) for it, and the word-frequency table's library (0.2 s)
+    with the story index, in the main process, which weighs no word itself."""
+    cfg = _config(tmp_path)
+    (tmp_path / "seeds" / "a.txt").write_text(
+        "Guild deal\nLOS ANGELES, April 9, 2025 - The Writers Guild reached a deal with the "
+        "studios on the use of artificial intelligence in film and television.\n", encoding="utf-8")
+    assert main(["init", "--config", str(cfg)]) == 0
+    capsys.readouterr()
+    done = subprocess.run([sys.executable, "-c", POLL_PROBE, str(cfg),
+                           json.dumps(["dateparser", "wordfreq", "trafilatura", "lxml"])],
+                          capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout.splitlines()[-1]) == {"code": 0, "heavy": []}
+    from monitor.app import Monitor
+
+    seeds = Monitor.from_config(cfg).stored_seeds()
+    assert [str(s["published_at"])[:10] for s in seeds.values()] == ["2025-04-09"]

@@ -20,8 +20,6 @@ from functools import lru_cache
 from operator import itemgetter
 from typing import TYPE_CHECKING
 
-from wordfreq import zipf_frequency
-
 from ..canonical import fold
 
 if TYPE_CHECKING:
@@ -62,6 +60,10 @@ def idf_lang(lang: str | None) -> str:
 def idf(word: str, lang: str = "en") -> float:
     """Rarity in the text's language: 0 for common words, up to 8 for unknown
     ones (names, coinages). A Spanish "que" is common, not a rare English word."""
+    # imported here: the poll's main process imports this module (the story
+    # index) but never weighs a word, and wordfreq costs 0.2 s to import
+    from wordfreq import zipf_frequency
+
     z = zipf_frequency(word, lang)
     if z >= _COMMON_ZIPF:
         return 0.0
