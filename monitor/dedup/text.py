@@ -21,6 +21,7 @@ from operator import itemgetter
 from typing import TYPE_CHECKING
 
 from ..canonical import fold
+from .sketch import minhash_class
 
 if TYPE_CHECKING:
     import numpy as np
@@ -189,20 +190,17 @@ MINHASH_SEED = 7
 def _permutations() -> tuple[str, tuple[np.ndarray, np.ndarray]]:
     """datasketch's scheme and permutations for (NUM_PERM, MINHASH_SEED), drawn
     once: MinHash() draws them again for every sketch unless given them."""
-    from datasketch import MinHash
-
-    mh = MinHash(num_perm=NUM_PERM, seed=MINHASH_SEED)
+    mh = minhash_class()(num_perm=NUM_PERM, seed=MINHASH_SEED)
     return mh.scheme, mh.permutations
 
 
 def signature(text: str) -> bytes:
     """MinHash (datasketch) of the text's word 5-shingles, as bytes for storage."""
     import numpy as np
-    from datasketch import MinHash
 
     words = _text_tokens(text)
     scheme, permutations = _permutations()
-    mh = MinHash(num_perm=NUM_PERM, seed=MINHASH_SEED, permutations=permutations, scheme=scheme)
+    mh = minhash_class()(num_perm=NUM_PERM, seed=MINHASH_SEED, permutations=permutations, scheme=scheme)
     shingles = {" ".join(words[i:i + SHINGLE]) for i in range(max(1, len(words) - SHINGLE + 1))}
     mh.update_batch([s.encode() for s in shingles])
     return np.asarray(mh.hashvalues, dtype=np.uint64).tobytes()
