@@ -9,90 +9,59 @@ one run:
   (a2) the same split over one process per core: the machine's ceiling for (b)
       (two processes on two vCPUs do not run at twice the speed of one);
   (b) `monitor poll` end to end on a fresh SQLite database;
-  (c) the same on a fresh PostgreSQL database (skipped if no server answers).
+  (c) the same on a fresh PostgreSQL database (skipped if no server answers);
+  (d) the newcomer's measure of issue 20: in a fresh empty folder holding only
+      a config.yaml, `monitor init` then `monitor poll` as typed in a shell,
+      over 543 pages (each real page three times) behind 10 feeds, against
+      (a') plain `trafilatura.extract` over the same pages in one process
+      (goal d/a' >= 1.3); and a second `monitor poll` there whose feeds all
+      answer 304: what a poll pays that is not per page (goal: about 1 s).
 
-(a) and (a2) are measured before and after the polls and averaged (the
-machine's speed drifts). It prints articles/s for each, the ratios b/a and c/a
-(goal on 2 cores: b/a >= 1.5) and b/a2 (how close the poll comes to extraction alone on every core),
-the peak memory of each poll (the monitor process and its workers; goal under
-400 MB for 5,000 articles), and the extraction quality of the stored text of
-the original pages against ground-truth.json with the benchmark's metric
-(goal F1 >= 0.96).
+(a), (a2) and (a') are measured before and after the polls they are compared
+with and averaged (the machine's speed drifts). It prints articles/s for each,
+the ratios b/a and c/a (goal on 2 cores: b/a >= 1.5) and b/a2 (how close the
+poll comes to extraction alone on every core), the peak memory of each poll
+(the monitor process and its workers; goal under 400 MB for 5,000 articles),
+and the extraction quality of the stored text of the original pages against
+ground-truth.json with the benchmark's metric (goal F1 >= 0.96).
 
-    .venv/bin/python bench/pipeline.py [--pages 1000] [--no-postgres]
+    .venv/bin/python bench/pipeline.py [--pages 1000] [--no-postgres] [--only newcomer]
 """
 
 from __future__ import annotations
 
 import argparse
-import gzip
 import json
 import os
 import platform
 import re
+import resource
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import uuid
 from collections import Counter
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-DATA = ROOT.parent / "shared" / "data" / "pages"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _serve import (  # noqa: E402
+    DATA,
+    FEEDS,
+    ROOT,
+    cpu_seconds,
+    load_pages,
+    process_tree,
+    serve,
+    tree_memory_kb,
+    write_config,
+)
+
 sys.path.insert(0, str(ROOT))
 
 PG_ADMIN = os.environ.get("MONITOR_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
-FEEDS = 50
-
-
-def load_pages() -> list[tuple[str, bytes]]:
-    files = sorted((DATA / "html").glob("*.html.gz"))
-    if not files:
-        sys.exit(f"no pages in {DATA}/html (the shared data folder)")
-    return [(f.name.split(".")[0], gzip.decompress(f.read_bytes())) for f in files]
-
-
-def serve(pages: list[tuple[str, bytes]], n: int) -> tuple[ThreadingHTTPServer, str, dict[str, str]]:
-    """Feeds /f/K.xml, pages /p/I/<id>; returns the server, base URL and url->page id."""
-    routes: dict[str, tuple[bytes, str]] = {}
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), BaseHTTPRequestHandler)
-    base = f"http://127.0.0.1:{httpd.server_address[1]}"
-    originals: dict[str, str] = {}
-    items: list[list[str]] = [[] for _ in range(FEEDS)]
-    for i in range(n):
-        pid, html = pages[i % len(pages)]
-        path = f"/p/{i}/{pid}"
-        routes[path] = (html, "text/html; charset=utf-8")
-        if i < len(pages):
-            originals[base + path] = pid
-        items[i % FEEDS].append(f"<item><title>Page {i}</title><link>{base}{path}</link>"
-                                f"<guid>{i}</guid></item>")
-    for k, its in enumerate(items):
-        routes[f"/f/{k}.xml"] = ((f"<rss version='2.0'><channel><title>F{k}</title>"
-                                  + "".join(its) + "</channel></rss>").encode(), "application/rss+xml")
-
-    class H(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def log_message(self, *a: Any) -> None:
-            pass
-
-        def do_GET(self) -> None:  # noqa: N802
-            body, ctype = routes.get(self.path, (b"not found", "text/plain"))
-            self.send_response(200 if self.path in routes else 404)
-            self.send_header("Content-Type", ctype)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-    httpd.RequestHandlerClass = H
-    httpd.daemon_threads = True
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    return httpd, base, originals
+NEWCOMER_COPIES = 3     # (d): each real page three times, 543 pages
+NEWCOMER_FEEDS = 10
 
 
 def extraction_alone(pages: list[tuple[str, bytes]], n: int, start: int = 0, step: int = 1) -> float:
@@ -132,40 +101,6 @@ def extraction_parallel(n: int) -> float:
         return time.perf_counter() - t
 
 
-def tree_memory_kb(pid: int) -> tuple[int, int]:
-    """(RSS, PSS) summed over a process and its descendants (workers, forkserver),
-    in KiB. RSS counts pages shared by forked workers once per process; PSS
-    splits them between the processes, so its sum is the real footprint."""
-    children: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            status = Path(f"/proc/{entry}/status").read_text()
-        except OSError:
-            continue
-        ppid = int(re.search(r"PPid:\s+(\d+)", status).group(1))  # type: ignore[union-attr]
-        children.setdefault(ppid, []).append(int(entry))
-    rss = pss = 0
-    todo = [pid]
-    while todo:
-        p = todo.pop()
-        try:
-            rollup = Path(f"/proc/{p}/smaps_rollup").read_text()
-            rss += int(re.search(r"^Rss:\s+(\d+)", rollup, re.M).group(1))  # type: ignore[union-attr]
-            pss += int(re.search(r"^Pss:\s+(\d+)", rollup, re.M).group(1))  # type: ignore[union-attr]
-        except (OSError, AttributeError):
-            pass
-        todo.extend(children.get(p, []))
-    return rss, pss
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU of one process so far (not its children)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def run_poll(config: Path) -> tuple[float, tuple[int, int], str, float]:
     env = {k: v for k, v in os.environ.items() if k != "MONITOR_DATABASE_URL"}
     subprocess.run([sys.executable, "-m", "monitor", "init", "--config", str(config)],
@@ -188,23 +123,6 @@ def run_poll(config: Path) -> tuple[float, tuple[int, int], str, float]:
     if proc.returncode != 0:
         sys.exit(f"monitor poll failed ({proc.returncode}):\n{out}")
     return elapsed, (peak_rss, peak_pss), out, main_cpu
-
-
-def write_config(folder: Path, base: str, db_url: str) -> Path:
-    import yaml
-
-    cfg = {
-        "database": {"url": db_url},
-        "seeds": {"path": str(ROOT / "seeds")},
-        # throughput, not politeness: one loopback host, no pacing, no robots look-ups
-        "fetch": {"allow_private_networks": True, "min_host_delay": "0s", "per_host_concurrency": 16,
-                  "respect_robots": False},
-        "feeds": [{"name": f"F{k}", "url": f"{base}/f/{k}.xml"} for k in range(FEEDS)],
-        "topics": yaml.safe_load((ROOT / "config.yaml").read_text())["topics"],
-    }
-    path = folder / f"config-{uuid.uuid4().hex[:6]}.yaml"
-    path.write_text(yaml.safe_dump(cfg))
-    return path
 
 
 def quality(db_url: str, originals: dict[str, str]) -> tuple[float, float, float]:
@@ -257,17 +175,128 @@ def drop_pg(url: str) -> None:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+def plain_extract(pages: list[tuple[str, bytes]], n: int) -> float:
+    """(a'): ``trafilatura.extract(page)`` with trafilatura's defaults, on the
+    page's bytes as served, over pages 0..n-1 in one process: the issue's
+    "plain trafilatura.extract", the call of trafilatura's quickstart, what a
+    newcomer times the monitor against. No arguments, deliberately: not the
+    pipeline's settings (that is (a)); so no metadata and no date search
+    (htmldate), comments kept, no favor_precision; bytes, not text, so that
+    trafilatura decodes them itself as extract_page decodes them in (a). It
+    does less per page than the pipeline's call, so d/a' is a harder ratio
+    than d/a would be. Its imports and data are loaded before the clock (the
+    caller runs warm_up and this calls it once on a sample page), as for (a)."""
+    import trafilatura
+
+    from monitor.workers import _SAMPLE_PAGE
+
+    trafilatura.extract(_SAMPLE_PAGE)
+    t = time.perf_counter()
+    for i in range(n):
+        trafilatura.extract(pages[i % len(pages)][1])
+    return time.perf_counter() - t
+
+
+def monitor_command() -> list[str]:
+    """What a newcomer types: the venv's `monitor` script next to this
+    interpreter, else `python -m monitor`."""
+    script = Path(sys.executable).parent / "monitor"
+    return [str(script)] if script.exists() else [sys.executable, "-m", "monitor"]
+
+
+def newcomer_env() -> dict[str, str]:
+    """A newcomer's shell: no database or config named by the environment, and
+    Python writes its bytecode caches (a shell does not set
+    PYTHONDONTWRITEBYTECODE; without them, an editable install compiles the
+    monitor package again at every command)."""
+    unset = ("MONITOR_DATABASE_URL", "MONITOR_CONFIG", "PYTHONDONTWRITEBYTECODE")
+    return {k: v for k, v in os.environ.items() if k not in unset}
+
+
+def timed(args: list[str], folder: Path) -> tuple[float, float, str]:
+    """Run one command in ``folder`` as from a shell there; its wall time, the
+    CPU (user + system) of the command's process and of the children it waited
+    for (not the worker pool's forkserver and workers: nothing waits for them,
+    they die with it), and its output."""
+    env = newcomer_env()
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t = time.perf_counter()
+    done = subprocess.run(args, cwd=folder, env=env, capture_output=True, text=True)
+    elapsed = time.perf_counter() - t
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if done.returncode != 0:
+        sys.exit(f"{' '.join(args)} failed ({done.returncode}):\n{done.stdout}{done.stderr}")
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return elapsed, cpu, done.stdout
+
+
+def tree_cpu(args: list[str], folder: Path) -> float:
+    """CPU of a command's whole process tree (forkserver and workers included),
+    sampled from /proc every 0.05 s: each process's last sample, so up to
+    0.05 s short per process. Sampling costs the machine a little, so the wall
+    times are taken from runs that are not sampled."""
+    env = newcomer_env()
+    proc = subprocess.Popen(args, cwd=folder, env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    seen: dict[int, float] = {}
+    while proc.poll() is None:
+        for pid in process_tree(proc.pid):
+            try:
+                seen[pid] = cpu_seconds(pid)
+            except (OSError, IndexError):
+                pass
+        time.sleep(0.05)
+    return sum(seen.values())
+
+
+def newcomer(pages: list[tuple[str, bytes]]) -> None:
+    """(d) and (a'), printed on their own lines."""
+    n = NEWCOMER_COPIES * len(pages)
+    httpd, base, _originals = serve(pages, n, feeds=NEWCOMER_FEEDS)
+    folder = Path(tempfile.mkdtemp(prefix="bench-newcomer-"))
+    write_config(folder, base, None, feeds=NEWCOMER_FEEDS, name="config.yaml")
+    cmd = monitor_command()
+    a_before = plain_extract(pages, n)
+    init_s, init_cpu, _ = timed([*cmd, "init"], folder)
+    poll_s, poll_cpu, out = timed([*cmd, "poll"], folder)
+    a_after = plain_extract(pages, n)
+    # the same folder again: every feed answers 304, no page is fetched
+    idle_s, idle_cpu, idle_out = timed([*cmd, "poll"], folder)
+    idle_tree = tree_cpu([*cmd, "poll"], folder)
+    httpd.shutdown()
+    stored = int(re.search(r"new articles: (\d+)", out).group(1))  # type: ignore[union-attr]
+    idle_new = int(re.search(r"new articles: (\d+)", idle_out).group(1))  # type: ignore[union-attr]
+    a = (a_before + a_after) / 2
+    d = init_s + poll_s
+    print(f"(a') plain trafilatura.extract, one process: {a:6.1f} s  {n / a:6.1f} pages/s  "
+          f"(before {n / a_before:.1f}, after {n / a_after:.1f})")
+    typed = "monitor" if len(cmd) == 1 else "python -m monitor"
+    print(f"(d) newcomer, `{typed} init` + "
+          f"`poll` in an empty folder, SQLite, {n} pages, {NEWCOMER_FEEDS} feeds: {d:6.1f} s  "
+          f"{n / d:6.1f} pages/s  ratio d/a' = {(n / d) / (n / a):.2f} (goal >= 1.3)  "
+          f"init {init_s:.2f} s + poll {poll_s:.1f} s  ({stored} stored; main process CPU "
+          f"init {init_cpu:.2f} s, poll {1000 * poll_cpu / n:.1f} ms/page)")
+    print(f"(d0) `poll` again, every feed 304 ({idle_new} new): {idle_s:.2f} s wall, "
+          f"main process CPU {idle_cpu:.2f} s, whole tree CPU {idle_tree:.2f} s (sampled run)")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--pages", type=int, default=1000)
     ap.add_argument("--no-postgres", action="store_true")
+    ap.add_argument("--only", choices=["newcomer"], help="run only (d) and (a')")
     args = ap.parse_args()
     pages = load_pages()
+    from monitor.workers import warm_up
+
+    if args.only == "newcomer":
+        print(f"machine: {os.cpu_count()} cores, Python {platform.python_version()}")
+        warm_up()
+        newcomer(pages)
+        return
     n = max(args.pages, len(pages))
     print(f"machine: {os.cpu_count()} cores, Python {platform.python_version()}; "
           f"{n} pages ({len(pages)} real pages repeated under distinct URLs), {FEEDS} feeds")
-    from monitor.workers import warm_up
-
     warm_up()   # as the pipeline's workers are: the model loads are not extraction
     # The machine's speed drifts by up to 40% over minutes (shared host): (a) and
     # (a2) are measured before the polls and again after them, and the ratios use
@@ -312,6 +341,7 @@ def main() -> None:
           f"precision {p:.3f}  recall {r:.3f}  F1 {f1:.3f}"
           + (f" (PostgreSQL: F1 {c_f1:.3f})" if "c" in results else ""))
     httpd.shutdown()
+    newcomer(pages)
 
 
 if __name__ == "__main__":
