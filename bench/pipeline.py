@@ -11,8 +11,10 @@ one run:
   (b) `monitor poll` end to end on a fresh SQLite database;
   (c) the same on a fresh PostgreSQL database (skipped if no server answers);
   (d) the newcomer's measure of issue 20: in a fresh empty folder holding only
-      a config.yaml, `monitor init` then `monitor poll` as typed in a shell,
-      over 543 pages (each real page three times) behind 10 feeds, against
+      a config.yaml (as for (b): politeness lifted, the project's seeds and
+      topics; no database section, so the default SQLite file beside it),
+      `monitor init` then `monitor poll` as typed in a shell there (the venv's
+      script), over 543 pages (each real page three times) behind 10 feeds, against
       (a') plain `trafilatura.extract` over the same pages in one process
       (goal d/a' >= 1.3); and a second `monitor poll` there whose feeds all
       answer 304: what a poll pays that is not per page (goal: about 1 s).
