@@ -86,6 +86,11 @@ class Monitor(FeedListActions, PageReads):
             self._engine = make_engine(self.settings.database.url)
         return self._engine
 
+    def close(self) -> None:
+        """Close the database connections this monitor opened (if any)."""
+        if self._engine is not None:
+            self._engine.dispose()
+
     @property
     def db_name(self) -> str:
         return self.engine.url.render_as_string(hide_password=True)

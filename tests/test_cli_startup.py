@@ -123,3 +123,17 @@ def test_a_poll_after_init_does_not_date_its_stored_seeds_again(tmp_path: Path,
 
     seeds = Monitor.from_config(cfg).stored_seeds()
     assert [str(s["published_at"])[:10] for s in seeds.values()] == ["2025-04-09"]
+
+
+def test_the_program_exits_with_the_commands_status(tmp_path: Path) -> None:
+    """`python -m monitor` (and the `monitor` script, the same function) freezes
+    what is alive before exiting, to skip the interpreter's final collections:
+    the status and the output are still the command's."""
+    cfg = _config(tmp_path)
+    assert main(["db", "upgrade", "--config", str(cfg)]) == 0
+    ok = subprocess.run([sys.executable, "-m", "monitor", "feeds", "--config", str(cfg)],
+                        capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    assert (ok.returncode, ok.stdout) == (0, "(nothing)\n"), ok.stderr
+    bad = subprocess.run([sys.executable, "-m", "monitor", "feeds", "--config", str(tmp_path / "no.yaml")],
+                         capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    assert bad.returncode == 2 and "no.yaml" in bad.stderr, bad.stderr

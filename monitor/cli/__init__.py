@@ -10,7 +10,9 @@ their commands on its root group when imported here.
 
 from __future__ import annotations
 
+import gc
 import sys
+from typing import NoReturn
 
 import click
 
@@ -18,7 +20,7 @@ from ..errors import ConfigError, MonitorError
 from . import commands, feeds, stories, topics
 from ._base import cli
 
-__all__ = ["cli", "main"]
+__all__ = ["cli", "main", "run"]
 _COMMANDS = (commands, feeds, stories, topics)   # imported for the commands they register
 
 
@@ -52,5 +54,18 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def run() -> NoReturn:
+    """The `monitor` program: main(), then exit. The objects still alive are
+    frozen first (gc.freeze), so that the interpreter's final garbage
+    collections skip them: exiting took 0.3-0.4 s of CPU after a poll
+    (hundreds of modules, SQLAlchemy's and pydantic's structures), 0.1 s with
+    the freeze. Every atexit handler still runs, and the command has closed its
+    database connections already. Not done by main(), which tests call many
+    times in one process."""
+    code = main()
+    gc.freeze()
+    sys.exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    run()

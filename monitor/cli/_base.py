@@ -47,6 +47,10 @@ class App:
             self._monitor = Monitor(load_config(self.config_path, check_topics=not self.listing))
         return self._monitor
 
+    def close(self) -> None:
+        if self._monitor is not None:
+            self._monitor.close()
+
     @property
     def settings(self) -> Settings:
         return self.monitor.settings
@@ -107,6 +111,8 @@ def _run(fn: Callable[..., Any], config: str | None, debug: bool, verbose: bool,
         return fn(app, **kwargs)
     except OperationalError as e:   # the database cannot be reached: one line naming it
         raise DatabaseError(describe_failure(app.monitor.engine, e)) from e
+    finally:
+        app.close()
 
 
 def command(group: click.Group, name: str, *, verbose: bool = False, listing: bool = False,
