@@ -20,7 +20,7 @@ from functools import lru_cache
 from operator import itemgetter
 from typing import TYPE_CHECKING
 
-from wordfreq import zipf_frequency
+from wordfreq import freq_to_zipf, get_frequency_dict, zipf_frequency, zipf_to_freq
 
 from ..canonical import fold
 
@@ -58,11 +58,39 @@ def idf_lang(lang: str | None) -> str:
     return lang if lang in IDF_LANGS else "en"
 
 
+_MIN_FREQ = zipf_to_freq(0.0)   # what zipf_frequency() passes down as the frequency of unknown words
+_UNKNOWN_ZIPF = round(freq_to_zipf(_MIN_FREQ), 2)
+_zipf_of_freq: dict[float, float] = {}
+
+
+def _zipf_of(freq: float) -> float:
+    """zipf_frequency() of a word listed with ``freq``, whose one token is the word itself:
+    wordfreq's own steps (one token's 1/(1/f), rounded to 3 digits, then to centibels). The
+    lists hold a few hundred distinct frequencies, so each is worked out once."""
+    z = _zipf_of_freq.get(freq)
+    if z is None:
+        f = max(1.0 / (0.0 + 1.0 / freq), _MIN_FREQ)
+        f = round(f, math.floor(-math.log(f, 10)) + 3)
+        z = _zipf_of_freq[freq] = round(freq_to_zipf(f), 2)
+    return z
+
+
+def zipf(word: str, lang: str = "en") -> float:
+    """wordfreq.zipf_frequency(word, lang), the same value. A word of lowercase ASCII
+    letters (most words of the IDF_LANGS' texts) is its own one token in wordfreq (which
+    tokenizes, normalizes and case-folds first, about 25 us a word): it is looked up in the
+    frequency list directly (about 1 us); any other word goes through wordfreq."""
+    if word.isascii() and word.isalpha() and word.islower() and lang in IDF_LANGS:
+        freq = get_frequency_dict(lang, "best").get(word)   # (as wordfreq asks: one cache entry)
+        return _UNKNOWN_ZIPF if freq is None else _zipf_of(freq)
+    return zipf_frequency(word, lang)
+
+
 @lru_cache(maxsize=200_000)
 def idf(word: str, lang: str = "en") -> float:
     """Rarity in the text's language: 0 for common words, up to 8 for unknown
     ones (names, coinages). A Spanish "que" is common, not a rare English word."""
-    z = zipf_frequency(word, lang)
+    z = zipf(word, lang)
     if z >= _COMMON_ZIPF:
         return 0.0
     return 8.0 - z          # "netflix": ~3.8, "titanfall": ~5.4, "plosser": 8
