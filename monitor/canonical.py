@@ -38,9 +38,9 @@ def canonical_url(url: str, base: str | None = None) -> str:
 
 
 @lru_cache(maxsize=1)
-def _combining() -> dict[int, None]:
-    """str.translate table that deletes every combining character (all lie below U+20000)."""
-    return dict.fromkeys(c for c in range(0x300, 0x20000) if unicodedata.combining(chr(c)))
+def _combining() -> frozenset[str]:
+    """Every combining character (all lie below U+20000)."""
+    return frozenset(chr(c) for c in range(0x300, 0x20000) if unicodedata.combining(chr(c)))
 
 
 def strip_accents(text: str) -> str:
@@ -48,7 +48,12 @@ def strip_accents(text: str) -> str:
     ASCII text (most news) is returned as it is."""
     if text.isascii():
         return text
-    return unicodedata.normalize("NFKD", text).translate(_combining())
+    text = unicodedata.normalize("NFKD", text)
+    # the few distinct marks of a text, each deleted in C (a translate() table deleting
+    # every combining character costs a dict look-up per character: 5x slower on news)
+    for mark in _combining().intersection(set(text)):
+        text = text.replace(mark, "")
+    return text
 
 
 def fold(text: str) -> str:
