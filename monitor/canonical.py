@@ -63,6 +63,13 @@ def fold(text: str) -> str:
     return strip_accents(text).lower()
 
 
+@lru_cache(maxsize=4)
+def fold_text(text: str) -> str:
+    """fold() of an article's text, kept for a few calls: its hash and its dedup words
+    (monitor.dedup.text) both start from it."""
+    return fold(text)
+
+
 def normalize_text(text: str) -> str:
     """NFC, unified quotes and dashes, spaces collapsed within lines, blank lines collapsed."""
     text = unicodedata.normalize("NFC", text)
@@ -94,7 +101,7 @@ def clip(text: str | None, limit: int) -> str | None:
 
 def text_hash(text: str) -> str:
     """Hash of the words only, so whitespace and punctuation changes do not matter."""
-    words = re.findall(r"\w+", fold(text))
+    words = re.findall(r"\w+", fold_text(text))
     return hashlib.sha256(" ".join(words).encode()).hexdigest()
 
 

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 
 from wordfreq import freq_to_zipf, get_frequency_dict, zipf_frequency, zipf_to_freq
 
-from ..canonical import fold
+from ..canonical import fold, fold_text
 
 if TYPE_CHECKING:
     import numpy as np
@@ -128,7 +128,11 @@ def _stem_idf(w: str, lang: str = "en") -> tuple[str, float]:
 
 def tokens(text: str) -> list[str]:
     """The folded words and numbers ("$1.5", "12%") of a text, single letters left out."""
-    text = fold(text)
+    return _folded_tokens(fold(text))
+
+
+def _folded_tokens(text: str) -> list[str]:
+    """tokens() of a text already folded."""
     if not text.isascii():
         for c in _SEPARATORS:
             text = text.replace(c, " ")
@@ -142,7 +146,7 @@ def tokens(text: str) -> list[str]:
 def _text_tokens(text: str) -> tuple[str, ...]:
     """tokens() of an article's text, kept for a few calls: features() and
     signature() of one article both need them (a tuple: callers share it)."""
-    return tuple(tokens(text))
+    return tuple(_folded_tokens(fold_text(text)))
 
 
 def _title_case(title: str) -> bool:
