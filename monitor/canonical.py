@@ -38,9 +38,9 @@ def canonical_url(url: str, base: str | None = None) -> str:
 
 
 @lru_cache(maxsize=1)
-def _combining() -> dict[int, None]:
-    """str.translate table that deletes every combining character (all lie below U+20000)."""
-    return dict.fromkeys(c for c in range(0x300, 0x20000) if unicodedata.combining(chr(c)))
+def _combining() -> frozenset[str]:
+    """Every combining character (all lie below U+20000)."""
+    return frozenset(chr(c) for c in range(0x300, 0x20000) if unicodedata.combining(chr(c)))
 
 
 def strip_accents(text: str) -> str:
@@ -48,7 +48,12 @@ def strip_accents(text: str) -> str:
     ASCII text (most news) is returned as it is."""
     if text.isascii():
         return text
-    return unicodedata.normalize("NFKD", text).translate(_combining())
+    text = unicodedata.normalize("NFKD", text)
+    # the few distinct marks of a text, each deleted in C (a translate() table deleting
+    # every combining character costs a dict look-up per character: 5x slower on news)
+    for mark in _combining().intersection(set(text)):
+        text = text.replace(mark, "")
+    return text
 
 
 def fold(text: str) -> str:
@@ -56,6 +61,13 @@ def fold(text: str) -> str:
     if text.isascii():
         return text.lower()
     return strip_accents(text).lower()
+
+
+@lru_cache(maxsize=4)
+def fold_text(text: str) -> str:
+    """fold() of an article's text, kept for a few calls: its hash and its dedup words
+    (monitor.dedup.text) both start from it."""
+    return fold(text)
 
 
 def normalize_text(text: str) -> str:
@@ -89,7 +101,7 @@ def clip(text: str | None, limit: int) -> str | None:
 
 def text_hash(text: str) -> str:
     """Hash of the words only, so whitespace and punctuation changes do not matter."""
-    words = re.findall(r"\w+", fold(text))
+    words = re.findall(r"\w+", fold_text(text))
     return hashlib.sha256(" ".join(words).encode()).hexdigest()
 
 

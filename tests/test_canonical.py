@@ -50,3 +50,13 @@ def test_strip_accents_and_fold() -> None:
     assert strip_accents(shalom) == "\u05e9\u05dc\u05d5\u05dd"
     assert strip_accents("\u0e44\u0e21\u0e48") == "\u0e44\u0e21"                 # Thai tone mark mai ek
     assert text_hash(f"{shalom} Café") == text_hash("\u05e9\u05dc\u05d5\u05dd cafe")
+
+
+def test_strip_accents_drops_every_mark_of_a_text_and_only_marks() -> None:
+    # stacked marks, Greek breathings, compatibility forms, Hangul (decomposed into jamo,
+    # which are letters), typographic quotes and dashes kept
+    assert strip_accents("Tiếng Việt ở Hà Nội") == "Tieng Viet o Ha Noi"
+    assert strip_accents("ᾅδης Ἀθῆναι") == "αδης Αθηναι"
+    assert strip_accents("ﬁnal x² ½ Å ǅ") == "final x2 1\u20442 A Dz"
+    assert strip_accents("naïve “café” — e\u0301\u0301") == "naive “cafe” — e"
+    assert strip_accents("한국어") == "\u1112\u1161\u11ab\u1100\u116e\u11a8\u110b\u1165"

@@ -5,6 +5,8 @@ articles date their story, and how time past the window weighs. Pure functions.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from .text import idf, idf_lang
 
 SHORT_FEATURES = 12      # up to this many features: a headline (one rare shared word may do)
@@ -57,11 +59,14 @@ def scale_odds(p: float, factor: float) -> float:
 def _rare(key: str, lang: str | None) -> bool:
     """Whether one shared feature alone is evidence: a name, or a word rarer in
     its language than "Netflix" or "bitcoin" (two headlines on Netflix are not one story)."""
-    if key.startswith("n:"):
-        return True
-    lang = idf_lang(lang)
+    return key.startswith("n:") or _rare_word(key, idf_lang(lang))
+
+
+@lru_cache(maxsize=100_000)
+def _rare_word(key: str, lang: str) -> bool:
     # a stem is no word ("rais", "leagu"): its rarity is that of the commonest word it stems
-    return min(idf(w, lang) for w in (key, key + "e", key + "s", key + "ed", key + "ing")) >= LONE_WORD_IDF
+    # (all() stops at the first common one: most stems are common as they are)
+    return all(idf(w, lang) >= LONE_WORD_IDF for w in (key, key + "e", key + "s", key + "ed", key + "ing"))
 
 
 def lone_evidence(feats: dict[str, float], lang: str | None = None) -> frozenset[str]:

@@ -20,7 +20,7 @@ from functools import lru_cache
 from operator import itemgetter
 from typing import TYPE_CHECKING
 
-from ..canonical import fold
+from ..canonical import fold, fold_text
 from .sketch import minhash_class
 
 if TYPE_CHECKING:
@@ -57,15 +57,43 @@ def idf_lang(lang: str | None) -> str:
     return lang if lang in IDF_LANGS else "en"
 
 
+_zipf_of_freq: dict[float, float] = {}
+
+
+def _zipf_of(freq: float) -> float:
+    """zipf_frequency() of a word listed with ``freq``, whose one token is the word itself:
+    wordfreq's own steps (one token's 1/(1/f), rounded to 3 digits, then to centibels). The
+    lists hold a few hundred distinct frequencies, so each is worked out once."""
+    from wordfreq import freq_to_zipf, zipf_to_freq
+
+    z = _zipf_of_freq.get(freq)
+    if z is None:
+        f = max(1.0 / (0.0 + 1.0 / freq), zipf_to_freq(0.0))
+        f = round(f, math.floor(-math.log(f, 10)) + 3)
+        z = _zipf_of_freq[freq] = round(freq_to_zipf(f), 2)
+    return z
+
+
+def zipf(word: str, lang: str = "en") -> float:
+    """wordfreq.zipf_frequency(word, lang), the same value. A word of lowercase ASCII
+    letters (most words of the IDF_LANGS' texts) is its own one token in wordfreq (which
+    tokenizes, normalizes and case-folds first, about 25 us a word): it is looked up in the
+    frequency list directly (about 1 us); any other word goes through wordfreq.
+    (wordfreq is imported here: the poll's main process imports this module for the
+    story index but never weighs a word, and wordfreq costs 0.2 s to import.)"""
+    from wordfreq import get_frequency_dict, zipf_frequency
+
+    if word.isascii() and word.isalpha() and word.islower() and lang in IDF_LANGS:
+        freq = get_frequency_dict(lang, "best").get(word)   # (as wordfreq asks: one cache entry)
+        return 0.0 if freq is None else _zipf_of(freq)   # unlisted: wordfreq's minimum, Zipf 0
+    return zipf_frequency(word, lang)
+
+
 @lru_cache(maxsize=200_000)
 def idf(word: str, lang: str = "en") -> float:
     """Rarity in the text's language: 0 for common words, up to 8 for unknown
     ones (names, coinages). A Spanish "que" is common, not a rare English word."""
-    # imported here: the poll's main process imports this module (the story
-    # index) but never weighs a word, and wordfreq costs 0.2 s to import
-    from wordfreq import zipf_frequency
-
-    z = zipf_frequency(word, lang)
+    z = zipf(word, lang)
     if z >= _COMMON_ZIPF:
         return 0.0
     return 8.0 - z          # "netflix": ~3.8, "titanfall": ~5.4, "plosser": 8
@@ -103,7 +131,11 @@ def _stem_idf(w: str, lang: str = "en") -> tuple[str, float]:
 
 def tokens(text: str) -> list[str]:
     """The folded words and numbers ("$1.5", "12%") of a text, single letters left out."""
-    text = fold(text)
+    return _folded_tokens(fold(text))
+
+
+def _folded_tokens(text: str) -> list[str]:
+    """tokens() of a text already folded."""
     if not text.isascii():
         for c in _SEPARATORS:
             text = text.replace(c, " ")
@@ -117,7 +149,7 @@ def tokens(text: str) -> list[str]:
 def _text_tokens(text: str) -> tuple[str, ...]:
     """tokens() of an article's text, kept for a few calls: features() and
     signature() of one article both need them (a tuple: callers share it)."""
-    return tuple(tokens(text))
+    return tuple(_folded_tokens(fold_text(text)))
 
 
 def _title_case(title: str) -> bool:
