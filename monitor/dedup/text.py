@@ -20,9 +20,8 @@ from functools import lru_cache
 from operator import itemgetter
 from typing import TYPE_CHECKING
 
-from wordfreq import zipf_frequency
-
 from ..canonical import fold
+from .zipf import zipf_frequency
 
 if TYPE_CHECKING:
     import numpy as np
