@@ -36,4 +36,4 @@ def test_languages_without_a_list_of_their_own_are_left_to_wordfreq() -> None:
 def test_a_list_costs_about_ten_bytes_a_word() -> None:
     words = zipf.word_list("en")
     assert words is not None and len(words) > 300_000
-    assert words.hashes.nbytes + words.buckets.nbytes == 10 * len(words)
+    assert words.hashes.nbytes + words.bands.nbytes == 10 * len(words)

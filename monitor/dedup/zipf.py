@@ -8,7 +8,7 @@ for English, 69 MB for German, 93 for Finnish). An analysis worker loads each
 language it meets on its own, after the fork: one that had met pages in German,
 Italian, Portuguese and Indonesian besides English held about 130 MB more of
 its own than a worker that had met English only. Here a list is two arrays,
-the hashes of the words' UTF-8 (sorted) and their frequency buckets
+the hashes of the words' UTF-8 (sorted) and their frequency bands
 (centibels): 10 bytes a word, 3 MB for English and 6 for German. The words
 themselves are not kept, so a word could take the frequency of another whose
 64-bit hash (seeded per process) is equal: for a word not listed, about one
@@ -17,10 +17,9 @@ chance in 10^13 a look-up; for two words of one list, one in 10^8 a process.
 
 from __future__ import annotations
 
-import gc
 import math
+from collections.abc import Iterable, Iterator
 from functools import cache, lru_cache
-from itertools import chain
 from typing import TYPE_CHECKING
 
 import wordfreq
@@ -35,34 +34,37 @@ _MINIMUM = wordfreq.zipf_to_freq(0.0)     # zipf_frequency's default minimum, as
 
 
 class WordList:
-    """One language's words (their hashes) and frequency buckets, from wordfreq's
-    cBpack: bucket i holds the words of frequency -i centibels."""
+    """One language's words (their hashes) and frequency bands: band i holds the
+    words of frequency -i centibels, as in wordfreq's cBpack files."""
 
-    __slots__ = ("buckets", "hashes")
+    __slots__ = ("bands", "hashes")
 
-    def __init__(self, pack: list[list[str]]) -> None:
+    def __init__(self, bands: Iterable[list[str]]) -> None:
         import numpy as np
 
-        sizes = [len(words) for words in pack]
         # hashes of the UTF-8 bytes: str hashes its internal form, which makes 'f0' and 'て' equal
-        hashes = np.fromiter(map(hash, map(str.encode, chain.from_iterable(pack))), np.int64, sum(sizes))
-        buckets = np.repeat(np.arange(len(pack), dtype=np.uint16), sizes)
+        parts = [np.fromiter(map(hash, map(str.encode, words)), np.int64, len(words)) for words in bands]
+        band = np.repeat(np.arange(len(parts), dtype=np.uint16), [len(p) for p in parts])
+        hashes = np.concatenate(parts)
+        del parts
         order = np.argsort(hashes, kind="stable")
-        hashes, buckets = hashes[order], buckets[order]
-        # a word listed twice keeps its last bucket, as in wordfreq's dict
+        hashes = hashes[order]
+        band = band[order]
+        del order
+        # a word listed twice keeps its last band, as in wordfreq's dict
         last = np.append(hashes[1:] != hashes[:-1], True)
         self.hashes: np.ndarray[tuple[int], np.dtype[np.int64]] = hashes[last]
-        self.buckets: np.ndarray[tuple[int], np.dtype[np.uint16]] = buckets[last]
+        self.bands: np.ndarray[tuple[int], np.dtype[np.uint16]] = band[last]
 
     def __len__(self) -> int:
         return len(self.hashes)
 
-    def bucket(self, word: str) -> int | None:
-        """The word's bucket (minus its frequency in centibels), None if not listed."""
+    def band(self, word: str) -> int | None:
+        """The word's band (minus its frequency in centibels), None if not listed."""
         h = hash(word.encode())
         i = int(self.hashes.searchsorted(h))
         if i < len(self.hashes) and self.hashes[i] == h:
-            return int(self.buckets[i])
+            return int(self.bands[i])
         return None
 
 
@@ -79,13 +81,26 @@ def word_list(lang: str) -> WordList | None:
     path = _files().get(lang)
     if path is None or get_language_info(lang)["tokenizer"] == "jieba":
         return None
-    words = WordList(wordfreq.read_cBpack(path))
-    # wordfreq's lists (about 50 MB of str for German) are gone, but the list objects
-    # freed last wait on the interpreter's free list for reuse, each keeping the 1 MB
-    # arena of small objects it sits in from going back to the system: a worker kept
-    # 28 MB of empty arenas for German. A full collection empties the free lists.
-    gc.collect()
-    return words
+    return WordList(_bands(path))
+
+
+def _bands(path: str) -> Iterator[list[str]]:
+    """The bands of a cBpack file (see wordfreq.read_cBpack), read one at a time:
+    read whole, as wordfreq does, German is 50 MB of str for a moment, which a
+    worker's peak memory keeps."""
+    import gzip
+
+    import msgpack
+
+    with gzip.open(path, "rb") as file:
+        unpacker = msgpack.Unpacker(file, raw=False)
+        size = unpacker.read_array_header()
+        header = unpacker.unpack()
+        if not isinstance(header, dict) or header.get("format") != "cB" or header.get("version") != 1:
+            raise ValueError(f"{path}: not a cBpack file (header {header!r})")
+        for _ in range(size - 1):
+            band: list[str] = unpacker.unpack()
+            yield band
 
 
 def zipf_frequency(word: str, lang: str) -> float:
@@ -101,11 +116,11 @@ def zipf_frequency(word: str, lang: str) -> float:
     one_over = 0.0
     for token in tokens:
         smashed = smash_numbers(token)
-        bucket = words.bucket(smashed)
-        if bucket is None:
+        band = words.band(smashed)
+        if band is None:
             one_over = 0.0
             break
-        f = wordfreq.cB_to_freq(-bucket)
+        f = wordfreq.cB_to_freq(-band)
         if smashed != token:
             f *= digit_freq(token)
         one_over += 1.0 / f
