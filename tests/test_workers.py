@@ -17,10 +17,11 @@ from monitor.workers import Workers
 
 def _worker_state() -> dict[str, object]:
     from trafilatura.external import JT_STOPLIST
-    from wordfreq import get_frequency_dict
+
+    from monitor.dedup.zipf import word_list
 
     return {"stoplists": JT_STOPLIST is not None,
-            "wordfreq": get_frequency_dict.cache_info().currsize > 0,
+            "wordfreq": word_list.cache_info().currsize > 0,
             "trafilatura": "trafilatura" in sys.modules, "cld2": "pycld2" in sys.modules,
             "frozen": gc.get_freeze_count()}
 
@@ -34,6 +35,43 @@ def test_workers_start_warm_with_the_data_frozen() -> None:
         pool.shutdown()
     assert state["stoplists"] and state["wordfreq"] and state["trafilatura"] and state["cld2"]
     assert isinstance(state["frozen"], int) and state["frozen"] > 10_000
+
+
+_TEXTS = {
+    "de": ("Streik bei Netflix", "Die Autoren in Hollywood haben sich mit den Studios auf neue Regeln "
+           "für künstliche Intelligenz geeinigt, teilte die Gewerkschaft am Dienstag mit."),
+    "it": ("Accordo sugli autori", "Gli sceneggiatori di Hollywood hanno raggiunto un accordo con gli "
+           "studi sulle regole per l'intelligenza artificiale, ha detto il sindacato martedì."),
+}
+
+
+def _analyze_in_other_languages() -> dict[str, object]:
+    """What a worker holds of the word lists once it has analyzed texts in
+    languages besides English (the forkserver loads English only)."""
+    from wordfreq import get_frequency_dict, get_frequency_list
+
+    from monitor.analyze import analyze_text
+    from monitor.dedup.zipf import word_list
+
+    langs = {lang: analyze_text(title, text, (), lang).lang for lang, (title, text) in _TEXTS.items()}
+    return {"langs": langs, "compact_lists": word_list.cache_info().currsize,
+            "wordfreq_objects": get_frequency_dict.cache_info().currsize
+            + get_frequency_list.cache_info().currsize}
+
+
+def test_a_worker_keeps_other_languages_word_lists_compact() -> None:
+    """A worker loads the word list of each language it meets, on its own (the
+    forkserver loads English): wordfreq's own copy of a list is Python objects,
+    about 100 bytes a word (69 MB for German), which is what made each worker of
+    a poll of the bench's pages 130 MB larger than the forkserver's. The
+    analysis reads them through dedup.zipf's compact lists, never wordfreq's."""
+    pool = Workers(2, ())._start()
+    try:
+        state = pool.submit(_analyze_in_other_languages).result(timeout=120)
+    finally:
+        pool.shutdown()
+    assert state["langs"] == {"de": "de", "it": "it"}
+    assert state["compact_lists"] == 3 and state["wordfreq_objects"] == 0
 
 
 def _forkserver_children() -> int:

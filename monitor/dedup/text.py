@@ -57,36 +57,17 @@ def idf_lang(lang: str | None) -> str:
     return lang if lang in IDF_LANGS else "en"
 
 
-_zipf_of_freq: dict[float, float] = {}
-
-
-def _zipf_of(freq: float) -> float:
-    """zipf_frequency() of a word listed with ``freq``, whose one token is the word itself:
-    wordfreq's own steps (one token's 1/(1/f), rounded to 3 digits, then to centibels). The
-    lists hold a few hundred distinct frequencies, so each is worked out once."""
-    from wordfreq import freq_to_zipf, zipf_to_freq
-
-    z = _zipf_of_freq.get(freq)
-    if z is None:
-        f = max(1.0 / (0.0 + 1.0 / freq), zipf_to_freq(0.0))
-        f = round(f, math.floor(-math.log(f, 10)) + 3)
-        z = _zipf_of_freq[freq] = round(freq_to_zipf(f), 2)
-    return z
-
-
 def zipf(word: str, lang: str = "en") -> float:
-    """wordfreq.zipf_frequency(word, lang), the same value. A word of lowercase ASCII
-    letters (most words of the IDF_LANGS' texts) is its own one token in wordfreq (which
-    tokenizes, normalizes and case-folds first, about 25 us a word): it is looked up in the
-    frequency list directly (about 1 us); any other word goes through wordfreq.
-    (wordfreq is imported here: the poll's main process imports this module for the
-    story index but never weighs a word, and wordfreq costs 0.2 s to import.)"""
-    from wordfreq import get_frequency_dict, zipf_frequency
+    """wordfreq.zipf_frequency(word, lang), the same value, from the compact word
+    lists of dedup/zipf.py. A word of lowercase ASCII letters (most words of the
+    IDF_LANGS' texts) is its own one token in wordfreq (checked on every such word
+    of their lists): wordfreq's tokenizer (about 25 us a word) is skipped for it.
+    (Imported here: the poll's main process imports this module for the story
+    index but never weighs a word, and wordfreq costs 0.2 s to import.)"""
+    from .zipf import zipf_frequency
 
-    if word.isascii() and word.isalpha() and word.islower() and lang in IDF_LANGS:
-        freq = get_frequency_dict(lang, "best").get(word)   # (as wordfreq asks: one cache entry)
-        return 0.0 if freq is None else _zipf_of(freq)   # unlisted: wordfreq's minimum, Zipf 0
-    return zipf_frequency(word, lang)
+    one = lang in IDF_LANGS and word.isascii() and word.isalpha() and word.islower()
+    return zipf_frequency(word, lang, one_token=one)
 
 
 @lru_cache(maxsize=200_000)
