@@ -253,3 +253,23 @@ def test_the_forkserver_and_workers_die_with_a_killed_monitor(tmp_path: Path) ->
         for k in kids:
             if _running(k):
                 os.kill(k, signal.SIGKILL)
+
+
+def test_a_worker_hands_freed_memory_back_every_tenth_page(monkeypatch: pytest.MonkeyPatch) -> None:
+    """malloc_trim after every page cost more system time than it saved memory
+    (the next page faulted the pages in again): it runs every TRIM_EVERY pages,
+    also after a page that failed to extract."""
+    import monitor.workers as workers
+
+    calls: list[int] = []
+    monkeypatch.setattr(workers, "_malloc_trim", lambda: calls.append)
+    monkeypatch.setattr(workers, "_pages_since_trim", 0)
+    page = (b"<html><body><article><p>" + b"Netflix signed the guild's AI terms today. " * 20
+            + b"</p></article></body></html>")
+    for i in range(2 * workers.TRIM_EVERY + 5):
+        try:
+            workers.analyze_page_in_worker(page if i % 3 else b"<html></html>",
+                                           f"https://news.example.com/{i}", None, ())
+        except Exception:   # the empty page: no text found
+            pass
+    assert calls == [0, 0]
