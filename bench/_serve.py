@@ -157,6 +157,16 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def sample_cpu(pids: list[int], into: dict[int, float]) -> None:
+    """The CPU so far of each of these processes, into ``into`` (one that has
+    exited meanwhile keeps its last sample)."""
+    for pid in pids:
+        try:
+            into[pid] = cpu_seconds(pid)
+        except (OSError, IndexError):
+            pass
+
+
 def run_measured(args: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, float, float, str]:
     """Run one command to its end: (wall seconds, CPU seconds of its own process,
     CPU seconds of its whole tree, its standard output); exits on failure.
@@ -175,11 +185,7 @@ def run_measured(args: list[str], cwd: Path, env: dict[str, str]) -> tuple[float
     while proc.poll() is None:
         if time.perf_counter() - looked >= 0.5:
             pids, looked = process_tree(proc.pid), time.perf_counter()
-        for pid in pids:
-            try:
-                seen[pid] = cpu_seconds(pid)
-            except (OSError, IndexError):
-                pass
+        sample_cpu(pids, seen)
         time.sleep(0.05)
     elapsed = time.perf_counter() - t
     after = resource.getrusage(resource.RUSAGE_CHILDREN)

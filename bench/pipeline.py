@@ -50,10 +50,10 @@ from _serve import (  # noqa: E402
     DATA,
     FEEDS,
     ROOT,
-    cpu_seconds,
     load_pages,
     process_tree,
     run_measured,
+    sample_cpu,
     serve,
     tree_memory_kb,
     write_config,
@@ -118,11 +118,7 @@ def run_poll(config: Path) -> tuple[float, tuple[int, int], str, float, float]:
     while proc.poll() is None:
         rss, pss = tree_memory_kb(proc.pid)
         peak_rss, peak_pss = max(peak_rss, rss), max(peak_pss, pss)
-        for pid in process_tree(proc.pid):
-            try:
-                cpu[pid] = cpu_seconds(pid)
-            except (OSError, IndexError):
-                pass
+        sample_cpu(process_tree(proc.pid), cpu)
         time.sleep(0.1)
     elapsed = time.perf_counter() - t
     out = proc.stdout.read() if proc.stdout else ""
