@@ -30,7 +30,7 @@ def test_wheel_contains_runtime_files(tmp_path: Path) -> None:
     assert sum(n.startswith("monitor/bundled_seeds/") and n.endswith(".txt") for n in names) == 5
     entry = zipfile.ZipFile(wheel).read(
         next(n for n in names if n.endswith("entry_points.txt"))).decode()
-    assert "monitor = monitor.cli:main" in entry
+    assert "monitor = monitor.cli:run" in entry
 
 
 def test_dockerfile_installs_the_project_and_runs_the_daemon() -> None:
