@@ -136,12 +136,13 @@ def process_tree(pid: int) -> list[int]:
     return out
 
 
-def tree_memory_kb(pid: int) -> tuple[int, int]:
-    """(RSS, PSS) summed over a process and its descendants (workers, forkserver),
-    in KiB. RSS counts pages shared by forked workers once per process; PSS
-    splits them between the processes, so its sum is the real footprint."""
+def tree_memory_kb(pids: list[int]) -> tuple[int, int]:
+    """(RSS, PSS) summed over these processes (a process_tree: the monitor, its
+    forkserver and workers), in KiB. RSS counts pages shared by forked workers
+    once per process; PSS splits them between the processes, so its sum is the
+    real footprint."""
     rss = pss = 0
-    for p in process_tree(pid):
+    for p in pids:
         try:
             rollup = Path(f"/proc/{p}/smaps_rollup").read_text()
             rss += int(re.search(r"^Rss:\s+(\d+)", rollup, re.M).group(1))  # type: ignore[union-attr]

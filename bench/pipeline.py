@@ -116,9 +116,10 @@ def run_poll(config: Path) -> tuple[float, tuple[int, int], str, float, float]:
     peak_rss = peak_pss = 0
     cpu: dict[int, float] = {}   # the last sample of each process: at most 0.1 s short
     while proc.poll() is None:
-        rss, pss = tree_memory_kb(proc.pid)
+        tree = process_tree(proc.pid)      # /proc walked once per sample
+        rss, pss = tree_memory_kb(tree)
         peak_rss, peak_pss = max(peak_rss, rss), max(peak_pss, pss)
-        sample_cpu(process_tree(proc.pid), cpu)
+        sample_cpu(tree, cpu)
         time.sleep(0.1)
     elapsed = time.perf_counter() - t
     out = proc.stdout.read() if proc.stdout else ""

@@ -106,7 +106,7 @@ def _preview(app: App, settings: Settings | None, database: str | None, query: s
         got = monitor.preview_topic(query, since=since, first=first, **bar)
     finally:
         if database is not None:
-            monitor.engine.dispose()
+            monitor.close()
     if fmt == "json":
         click.echo(json.dumps(got, ensure_ascii=False, indent=2))
         return

@@ -121,7 +121,7 @@ def _run(folder: Path, out: Path, echo: Callable[[str], Any]) -> dict[str, Any]:
                                         "sources", "title"]).rstrip())
     digest = monitor.digest(dry_run=True)
     out.write_text(digest.html, encoding="utf-8")
-    monitor.engine.dispose()
+    monitor.close()
     echo(f"\ndigest ({digest.story_count} stories) written to {out.resolve()}")
     if out.parent != folder:
         echo("(the demo database was temporary and has been removed; "
