@@ -8,32 +8,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
 
-from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from . import leases
 from .db import feed_state
-
-if TYPE_CHECKING:
-    from .config import Settings
+from .facade_part import FacadePart
 
 
-class OperatorActions:
+class OperatorActions(FacadePart):
     """An operator's actions of ``Monitor``."""
-
-    settings: Settings          # the rest is Monitor's: its engine, schema check and read session
-
-    @property
-    def engine(self) -> Engine:
-        raise NotImplementedError
-
-    def require_db(self) -> None:
-        raise NotImplementedError
-
-    def _read(self) -> Session:
-        raise NotImplementedError
 
     def _write(self) -> Session:
         self.require_db()

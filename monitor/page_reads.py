@@ -10,28 +10,14 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine
-from sqlalchemy.orm import Session
+from .facade_part import FacadePart
 
 if TYPE_CHECKING:
-    from .config import Settings
     from .digest import DigestResult
 
 
-class PageReads:
+class PageReads(FacadePart):
     """The web view's reads of ``Monitor``."""
-
-    settings: Settings          # the rest is Monitor's: its engine, schema check and read session
-
-    @property
-    def engine(self) -> Engine:
-        raise NotImplementedError
-
-    def require_db(self) -> None:
-        raise NotImplementedError
-
-    def _read(self) -> Session:
-        raise NotImplementedError
 
     def today(self, *, days: int = 14, now: datetime | None = None) -> dict[str, Any]:
         from .db import pages
